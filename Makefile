@@ -1,0 +1,51 @@
+# Two commands do all the set-up on a fresh clone:
+#   make run    creates .venv if missing, installs, trains LeNet on Fashion-MNIST
+#   make test   same set-up, then unit tests and every notebook (nbval, quick mode)
+# GPU machines: make run GPU=1  (installs requirements-gpu.txt: mxnet-cu112, CUDA 11.2 + cuDNN 8)
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+BIN := $(VENV)/bin
+REQUIREMENTS := $(if $(GPU),requirements-gpu.txt,requirements.txt)
+RUN_DIR ?= runs/lenet-fashion-mnist
+
+# The course's real datasets live in ../shared/data when this is the project checkout.
+SHARED_DATA := $(abspath ../shared/data)
+ifneq ($(wildcard $(SHARED_DATA)/fashion-mnist),)
+export GLUONCNN_DATA ?= $(SHARED_DATA)
+endif
+export PYTHONHASHSEED := 0
+
+.PHONY: install run test test-unit test-notebooks benchmark lab clean
+install: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt requirements-gpu.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r $(REQUIREMENTS)
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $@
+
+run: install
+	$(BIN)/gluoncnn train --model lenet --dataset fashion-mnist --epochs 10 \
+	    --batch-size 256 --optimizer adam --lr 0.002 --out $(RUN_DIR)
+
+test: install
+	GLUONCNN_QUICK=1 $(BIN)/python -m pytest -q tests notebooks --nbval-lax \
+	    --nbval-sanitize-with notebooks/sanitize.cfg --durations=15
+
+test-unit: install
+	$(BIN)/python -m pytest -q tests
+
+test-notebooks: install
+	GLUONCNN_QUICK=1 $(BIN)/python -m pytest -q notebooks --nbval-lax \
+	    --nbval-sanitize-with notebooks/sanitize.cfg
+
+benchmark: install
+	$(BIN)/python benchmarks/run.py
+
+lab: install
+	$(BIN)/jupyter lab notebooks/
+
+clean:
+	rm -rf $(VENV) runs build *.egg-info

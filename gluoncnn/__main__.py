@@ -1,0 +1,3 @@
+from gluoncnn.cli import main
+
+raise SystemExit(main())

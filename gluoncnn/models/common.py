@@ -1,0 +1,72 @@
+"""What every gluoncnn model shares: an input-shape check with a clear message, and the
+paper's initialisation as the default of ``initialize()``."""
+from mxnet import init as mx_init, nd
+from mxnet.gluon import nn
+
+
+class InputShapeError(ValueError):
+    """The input's channels or size do not fit the model; the message says what it expected."""
+
+
+class Classifier(nn.HybridBlock):
+    """Base class of every model in the zoo.
+
+    Subclasses build ``self.features`` (the stages, a ``HybridSequential``) and ``self.output``
+    (the classifier head) inside ``self.name_scope()``, and set:
+
+    - ``in_channels``: channels the first layer takes;
+    - ``input_size``: ``(H, W)`` when the net only takes one size (it flattens into a Dense
+      layer), else ``None``;
+    - ``min_size``: the smallest height/width every stage can still take;
+    - ``default_init``: the paper's initialiser, used by ``initialize()`` when none is given.
+
+    Inputs are checked before MXNet's own shape inference, so a wrong shape gives one sentence
+    that says which shape was expected and how to get it.
+    """
+
+    def __init__(self, in_channels=3, input_size=None, min_size=1, default_init=None, **kwargs):
+        super().__init__(**kwargs)
+        self.in_channels = in_channels
+        self.input_size = tuple(input_size) if input_size is not None else None
+        self.min_size = min_size
+        self.default_init = default_init if default_init is not None else mx_init.Xavier()
+
+    def initialize(self, init=None, ctx=None, verbose=False, force_reinit=False):
+        """Initialise parameters; with no ``init``, the paper's scheme (``self.default_init``)."""
+        return super().initialize(self.default_init if init is None else init, ctx=ctx,
+                                  verbose=verbose, force_reinit=force_reinit)
+
+    def expected_shape(self):
+        """The input shape as text, e.g. ``(batch, 1, 28, 28)`` or ``(batch, 3, >=32, >=32)``."""
+        if self.input_size is not None:
+            h, w = self.input_size
+            return f"(batch, {self.in_channels}, {h}, {w})"
+        return f"(batch, {self.in_channels}, >={self.min_size}, >={self.min_size})"
+
+    def check_input(self, shape):
+        """Raise :class:`InputShapeError` if an input of ``shape`` cannot go through the net."""
+        name = type(self).__name__
+        if len(shape) != 4:
+            raise InputShapeError(
+                f"{name} expects a 4-d batch {self.expected_shape()}, got shape {tuple(shape)}; "
+                f"add the batch axis with x.expand_dims(0) for a single image")
+        _, c, h, w = shape
+        if c != self.in_channels:
+            raise InputShapeError(
+                f"{name} expects input {self.expected_shape()}, got {tuple(shape)} with {c} "
+                f"channel(s); build the model with in_channels={c}")
+        if self.input_size is not None and (h, w) != self.input_size:
+            raise InputShapeError(
+                f"{name} expects input {self.expected_shape()}, got {tuple(shape)}; resize the "
+                f"images to {self.input_size[0]}x{self.input_size[1]} (e.g. resize= in "
+                f"gluoncnn.data loaders) or build the model for that size")
+        if self.input_size is None and min(h, w) < self.min_size:
+            raise InputShapeError(
+                f"{name} expects input {self.expected_shape()}, got {tuple(shape)}: images smaller "
+                f"than {self.min_size}x{self.min_size} shrink to nothing inside the net; resize "
+                f"them (resize= in gluoncnn.data loaders) or use small_input=True where offered")
+
+    def forward(self, x, *args):
+        if isinstance(x, nd.NDArray):
+            self.check_input(x.shape)
+        return super().forward(x, *args)
