@@ -1,0 +1,215 @@
+"""``gluoncnn doctor``: check what most often breaks an MXNet install, and say how to fix it.
+
+:func:`checks` returns the checks as data, :func:`run_doctor` prints them and returns the exit
+code (0 when no check fails; warnings do not count). MXNet is imported inside a ``try``, so the
+doctor still runs, and says why, when ``import mxnet`` itself fails.
+"""
+import importlib
+import os
+import platform
+import sys
+from collections import namedtuple
+
+Check = namedtuple("Check", "name verdict detail fix")
+Check.__doc__ = """A check: ``verdict`` is 'ok', 'warn' or 'fail'; ``fix`` is '' if all is well."""
+
+MXNET_VERSION = "1.9.1"
+NUMPY_LIMIT = (1, 24)
+PIP_CPU = "pip install -r requirements.txt (mxnet==1.9.1, numpy==1.23.5)"
+GPU_HINT = ("CPU build: for a GPU install mxnet-cu112==1.9.1 (requirements-gpu.txt), "
+            "needs CUDA 11.2 + cuDNN 8")
+FEATURES = (("MKLDNN", "oneDNN (MKLDNN)"), ("CUDA", "CUDA"), ("CUDNN", "cuDNN"),
+            ("OPENMP", "OpenMP"), ("DIST_KVSTORE", "distributed kvstore"))
+
+
+def _version_tuple(text):
+    parts = []
+    for piece in text.split(".")[:3]:
+        digits = "".join(c for c in piece if c.isdigit())
+        if not digits:
+            break
+        parts.append(int(digits))
+    return tuple(parts)
+
+
+def _check_python():
+    version = platform.python_version()
+    info = sys.version_info[:2]
+    if info < (3, 8):
+        return Check("Python", "fail", version,
+                     "use Python 3.8-3.11 (the course is tested on 3.11)")
+    if info >= (3, 12):
+        return Check("Python", "fail", f"{version}: numpy < 1.24, which MXNet 1.9.1 needs, has "
+                     "no wheels for Python 3.12+",
+                     "make a venv with Python 3.11: python3.11 -m venv .venv")
+    return Check("Python", "ok", f"{version} ({sys.executable})", "")
+
+
+def _check_numpy():
+    try:
+        import numpy
+    except ImportError as error:
+        return Check("numpy", "fail", f"not importable: {error}", PIP_CPU)
+    version = numpy.__version__
+    if _version_tuple(version) >= NUMPY_LIMIT:
+        return Check("numpy", "fail",
+                     f"{version}: MXNet 1.9.1 uses np.bool, which numpy 1.24 removed, so "
+                     "`import mxnet` fails with AttributeError",
+                     "pip install 'numpy<1.24' (requirements.txt pins numpy==1.23.5)")
+    return Check("numpy", "ok", f"{version} (< 1.24, as MXNet 1.9.1 needs: it uses np.bool)", "")
+
+
+def _import_fix(error):
+    text = str(error)
+    if "np.bool" in text or "has no attribute 'bool'" in text:
+        return "pip install 'numpy<1.24' (MXNet 1.9.1 uses np.bool, removed in numpy 1.24)"
+    for lib, package in (("libgomp", "libgomp1"), ("libquadmath", "libquadmath0"),
+                         ("libgfortran", "libgfortran5")):
+        if lib in text:
+            return (f"install the system library: sudo apt-get install {package} (Debian/Ubuntu;"
+                    f" {lib} is the GCC runtime MXNet's wheel links against)")
+    if "libcuda" in text or "libcudart" in text or "libcudnn" in text or "libnvrtc" in text:
+        return ("the GPU wheel needs the NVIDIA driver, CUDA 11.2 and cuDNN 8 libraries; "
+                "install them, or use the CPU build: " + PIP_CPU)
+    if isinstance(error, ModuleNotFoundError):
+        return PIP_CPU + "; GPU: pip install -r requirements-gpu.txt"
+    return "reinstall: " + PIP_CPU
+
+
+def _import_mxnet():
+    """``(mxnet module or None, Check)``."""
+    try:
+        mx = importlib.import_module("mxnet")
+    except Exception as error:  # ImportError, OSError (missing .so), AttributeError (numpy)
+        first = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        return None, Check("MXNet", "fail", f"import mxnet failed: {type(error).__name__}: "
+                                            f"{first}", _import_fix(error))
+    version = getattr(mx, "__version__", "?")
+    if version != MXNET_VERSION:
+        return mx, Check("MXNet", "warn", f"{version} at {os.path.dirname(mx.__file__)}; the "
+                                          f"course is tested with {MXNET_VERSION}", PIP_CPU)
+    return mx, Check("MXNet", "ok", f"{version} at {os.path.dirname(mx.__file__)}", "")
+
+
+def _check_features(mx):
+    try:
+        features = mx.runtime.Features()
+    except Exception as error:
+        return Check("MXNet build", "warn", f"cannot read build features: {error}", "")
+    flags = ", ".join(f"{label} {'yes' if features.is_enabled(key) else 'no'}"
+                      for key, label in FEATURES)
+    cuda = features.is_enabled("CUDA")
+    if not features.is_enabled("MKLDNN") and not cuda:
+        return Check("MXNet build", "warn", flags + ": a CPU build without oneDNN is several "
+                     "times slower", "pip install mxnet==1.9.1 (the PyPI CPU wheel has oneDNN)")
+    if not features.is_enabled("OPENMP"):
+        return Check("MXNet build", "warn", flags + ": without OpenMP operators use one core",
+                     "pip install mxnet==1.9.1")
+    return Check("MXNet build", "ok", flags, "")
+
+
+def _check_gpu(mx):
+    try:
+        cuda = mx.runtime.Features().is_enabled("CUDA")
+        count = mx.context.num_gpus()
+    except Exception as error:
+        return Check("GPU", "fail", f"cannot query GPUs: {type(error).__name__}: {error}",
+                     "check the NVIDIA driver (nvidia-smi) and CUDA 11.2 + cuDNN 8 libraries")
+    if not cuda:
+        return Check("GPU", "ok", f"{count} GPUs; {GPU_HINT}", "")
+    if count == 0:
+        return Check("GPU", "warn", "CUDA build but 0 GPUs visible: training runs on the CPU",
+                     "check nvidia-smi and CUDA_VISIBLE_DEVICES, or install the CPU build: "
+                     + PIP_CPU)
+    try:
+        mx.nd.zeros(1, ctx=mx.gpu(0)).asnumpy()
+    except Exception as error:
+        first = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        return Check("GPU", "fail", f"{count} GPUs, but computing on gpu(0) failed: {first}",
+                     "mxnet-cu112 needs CUDA 11.2 and cuDNN 8 libraries on LD_LIBRARY_PATH and "
+                     "a driver that supports CUDA 11.2")
+    return Check("GPU", "ok", f"{count} GPUs; CUDA works on gpu(0)", "")
+
+
+def _check_data():
+    try:
+        from gluoncnn import data
+    except Exception as error:
+        return [Check("datasets", "warn", f"not checked: gluoncnn.data does not import "
+                                          f"({type(error).__name__}: {error})",
+                      "fix the MXNet checks above first")]
+    results = []
+    env = os.environ.get("GLUONCNN_DATA", "").strip()
+    root, how = data.resolve_data_root("fashion-mnist")
+    if env and not os.path.isdir(os.path.expanduser(env)):
+        results.append(Check("data root", "fail", f"GLUONCNN_DATA={env} is not a folder",
+                             "set GLUONCNN_DATA to a folder holding fashion-mnist/, mnist/, ... "
+                             "(e.g. the course's shared/data), or unset it"))
+    else:
+        results.append(Check("data root", "ok", f"{root.parent} (chosen by {how})", ""))
+    for status in data.dataset_status():
+        title = data._TITLES[status.name]
+        if status.state == "verified":
+            results.append(Check(title, "ok", f"verified, {'; '.join(status.releases)}, in "
+                                              f"{status.folder}", ""))
+            continue
+        fix = (f"put the files in {status.folder} (or set GLUONCNN_DATA), or load it once online "
+               f"with download=True")
+        if status.state == "missing":
+            extra = "; sample=True still works" if status.name == "fashion-mnist" else ""
+            results.append(Check(title, "warn", f"not found in {status.folder}{extra}", fix))
+        elif status.state == "partial":
+            missing = [f.file for f in status.files if f.state == "missing"]
+            results.append(Check(title, "warn", f"verified ({'; '.join(status.releases)}) but "
+                                                f"missing {', '.join(missing)} in {status.folder}",
+                                 fix))
+        else:
+            bad = [f"{f.file}: {f.problem}" for f in status.files if f.problem]
+            bad += [f"{f.file}: {p}" for f, p in _mixed(data, status)]
+            results.append(Check(title, "fail", f"in {status.folder}: " + "; ".join(bad),
+                                 "replace the files listed with the official ones (sha1s in "
+                                 "gluoncnn.data.KNOWN_FILES)"))
+    sample = data.folder_status("fashion-mnist", data.SAMPLE_DIR / "fashion-mnist")
+    if sample.state == "verified":
+        results.append(Check("shipped sample", "ok", f"Fashion-MNIST 1,000/500 subset verified "
+                                                     f"in {sample.folder}", ""))
+    else:
+        results.append(Check("shipped sample", "fail", f"{sample.state} in {sample.folder}",
+                             "reinstall gluoncnn (pip install -e .)"))
+    return results
+
+
+def _mixed(data, status):
+    problems = data._mixed_releases(status.files)
+    return [(f, problems[f.file]) for f in status.files if f.file in problems]
+
+
+def checks():
+    """Run every check; a list of :class:`Check` ``(name, verdict, detail, fix)``."""
+    results = [_check_python(), _check_numpy()]
+    mx, mx_check = _import_mxnet()
+    results.append(mx_check)
+    if mx is not None:
+        results += [_check_features(mx), _check_gpu(mx)]
+    return results + _check_data()
+
+
+def run_doctor(file=sys.stdout):
+    """Print every check with its verdict and fix; return 0 if none failed, else 1."""
+    results = checks()
+    width = max(len(c.name) for c in results)
+    print("gluoncnn doctor", file=file)
+    for check in results:
+        print(f"  {check.verdict.upper():4}  {check.name:{width}}  {check.detail}", file=file)
+        if check.fix and check.verdict != "ok":
+            print(f"  {'':4}  {'':{width}}  fix: {check.fix}", file=file)
+    failed = [c.name for c in results if c.verdict == "fail"]
+    warned = [c.name for c in results if c.verdict == "warn"]
+    summary = (f"{len(failed)} check(s) failed: {', '.join(failed)}" if failed else
+               "nothing is broken" + (f" ({len(warned)} warning(s))" if warned else ""))
+    print(summary, file=file)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(run_doctor())

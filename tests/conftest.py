@@ -1,0 +1,51 @@
+"""Fixtures shared by the test files: the real datasets, and a guard against network access."""
+import os
+import socket
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def shared_data_dir():
+    """``$GLUONCNN_DATA`` if set, else ``shared/data`` beside the repository (the course layout)."""
+    env = os.environ.get("GLUONCNN_DATA", "").strip()
+    return Path(env).expanduser() if env else REPO.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data():
+    """The folder holding the real ``fashion-mnist/`` and ``mnist/``; skips the test without it."""
+    path = shared_data_dir()
+    missing = [name for name in ("fashion-mnist", "mnist") if not (path / name).is_dir()]
+    if missing:
+        pytest.skip(f"real datasets not found: {', '.join(missing)} missing in {path}; set "
+                    f"GLUONCNN_DATA to a folder holding fashion-mnist/ and mnist/ "
+                    f"(the course's shared/data)")
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _never_download(monkeypatch):
+    """No test downloads data, even if the developer's shell has GLUONCNN_DOWNLOAD=1."""
+    monkeypatch.delenv("GLUONCNN_DOWNLOAD", raising=False)
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """Fail the test at once if anything opens a network connection or calls MXNet's downloader.
+
+    Yields the list of attempts (empty when the test passes)."""
+    attempts = []
+
+    def refuse(*args, **kwargs):
+        attempts.append(args[:2])
+        pytest.fail(f"network access attempted: {args[:2]!r}")
+
+    import mxnet.gluon.utils
+    monkeypatch.setattr(mxnet.gluon.utils, "download", refuse)
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    yield attempts

@@ -1,0 +1,88 @@
+"""gluoncnn.doctor: the checks on this machine, and what it says when things are broken."""
+import io
+import shutil
+import sys
+from types import SimpleNamespace
+
+import gluoncnn
+from gluoncnn import data as D
+from gluoncnn import doctor
+
+
+def run():
+    out = io.StringIO()
+    code = doctor.run_doctor(file=out)
+    return code, out.getvalue()
+
+
+def by_name(results):
+    return {check.name: check for check in results}
+
+
+def test_doctor_on_this_machine(shared_data, monkeypatch):
+    monkeypatch.setenv("GLUONCNN_DATA", str(shared_data))
+    code, text = run()
+    assert code == 0, text
+    for needed in ("MXNet", "1.9.1", "numpy", "1.23.5", "oneDNN (MKLDNN) yes", "0 GPUs",
+                   "mxnet-cu112==1.9.1", f"GLUONCNN_DATA={shared_data}", "nothing is broken"):
+        assert needed in text
+    checks = by_name(doctor.checks())
+    assert checks["Fashion-MNIST"].verdict == "ok"
+    assert D.FASHION_MNIST_2017_08_31 in checks["Fashion-MNIST"].detail
+    assert checks["MNIST"].verdict == "ok" and "verified" in checks["MNIST"].detail
+    assert checks["shipped sample"].verdict == "ok"
+    assert checks["CIFAR-10"].verdict == "warn"  # not in shared/data: a warning, not broken
+    for check in checks.values():
+        assert check.verdict in ("ok", "warn", "fail") and isinstance(check.detail, str)
+
+
+def test_corrupt_dataset_and_bad_data_root_fail(tmp_path, monkeypatch):
+    folder = tmp_path / "fashion-mnist"
+    shutil.copytree(D.SAMPLE_DIR / "fashion-mnist", folder)
+    (folder / "t10k-labels-idx1-ubyte.gz").chmod(0o644)
+    (folder / "t10k-labels-idx1-ubyte.gz").write_bytes(b"garbage")
+    monkeypatch.setenv("GLUONCNN_DATA", str(tmp_path))
+    checks = by_name(doctor.checks())
+    assert checks["Fashion-MNIST"].verdict == "fail"
+    assert "t10k-labels-idx1-ubyte.gz: unknown checksum" in checks["Fashion-MNIST"].detail
+    monkeypatch.setenv("GLUONCNN_DATA", str(tmp_path / "typo"))
+    code, text = run()
+    assert code == 1 and "is not a folder" in text and "fix:" in text
+
+
+def test_doctor_still_runs_when_mxnet_does_not_import(monkeypatch):
+    real_import = doctor.importlib.import_module
+
+    def broken(name, *args):
+        if name == "mxnet":
+            raise OSError("libgomp.so.1: cannot open shared object file: No such file or directory")
+        return real_import(name, *args)
+
+    monkeypatch.setattr(doctor.importlib, "import_module", broken)
+    monkeypatch.delattr(gluoncnn, "data")
+    monkeypatch.setitem(sys.modules, "gluoncnn.data", None)  # as if it could not import mxnet
+    code, text = run()
+    assert code == 1
+    assert "import mxnet failed: OSError: libgomp.so.1" in text
+    assert "apt-get install libgomp1" in text
+    assert "datasets" in text and "not checked" in text
+
+
+def test_numpy_too_new_says_why(monkeypatch):
+    monkeypatch.setattr("numpy.__version__", "1.26.4")
+    check = doctor._check_numpy()
+    assert check.verdict == "fail" and "np.bool" in check.detail and "numpy<1.24" in check.fix
+    fix = doctor._import_fix(AttributeError("module 'numpy' has no attribute 'bool'"))
+    assert "numpy<1.24" in fix
+
+
+def test_cuda_build_whose_gpu_fails(monkeypatch):
+    def zeros(*args, **kwargs):
+        raise RuntimeError("CUDA: libcudnn.so.8: cannot open shared object file")
+
+    fake = SimpleNamespace(runtime=SimpleNamespace(Features=lambda: SimpleNamespace(
+                               is_enabled=lambda key: key in ("CUDA", "CUDNN"))),
+                           context=SimpleNamespace(num_gpus=lambda: 1),
+                           nd=SimpleNamespace(zeros=zeros), gpu=lambda i: i)
+    check = doctor._check_gpu(fake)
+    assert check.verdict == "fail" and "libcudnn" in check.detail and "cuDNN 8" in check.fix
