@@ -1,2 +1,847 @@
-"""(being written)"""
-__all__ = []
+"""ResNet and its family: ResNet v1 and v2 (pre-activation), the CIFAR ResNets, Wide ResNets,
+ResNeXt and stochastic depth, all built by one :class:`ResNet` class.
+
+Papers
+------
+- ResNet v1: K. He, X. Zhang, S. Ren, J. Sun, "Deep Residual Learning for Image Recognition",
+  CVPR 2016 (arXiv:1512.03385).
+- ResNet v2: K. He, X. Zhang, S. Ren, J. Sun, "Identity Mappings in Deep Residual Networks",
+  ECCV 2016 (arXiv:1603.05027).
+- Wide ResNet: S. Zagoruyko, N. Komodakis, "Wide Residual Networks", BMVC 2016 (arXiv:1605.07146).
+- ResNeXt: S. Xie, R. Girshick, P. Dollar, Z. Tu, K. He, "Aggregated Residual Transformations
+  for Deep Neural Networks", CVPR 2017 (arXiv:1611.05431).
+- Stochastic depth: G. Huang, Y. Sun, Z. Liu, D. Sedra, K. Q. Weinberger, "Deep Networks with
+  Stochastic Depth", ECCV 2016 (arXiv:1603.09382).
+
+How a net is put together
+-------------------------
+``net.features`` lists the stages, so their output shapes can be printed one by one::
+
+    stem      conv-BN-ReLU (+ max pool in the ImageNet form)
+    stage1    residual units at full resolution
+    stage2..  residual units; the first unit of each halves the size (stride 2)
+    post      BN-ReLU after the last unit (v2 only: a pre-activation net ends un-activated)
+    pool      global average pooling
+
+and ``net.output`` is the ``Dense(classes)`` head. Each residual unit computes
+``shortcut(x) + F(x)`` where ``F`` is the residual branch (two 3x3 convs in a basic block,
+1x1-3x3-1x1 in a bottleneck).
+
+Choices made here (each is the paper's unless said otherwise)
+-------------------------------------------------------------
+- Convolutions have no bias (a BN follows or, in v2, precedes them), as in every reference.
+- ImageNet shortcuts are option B: identity, or a 1x1 projection when the shape changes.
+- Bottleneck stride. The ResNet paper (its Caffe models, and MXNet's ``resnet50_v1``) puts the
+  stride-2 of a downsampling bottleneck on the first 1x1 conv; torchvision ("ResNet v1.5"),
+  the ResNeXt paper and fb.resnet.torch put it on the 3x3 conv. The parameter count is the same
+  either way; v1.5 costs more compute and is ~0.5% better in top-1, since a strided 1x1 conv
+  skips three in four input positions. ``resnet50/101/152`` follow their paper by default and
+  take ``stride_in_3x3=True`` for v1.5; ResNeXt, the Wide ResNets and v2 (whose papers used
+  fb.resnet.torch) stride the 3x3 conv.
+- v2 units are BN-ReLU-conv. The first unit follows the stem, which already ends with BN-ReLU,
+  so it does not pre-activate again: the ECCV paper (Sec. 3.2) "adopt[s] the first activation
+  right after conv1 and before splitting into two paths". MXNet's ``resnet*_v2`` pre-activate
+  that unit a second time (one BatchNorm of 64 channels, 128 more trainable parameters) and also
+  start with a BatchNorm of the input data (no trainable parameters: it has no scale or shift).
+- CIFAR nets (the 6n+2 nets of the ResNet paper, Sec. 4.2) use option A shortcuts by default,
+  as the paper: subsample and pad the new channels with zeros, no parameters. GluonCV's
+  ``cifar_resnet*`` use projections (``shortcut='B'``).
+- Stochastic depth drops the residual branch of unit ``l`` (of ``L``) with survival probability
+  ``p_l = 1 - l / L * (1 - p_L)``: in training the branch is kept (gate 1) or dropped (gate 0),
+  in inference it is scaled by ``p_l``. The gate is drawn once per mini-batch, as in the paper
+  (``drop_per_sample=True`` draws one per image, as timm's ``drop_path``).
+- Initialisation: He et al. (ICCV 2015), ``Xavier(rnd_type='gaussian', factor_type='in',
+  magnitude=2)`` for conv and dense weights, BN gamma 1 and beta 0. ``zero_init_residual=True``
+  (v1 only) starts the last BN of each unit at gamma 0, so each unit starts as the identity
+  (Goyal et al., "Accurate, Large Minibatch SGD", 2017); it is not in the ResNet paper and is off
+  by default.
+"""
+from mxnet import init as mx_init
+from mxnet.gluon import nn
+
+from .common import Classifier
+from .registry import register_model
+
+__all__ = ['ResNet', 'BasicBlock', 'Bottleneck', 'PreActBasicBlock', 'PreActBottleneck',
+           'ZeroPadShortcut', 'StochasticDepth', 'survival_probabilities',
+           'resnet18', 'resnet34', 'resnet50', 'resnet101', 'resnet152',
+           'resnet18_v2', 'resnet34_v2', 'resnet50_v2', 'resnet101_v2', 'resnet152_v2',
+           'resnet20_cifar', 'resnet56_cifar', 'resnet110_cifar',
+           'resnet20_cifar_v2', 'resnet56_cifar_v2', 'resnet110_cifar_v2', 'resnet164_cifar_v2',
+           'wide_resnet50_2', 'wide_resnet101_2', 'wide_resnet_cifar', 'wrn28_10',
+           'resnext50_32x4d', 'resnext101_32x8d']
+
+
+def _conv3x3(channels, stride, in_channels, groups=1):
+    return nn.Conv2D(channels, 3, strides=stride, padding=1, groups=groups, use_bias=False,
+                     in_channels=in_channels)
+
+
+def _conv1x1(channels, stride, in_channels):
+    return nn.Conv2D(channels, 1, strides=stride, use_bias=False, in_channels=in_channels)
+
+
+# ---------------------------------------------------------------------------------------------
+# What the residual units share: the shortcut and the stochastic-depth gate
+# ---------------------------------------------------------------------------------------------
+class ZeroPadShortcut(nn.HybridBlock):
+    """Shortcut option A of He et al. (CVPR 2016): keep every ``stride``-th pixel, then append
+    zero channels up to ``out_channels``. It has no parameters.
+
+    Input ``(N, in_channels, H, W)``, output ``(N, out_channels, ceil(H/stride), ceil(W/stride))``.
+    """
+
+    def __init__(self, in_channels, out_channels, stride, **kwargs):
+        super().__init__(**kwargs)
+        if not in_channels <= out_channels <= 2 * in_channels:
+            raise ValueError(f"option A can at most double the channels (zero padding); got {in_channels} -> "
+                             f"{out_channels}: use shortcut='B' (a 1x1 projection)")
+        self.extra = out_channels - in_channels
+        self.stride = stride
+
+    def hybrid_forward(self, F, x):
+        if self.stride > 1:  # a 1x1 max pool with stride s keeps x[:, :, ::s, ::s]
+            x = F.Pooling(x, kernel=(1, 1), stride=(self.stride, self.stride), pool_type='max')
+        if self.extra == 0:
+            return x
+        zeros = F.zeros_like(F.slice_axis(x, axis=1, begin=0, end=self.extra))
+        return F.concat(x, zeros, dim=1)
+
+
+class StochasticDepth(nn.HybridBlock):
+    """The gate of stochastic depth (Huang et al., ECCV 2016) on a residual branch ``r``.
+
+    Training: ``r`` is kept whole with probability ``survival`` and else replaced by zeros
+    (a Bernoulli gate ``b`` in {0, 1}). Inference: ``survival * r``, the branch's expected value.
+
+    ``Dropout`` whose mask is shared over all axes (or all but the batch axis when
+    ``per_sample``) drops the whole branch at once and scales the kept one by 1/survival;
+    multiplying by ``survival`` undoes that scale. ``Dropout`` follows the training flag when it
+    runs, so this also works in a hybridized (cached) graph. Same shape in and out.
+    """
+
+    def __init__(self, survival, per_sample=False, **kwargs):
+        super().__init__(**kwargs)
+        if not 0.0 < survival <= 1.0:
+            raise ValueError(f"survival probability must be in (0, 1], got {survival}")
+        self.survival = float(survival)
+        self.per_sample = per_sample
+
+    def hybrid_forward(self, F, r):
+        axes = (1, 2, 3) if self.per_sample else (0, 1, 2, 3)
+        return F.Dropout(r, p=1.0 - self.survival, axes=axes) * self.survival
+
+
+def survival_probabilities(num_units, final_survival):
+    """Linear decay of Huang et al.: ``p_l = 1 - l / L * (1 - p_L)`` for units ``l = 1 .. L``."""
+    return [1.0 - l / num_units * (1.0 - final_survival) for l in range(1, num_units + 1)]
+
+
+class _ResidualUnit(nn.HybridBlock):
+    """Base of the four units: builds the shortcut and the gate and adds the two paths."""
+    expansion = 1  # output channels = planes * expansion
+    version = 1    # 1: post-activation (ResNet paper), 2: pre-activation (identity mappings)
+
+    def _add_shortcut_and_gate(self, in_channels, out_channels, stride, shortcut, survival,
+                               per_sample):
+        if stride == 1 and in_channels == out_channels:
+            self.shortcut = None  # the identity
+        elif shortcut == 'A':
+            self.shortcut = ZeroPadShortcut(in_channels, out_channels, stride)
+        elif shortcut == 'B':
+            self.shortcut = nn.HybridSequential(prefix='shortcut_')
+            with self.shortcut.name_scope():
+                self.shortcut.add(_conv1x1(out_channels, stride, in_channels))
+                if self.version == 1:  # in v2 the next unit's BN follows the sum
+                    self.shortcut.add(nn.BatchNorm(in_channels=out_channels))
+        else:
+            raise ValueError(f"shortcut must be 'A' (zero padding) or 'B' (projection), "
+                             f"got {shortcut!r}")
+        self.gate = StochasticDepth(survival, per_sample) if survival < 1.0 else None
+
+    def _sum(self, x, residual):
+        """``shortcut(x) + residual``, with the residual branch gated under stochastic depth."""
+        if self.gate is not None:
+            residual = self.gate(residual)
+        return (x if self.shortcut is None else self.shortcut(x)) + residual
+
+
+# ---------------------------------------------------------------------------------------------
+# v1 units (He et al., CVPR 2016): conv-BN-ReLU, ReLU after the sum
+# ---------------------------------------------------------------------------------------------
+class BasicBlock(_ResidualUnit):
+    """conv3x3-BN-ReLU-conv3x3-BN, plus the shortcut, then ReLU (ResNet paper, Fig. 2 left).
+
+    Input ``(N, in_channels, H, W)``, output ``(N, planes, H/stride, W/stride)``.
+    ``dropout`` (off in the paper) goes between the two convs.
+    """
+
+    def __init__(self, in_channels, planes, stride=1, shortcut='B', survival=1.0,
+                 per_sample=False, dropout=0.0, zero_init=False, **kwargs):
+        super().__init__(**kwargs)
+        with self.name_scope():
+            self.conv1 = _conv3x3(planes, stride, in_channels)
+            self.bn1 = nn.BatchNorm(in_channels=planes)
+            self.dropout = nn.Dropout(dropout) if dropout > 0 else None
+            self.conv2 = _conv3x3(planes, 1, planes)
+            self.bn2 = nn.BatchNorm(in_channels=planes,
+                                    gamma_initializer='zeros' if zero_init else 'ones')
+            self._add_shortcut_and_gate(in_channels, planes, stride, shortcut, survival,
+                                        per_sample)
+
+    def hybrid_forward(self, F, x):
+        out = F.relu(self.bn1(self.conv1(x)))
+        if self.dropout is not None:
+            out = self.dropout(out)
+        out = self.bn2(self.conv2(out))
+        return F.relu(self._sum(x, out))
+
+
+class Bottleneck(_ResidualUnit):
+    """conv1x1-BN-ReLU-conv3x3-BN-ReLU-conv1x1-BN, plus the shortcut, then ReLU (ResNet paper,
+    Fig. 5 right). The 3x3 conv has ``groups`` groups (ResNeXt's cardinality) and
+    ``width = int(planes * width_per_group / 64) * groups`` channels (``planes`` for ResNet,
+    ``2 * planes`` for WRN-50-2); the unit outputs ``4 * planes`` channels.
+
+    Input ``(N, in_channels, H, W)``, output ``(N, 4 * planes, H/stride, W/stride)``. The stride
+    is on the first 1x1 conv, or on the 3x3 conv with ``stride_in_3x3`` (see the module notes).
+    """
+    expansion = 4
+
+    def __init__(self, in_channels, planes, stride=1, shortcut='B', survival=1.0,
+                 per_sample=False, groups=1, width_per_group=64, stride_in_3x3=False,
+                 zero_init=False, **kwargs):
+        super().__init__(**kwargs)
+        width = int(planes * width_per_group / 64) * groups
+        out_channels = planes * self.expansion
+        stride_1x1, stride_3x3 = (1, stride) if stride_in_3x3 else (stride, 1)
+        with self.name_scope():
+            self.conv1 = _conv1x1(width, stride_1x1, in_channels)
+            self.bn1 = nn.BatchNorm(in_channels=width)
+            self.conv2 = _conv3x3(width, stride_3x3, width, groups)
+            self.bn2 = nn.BatchNorm(in_channels=width)
+            self.conv3 = _conv1x1(out_channels, 1, width)
+            self.bn3 = nn.BatchNorm(in_channels=out_channels,
+                                    gamma_initializer='zeros' if zero_init else 'ones')
+            self._add_shortcut_and_gate(in_channels, out_channels, stride, shortcut, survival,
+                                        per_sample)
+
+    def hybrid_forward(self, F, x):
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = F.relu(self.bn2(self.conv2(out)))
+        out = self.bn3(self.conv3(out))
+        return F.relu(self._sum(x, out))
+
+
+# ---------------------------------------------------------------------------------------------
+# v2 units (He et al., ECCV 2016): BN-ReLU-conv, nothing after the sum
+# ---------------------------------------------------------------------------------------------
+class PreActBasicBlock(_ResidualUnit):
+    """BN-ReLU-conv3x3-BN-ReLU-conv3x3, plus the shortcut (identity mappings paper, Fig. 4e).
+
+    A projection shortcut takes the pre-activated input, an identity shortcut the input itself.
+    ``preactivate=False`` is for the first unit, whose input the stem has already activated.
+    ``dropout`` between the convs is the Wide ResNet paper's (Sec. 2.4, 0.3 on CIFAR).
+    Input ``(N, in_channels, H, W)``, output ``(N, planes, H/stride, W/stride)``.
+    """
+    version = 2
+
+    def __init__(self, in_channels, planes, stride=1, shortcut='B', survival=1.0,
+                 per_sample=False, dropout=0.0, preactivate=True, **kwargs):
+        super().__init__(**kwargs)
+        with self.name_scope():
+            self.bn1 = nn.BatchNorm(in_channels=in_channels) if preactivate else None
+            self.conv1 = _conv3x3(planes, stride, in_channels)
+            self.bn2 = nn.BatchNorm(in_channels=planes)
+            self.dropout = nn.Dropout(dropout) if dropout > 0 else None
+            self.conv2 = _conv3x3(planes, 1, planes)
+            self._add_shortcut_and_gate(in_channels, planes, stride, shortcut, survival,
+                                        per_sample)
+
+    def hybrid_forward(self, F, x):
+        act = x if self.bn1 is None else F.relu(self.bn1(x))
+        out = self.conv1(act)
+        out = F.relu(self.bn2(out))
+        if self.dropout is not None:
+            out = self.dropout(out)
+        out = self.conv2(out)
+        return self._sum(x if self.shortcut is None else act, out)
+
+
+class PreActBottleneck(_ResidualUnit):
+    """BN-ReLU-conv1x1-BN-ReLU-conv3x3-BN-ReLU-conv1x1, plus the shortcut (identity mappings
+    paper). The stride is on the 3x3 conv. Input ``(N, in_channels, H, W)``, output
+    ``(N, 4 * planes, H/stride, W/stride)``; ``preactivate`` as in :class:`PreActBasicBlock`.
+    """
+    expansion = 4
+    version = 2
+
+    def __init__(self, in_channels, planes, stride=1, shortcut='B', survival=1.0,
+                 per_sample=False, groups=1, width_per_group=64, preactivate=True, **kwargs):
+        super().__init__(**kwargs)
+        width = int(planes * width_per_group / 64) * groups
+        out_channels = planes * self.expansion
+        with self.name_scope():
+            self.bn1 = nn.BatchNorm(in_channels=in_channels) if preactivate else None
+            self.conv1 = _conv1x1(width, 1, in_channels)
+            self.bn2 = nn.BatchNorm(in_channels=width)
+            self.conv2 = _conv3x3(width, stride, width, groups)
+            self.bn3 = nn.BatchNorm(in_channels=width)
+            self.conv3 = _conv1x1(out_channels, 1, width)
+            self._add_shortcut_and_gate(in_channels, out_channels, stride, shortcut, survival,
+                                        per_sample)
+
+    def hybrid_forward(self, F, x):
+        act = x if self.bn1 is None else F.relu(self.bn1(x))
+        out = self.conv1(act)
+        out = self.conv2(F.relu(self.bn2(out)))
+        out = self.conv3(F.relu(self.bn3(out)))
+        return self._sum(x if self.shortcut is None else act, out)
+
+
+# ---------------------------------------------------------------------------------------------
+# The net
+# ---------------------------------------------------------------------------------------------
+class ResNet(Classifier):
+    """A residual network: stem, stages of residual units, (v2: BN-ReLU), global pool, Dense.
+
+    Parameters
+    ----------
+    block : BasicBlock, Bottleneck, PreActBasicBlock or PreActBottleneck (the class).
+    layers : units per stage, e.g. ``(2, 2, 2, 2)`` for ResNet-18, ``(18, 18, 18)`` for ResNet-110.
+    channels : ``planes`` per stage, e.g. ``(64, 128, 256, 512)``; a stage outputs
+        ``planes * block.expansion`` channels.
+    classes, in_channels : classes of the head, channels of the input images.
+    small_input : False: the ImageNet stem, 7x7 conv stride 2 then 3x3 max pool stride 2 (total
+        stride 32: 224 -> 7). True: a 3x3 conv stride 1 and no pool (total stride 8 with four
+        stages: 32 -> 4, 28 -> 4), the form for CIFAR and Fashion-MNIST.
+    stem_channels : output channels of the stem conv (64 on ImageNet, 16 in the CIFAR nets).
+    shortcut : 'B' (identity or 1x1 projection) or 'A' (identity or subsample + zero padding).
+    groups, width_per_group : the bottleneck's 3x3 conv (ResNeXt cardinality and width).
+    stride_in_3x3 : v1 bottleneck only: stride on the 3x3 conv ("v1.5") instead of the 1x1.
+    dropout : basic blocks only: dropout rate between the two 3x3 convs (Wide ResNet).
+    stochastic_depth : None, or the survival probability ``p_L`` of the last unit (0.5 in Huang
+        et al.); unit ``l`` of ``L`` survives with ``1 - l / L * (1 - p_L)``.
+    drop_per_sample : draw the stochastic-depth gate per image instead of per mini-batch.
+    zero_init_residual : v1 only: start the last BN gamma of every unit at 0 (Goyal et al.).
+
+    Input ``(N, in_channels, H, W)`` with ``H, W >= min_size``; output ``(N, classes)`` logits.
+    """
+
+    def __init__(self, block, layers, channels, classes=1000, in_channels=3, small_input=False,
+                 stem_channels=64, shortcut='B', groups=1, width_per_group=64,
+                 stride_in_3x3=False, dropout=0.0, stochastic_depth=None, drop_per_sample=False,
+                 zero_init_residual=False, **kwargs):
+        if len(layers) != len(channels):
+            raise ValueError(f"layers {layers} and channels {channels} need one entry per stage")
+        bottleneck = block.expansion > 1
+        if not bottleneck and (groups != 1 or width_per_group != 64):
+            raise ValueError("groups and width_per_group belong to bottleneck units; "
+                             "BasicBlock has no grouped conv")
+        if bottleneck and dropout > 0:
+            raise ValueError("dropout between convs is for basic blocks (Wide ResNet)")
+        if block.version == 2 and (zero_init_residual or stride_in_3x3):
+            raise ValueError("zero_init_residual and stride_in_3x3 are options of v1 units; "
+                             "v2 units end with a conv and stride their 3x3 conv already")
+        if stochastic_depth is not None and not 0.0 < stochastic_depth <= 1.0:
+            raise ValueError(f"stochastic_depth is the last unit's survival probability p_L, "
+                             f"in (0, 1] (the paper uses 0.5); got {stochastic_depth}")
+        num_stages = len(layers)
+        total_stride = 2 ** (num_stages - 1) * (1 if small_input else 4)
+        super().__init__(in_channels=in_channels, min_size=total_stride,
+                         default_init=mx_init.Xavier(rnd_type='gaussian', factor_type='in',
+                                                     magnitude=2), **kwargs)
+        self.block = block
+        self.layers = tuple(layers)
+        self.small_input = small_input
+
+        num_units = sum(layers)
+        survival = (survival_probabilities(num_units, stochastic_depth)
+                    if stochastic_depth is not None else [1.0] * num_units)
+        unit_options = dict(shortcut=shortcut, per_sample=drop_per_sample)
+        if bottleneck:
+            unit_options.update(groups=groups, width_per_group=width_per_group)
+        else:
+            unit_options.update(dropout=dropout)
+        if block.version == 1:
+            unit_options.update(zero_init=zero_init_residual)
+            if bottleneck:
+                unit_options.update(stride_in_3x3=stride_in_3x3)
+
+        with self.name_scope():
+            self.features = nn.HybridSequential(prefix='')
+            stem = nn.HybridSequential(prefix='stem_')
+            with stem.name_scope():
+                if small_input:
+                    stem.add(_conv3x3(stem_channels, 1, in_channels))
+                else:
+                    stem.add(nn.Conv2D(stem_channels, 7, strides=2, padding=3, use_bias=False,
+                                       in_channels=in_channels))
+                stem.add(nn.BatchNorm(in_channels=stem_channels), nn.Activation('relu'))
+                if not small_input:
+                    stem.add(nn.MaxPool2D(pool_size=3, strides=2, padding=1))
+            self.features.add(stem)
+
+            width, unit = stem_channels, 0
+            for i, (num, planes) in enumerate(zip(layers, channels)):
+                stage = nn.HybridSequential(prefix=f'stage{i + 1}_')
+                with stage.name_scope():
+                    for j in range(num):
+                        options = dict(unit_options)
+                        if block.version == 2 and unit == 0:
+                            options.update(preactivate=False)  # the stem ended with BN-ReLU
+                        stage.add(block(width, planes, stride=2 if i > 0 and j == 0 else 1,
+                                        survival=survival[unit], **options))
+                        width, unit = planes * block.expansion, unit + 1
+                self.features.add(stage)
+
+            if block.version == 2:
+                post = nn.HybridSequential(prefix='post_')
+                with post.name_scope():
+                    post.add(nn.BatchNorm(in_channels=width), nn.Activation('relu'))
+                self.features.add(post)
+            self.features.add(nn.GlobalAvgPool2D())
+            self.output = nn.Dense(classes, in_units=width)
+
+    def units(self):
+        """The residual units, in order (``unit.gate.survival`` under stochastic depth)."""
+        return [unit for stage in self.features if isinstance(stage, nn.HybridSequential)
+                for unit in stage if isinstance(unit, _ResidualUnit)]
+
+    def hybrid_forward(self, F, x):
+        return self.output(self.features(x))
+
+
+# ---------------------------------------------------------------------------------------------
+# Builders
+# ---------------------------------------------------------------------------------------------
+_IMAGENET_PLANES = (64, 128, 256, 512)
+_DEPTHS = {18: (BasicBlock, (2, 2, 2, 2)), 34: (BasicBlock, (3, 4, 6, 3)),
+           50: (Bottleneck, (3, 4, 6, 3)), 101: (Bottleneck, (3, 4, 23, 3)),
+           152: (Bottleneck, (3, 8, 36, 3))}
+_PREACT = {BasicBlock: PreActBasicBlock, Bottleneck: PreActBottleneck}
+
+
+def _imagenet_resnet(depth, version, classes, in_channels, small_input, **options):
+    block, layers = _DEPTHS[depth]
+    if version == 2:
+        block = _PREACT[block]
+    return ResNet(block, layers, _IMAGENET_PLANES, classes=classes, in_channels=in_channels,
+                  small_input=small_input, **options)
+
+
+@register_model
+def resnet18(classes=1000, in_channels=3, small_input=False, stochastic_depth=None,
+             drop_per_sample=False, zero_init_residual=False):
+    """ResNet-18 (v1, basic blocks, 11,689,512 parameters at 1000 classes).
+
+    He et al., "Deep Residual Learning for Image Recognition", CVPR 2016.
+    Options: see :class:`ResNet`.
+
+    Input ``(N, in_channels, 224, 224)`` (any size >= 32) gives ``(N, classes)``; stage outputs
+    at 224: stem 64x56x56, stages 64x56x56, 128x28x28, 256x14x14, 512x7x7. With
+    ``small_input=True`` (3x3 stem, no max pool), 32x32 gives stages at 32, 16, 8, 4 and
+    28x28 at 28, 14, 7, 4 (any size >= 8).
+    """
+    return _imagenet_resnet(18, 1, classes, in_channels, small_input,
+                            stochastic_depth=stochastic_depth, drop_per_sample=drop_per_sample,
+                            zero_init_residual=zero_init_residual)
+
+
+@register_model
+def resnet34(classes=1000, in_channels=3, small_input=False, stochastic_depth=None,
+             drop_per_sample=False, zero_init_residual=False):
+    """ResNet-34 (v1, basic blocks, 21,797,672 parameters).
+
+    He et al., "Deep Residual Learning for Image Recognition", CVPR 2016.
+    Options: see :class:`ResNet`.
+
+    Input ``(N, in_channels, 224, 224)`` (any size >= 32) gives ``(N, classes)``; stage outputs
+    at 224: stem 64x56x56, stages 64x56x56, 128x28x28, 256x14x14, 512x7x7. With
+    ``small_input=True`` (3x3 stem, no max pool), 32x32 gives stages at 32, 16, 8, 4 and
+    28x28 at 28, 14, 7, 4 (any size >= 8).
+    """
+    return _imagenet_resnet(34, 1, classes, in_channels, small_input,
+                            stochastic_depth=stochastic_depth, drop_per_sample=drop_per_sample,
+                            zero_init_residual=zero_init_residual)
+
+
+@register_model
+def resnet50(classes=1000, in_channels=3, small_input=False, stochastic_depth=None,
+             drop_per_sample=False, zero_init_residual=False, stride_in_3x3=False):
+    """ResNet-50 (v1, bottlenecks, 25,557,032 parameters); ``stride_in_3x3=True`` is v1.5.
+
+    He et al., "Deep Residual Learning for Image Recognition", CVPR 2016.
+    Options: see :class:`ResNet`.
+
+    Input ``(N, in_channels, 224, 224)`` (any size >= 32) gives ``(N, classes)``; stage outputs
+    at 224: stem 64x56x56, stages 256x56x56, 512x28x28, 1024x14x14, 2048x7x7. With
+    ``small_input=True`` (3x3 stem, no max pool), 32x32 gives stages at 32, 16, 8, 4 and
+    28x28 at 28, 14, 7, 4 (any size >= 8).
+    """
+    return _imagenet_resnet(50, 1, classes, in_channels, small_input,
+                            stochastic_depth=stochastic_depth, drop_per_sample=drop_per_sample,
+                            zero_init_residual=zero_init_residual, stride_in_3x3=stride_in_3x3)
+
+
+@register_model
+def resnet101(classes=1000, in_channels=3, small_input=False, stochastic_depth=None,
+              drop_per_sample=False, zero_init_residual=False, stride_in_3x3=False):
+    """ResNet-101 (v1, bottlenecks, 44,549,160 parameters).
+
+    He et al., "Deep Residual Learning for Image Recognition", CVPR 2016.
+    Options: see :class:`ResNet`.
+
+    Input ``(N, in_channels, 224, 224)`` (any size >= 32) gives ``(N, classes)``; stage outputs
+    at 224: stem 64x56x56, stages 256x56x56, 512x28x28, 1024x14x14, 2048x7x7. With
+    ``small_input=True`` (3x3 stem, no max pool), 32x32 gives stages at 32, 16, 8, 4 and
+    28x28 at 28, 14, 7, 4 (any size >= 8).
+    """
+    return _imagenet_resnet(101, 1, classes, in_channels, small_input,
+                            stochastic_depth=stochastic_depth, drop_per_sample=drop_per_sample,
+                            zero_init_residual=zero_init_residual, stride_in_3x3=stride_in_3x3)
+
+
+@register_model
+def resnet152(classes=1000, in_channels=3, small_input=False, stochastic_depth=None,
+              drop_per_sample=False, zero_init_residual=False, stride_in_3x3=False):
+    """ResNet-152 (v1, bottlenecks, 60,192,808 parameters).
+
+    He et al., "Deep Residual Learning for Image Recognition", CVPR 2016.
+    Options: see :class:`ResNet`.
+
+    Input ``(N, in_channels, 224, 224)`` (any size >= 32) gives ``(N, classes)``; stage outputs
+    at 224: stem 64x56x56, stages 256x56x56, 512x28x28, 1024x14x14, 2048x7x7. With
+    ``small_input=True`` (3x3 stem, no max pool), 32x32 gives stages at 32, 16, 8, 4 and
+    28x28 at 28, 14, 7, 4 (any size >= 8).
+    """
+    return _imagenet_resnet(152, 1, classes, in_channels, small_input,
+                            stochastic_depth=stochastic_depth, drop_per_sample=drop_per_sample,
+                            zero_init_residual=zero_init_residual, stride_in_3x3=stride_in_3x3)
+
+
+@register_model
+def resnet18_v2(classes=1000, in_channels=3, small_input=False, stochastic_depth=None,
+                drop_per_sample=False):
+    """ResNet-18 v2 (pre-activation basic blocks).
+
+    He et al., "Identity Mappings in Deep Residual Networks", ECCV 2016. 128 parameters fewer
+    than MXNet's ``resnet*_v2``, which pre-activates the first unit twice (module notes).
+    Options: see :class:`ResNet`.
+
+    Input ``(N, in_channels, 224, 224)`` (any size >= 32) gives ``(N, classes)``; stage outputs
+    at 224: stem 64x56x56, stages 64x56x56, 128x28x28, 256x14x14, 512x7x7. With
+    ``small_input=True`` (3x3 stem, no max pool), 32x32 gives stages at 32, 16, 8, 4 and
+    28x28 at 28, 14, 7, 4 (any size >= 8).
+    """
+    return _imagenet_resnet(18, 2, classes, in_channels, small_input,
+                            stochastic_depth=stochastic_depth, drop_per_sample=drop_per_sample)
+
+
+@register_model
+def resnet34_v2(classes=1000, in_channels=3, small_input=False, stochastic_depth=None,
+                drop_per_sample=False):
+    """ResNet-34 v2 (pre-activation basic blocks).
+
+    He et al., "Identity Mappings in Deep Residual Networks", ECCV 2016. 128 parameters fewer
+    than MXNet's ``resnet*_v2``, which pre-activates the first unit twice (module notes).
+    Options: see :class:`ResNet`.
+
+    Input ``(N, in_channels, 224, 224)`` (any size >= 32) gives ``(N, classes)``; stage outputs
+    at 224: stem 64x56x56, stages 64x56x56, 128x28x28, 256x14x14, 512x7x7. With
+    ``small_input=True`` (3x3 stem, no max pool), 32x32 gives stages at 32, 16, 8, 4 and
+    28x28 at 28, 14, 7, 4 (any size >= 8).
+    """
+    return _imagenet_resnet(34, 2, classes, in_channels, small_input,
+                            stochastic_depth=stochastic_depth, drop_per_sample=drop_per_sample)
+
+
+@register_model
+def resnet50_v2(classes=1000, in_channels=3, small_input=False, stochastic_depth=None,
+                drop_per_sample=False):
+    """ResNet-50 v2 (pre-activation bottlenecks).
+
+    He et al., "Identity Mappings in Deep Residual Networks", ECCV 2016. 128 parameters fewer
+    than MXNet's ``resnet*_v2``, which pre-activates the first unit twice (module notes).
+    Options: see :class:`ResNet`.
+
+    Input ``(N, in_channels, 224, 224)`` (any size >= 32) gives ``(N, classes)``; stage outputs
+    at 224: stem 64x56x56, stages 256x56x56, 512x28x28, 1024x14x14, 2048x7x7. With
+    ``small_input=True`` (3x3 stem, no max pool), 32x32 gives stages at 32, 16, 8, 4 and
+    28x28 at 28, 14, 7, 4 (any size >= 8).
+    """
+    return _imagenet_resnet(50, 2, classes, in_channels, small_input,
+                            stochastic_depth=stochastic_depth, drop_per_sample=drop_per_sample)
+
+
+@register_model
+def resnet101_v2(classes=1000, in_channels=3, small_input=False, stochastic_depth=None,
+                 drop_per_sample=False):
+    """ResNet-101 v2 (pre-activation bottlenecks).
+
+    He et al., "Identity Mappings in Deep Residual Networks", ECCV 2016. 128 parameters fewer
+    than MXNet's ``resnet*_v2``, which pre-activates the first unit twice (module notes).
+    Options: see :class:`ResNet`.
+
+    Input ``(N, in_channels, 224, 224)`` (any size >= 32) gives ``(N, classes)``; stage outputs
+    at 224: stem 64x56x56, stages 256x56x56, 512x28x28, 1024x14x14, 2048x7x7. With
+    ``small_input=True`` (3x3 stem, no max pool), 32x32 gives stages at 32, 16, 8, 4 and
+    28x28 at 28, 14, 7, 4 (any size >= 8).
+    """
+    return _imagenet_resnet(101, 2, classes, in_channels, small_input,
+                            stochastic_depth=stochastic_depth, drop_per_sample=drop_per_sample)
+
+
+@register_model
+def resnet152_v2(classes=1000, in_channels=3, small_input=False, stochastic_depth=None,
+                 drop_per_sample=False):
+    """ResNet-152 v2 (pre-activation bottlenecks).
+
+    He et al., "Identity Mappings in Deep Residual Networks", ECCV 2016. 128 parameters fewer
+    than MXNet's ``resnet*_v2``, which pre-activates the first unit twice (module notes).
+    Options: see :class:`ResNet`.
+
+    Input ``(N, in_channels, 224, 224)`` (any size >= 32) gives ``(N, classes)``; stage outputs
+    at 224: stem 64x56x56, stages 256x56x56, 512x28x28, 1024x14x14, 2048x7x7. With
+    ``small_input=True`` (3x3 stem, no max pool), 32x32 gives stages at 32, 16, 8, 4 and
+    28x28 at 28, 14, 7, 4 (any size >= 8).
+    """
+    return _imagenet_resnet(152, 2, classes, in_channels, small_input,
+                            stochastic_depth=stochastic_depth, drop_per_sample=drop_per_sample)
+
+
+# The CIFAR nets ------------------------------------------------------------------------------
+def _cifar_resnet(depth, block, classes, in_channels, shortcut, **options):
+    """The CIFAR nets of the ResNet paper (Sec. 4.2): a 3x3 conv with 16 channels, three stages
+    of n units with 16/32/64 planes, global pool, Dense. Basic units: depth = 6n + 2;
+    bottlenecks (ResNet-164 of the identity mappings paper): depth = 9n + 2."""
+    per_unit = 3 if block.expansion > 1 else 2
+    n, rest = divmod(depth - 2, 3 * per_unit)
+    if rest or n < 1:
+        raise ValueError(f"a CIFAR ResNet of {block.__name__} units has depth "
+                         f"{3 * per_unit}n+2, got {depth}")
+    return ResNet(block, (n, n, n), (16, 32, 64), classes=classes, in_channels=in_channels,
+                  small_input=True, stem_channels=16, shortcut=shortcut, **options)
+
+
+@register_model
+def resnet20_cifar(classes=1000, in_channels=3, small_input=True, shortcut='A',
+                   stochastic_depth=None, drop_per_sample=False, zero_init_residual=False):
+    """ResNet-20 for CIFAR (269,722 parameters at 10 classes).
+
+    He et al., "Deep Residual Learning for Image Recognition", CVPR 2016, Sec. 4.2 (CIFAR-10):
+    a 3x3 conv with 16 channels, three stages of 3 basic units (16, 32, 64 channels at 32x32,
+    16x16, 8x8 for a 32x32 input), global average pool, Dense. 20 weighted layers.
+
+    Always the small-input form (``small_input`` is accepted and changes nothing); any input
+    >= 4x4 works, e.g. 28x28 Fashion-MNIST with ``in_channels=1``. Output ``(N, classes)``.
+    ``shortcut='A'`` (paper): zero-padding shortcuts, no parameters; 'B': 1x1 projections
+    (as GluonCV's cifar_resnet). ``stochastic_depth=0.5`` on resnet110_cifar is the model of
+    Huang et al., "Deep Networks with Stochastic Depth", ECCV 2016. Other options: :class:`ResNet`.
+    """
+    return _cifar_resnet(20, BasicBlock, classes, in_channels, shortcut,
+                         stochastic_depth=stochastic_depth, drop_per_sample=drop_per_sample,
+                         zero_init_residual=zero_init_residual)
+
+
+@register_model
+def resnet56_cifar(classes=1000, in_channels=3, small_input=True, shortcut='A',
+                   stochastic_depth=None, drop_per_sample=False, zero_init_residual=False):
+    """ResNet-56 for CIFAR (853,018 parameters at 10 classes).
+
+    He et al., "Deep Residual Learning for Image Recognition", CVPR 2016, Sec. 4.2 (CIFAR-10):
+    a 3x3 conv with 16 channels, three stages of 9 basic units (16, 32, 64 channels at 32x32,
+    16x16, 8x8 for a 32x32 input), global average pool, Dense. 56 weighted layers.
+
+    Always the small-input form (``small_input`` is accepted and changes nothing); any input
+    >= 4x4 works, e.g. 28x28 Fashion-MNIST with ``in_channels=1``. Output ``(N, classes)``.
+    ``shortcut='A'`` (paper): zero-padding shortcuts, no parameters; 'B': 1x1 projections
+    (as GluonCV's cifar_resnet). ``stochastic_depth=0.5`` on resnet110_cifar is the model of
+    Huang et al., "Deep Networks with Stochastic Depth", ECCV 2016. Other options: :class:`ResNet`.
+    """
+    return _cifar_resnet(56, BasicBlock, classes, in_channels, shortcut,
+                         stochastic_depth=stochastic_depth, drop_per_sample=drop_per_sample,
+                         zero_init_residual=zero_init_residual)
+
+
+@register_model
+def resnet110_cifar(classes=1000, in_channels=3, small_input=True, shortcut='A',
+                    stochastic_depth=None, drop_per_sample=False, zero_init_residual=False):
+    """ResNet-110 for CIFAR (1,727,962 parameters at 10 classes).
+
+    He et al., "Deep Residual Learning for Image Recognition", CVPR 2016, Sec. 4.2 (CIFAR-10):
+    a 3x3 conv with 16 channels, three stages of 18 basic units (16, 32, 64 channels at 32x32,
+    16x16, 8x8 for a 32x32 input), global average pool, Dense. 110 weighted layers.
+
+    Always the small-input form (``small_input`` is accepted and changes nothing); any input
+    >= 4x4 works, e.g. 28x28 Fashion-MNIST with ``in_channels=1``. Output ``(N, classes)``.
+    ``shortcut='A'`` (paper): zero-padding shortcuts, no parameters; 'B': 1x1 projections
+    (as GluonCV's cifar_resnet). ``stochastic_depth=0.5`` on resnet110_cifar is the model of
+    Huang et al., "Deep Networks with Stochastic Depth", ECCV 2016. Other options: :class:`ResNet`.
+    """
+    return _cifar_resnet(110, BasicBlock, classes, in_channels, shortcut,
+                         stochastic_depth=stochastic_depth, drop_per_sample=drop_per_sample,
+                         zero_init_residual=zero_init_residual)
+
+
+@register_model
+def resnet20_cifar_v2(classes=1000, in_channels=3, small_input=True, stochastic_depth=None,
+                      drop_per_sample=False):
+    """Pre-activation ResNet-20 for CIFAR.
+
+    He et al., "Identity Mappings in Deep Residual Networks", ECCV 2016: the CIFAR net of
+    20 layers with pre-activation basic units (three stages of 3; stage outputs
+    16, 32, 64 channels at 32x32, 16x16, 8x8 for a 32x32 input), BN-ReLU, global pool, Dense.
+    Projection shortcuts (1x1 conv) where the shape changes, as in the paper's code.
+    Always the small-input form (``small_input`` changes nothing); any input >= 4x4 works.
+    Output ``(N, classes)``. Other options: :class:`ResNet`.
+    """
+    return _cifar_resnet(20, PreActBasicBlock, classes, in_channels, 'B',
+                         stochastic_depth=stochastic_depth, drop_per_sample=drop_per_sample)
+
+
+@register_model
+def resnet56_cifar_v2(classes=1000, in_channels=3, small_input=True, stochastic_depth=None,
+                      drop_per_sample=False):
+    """Pre-activation ResNet-56 for CIFAR.
+
+    He et al., "Identity Mappings in Deep Residual Networks", ECCV 2016: the CIFAR net of
+    56 layers with pre-activation basic units (three stages of 9; stage outputs
+    16, 32, 64 channels at 32x32, 16x16, 8x8 for a 32x32 input), BN-ReLU, global pool, Dense.
+    Projection shortcuts (1x1 conv) where the shape changes, as in the paper's code.
+    Always the small-input form (``small_input`` changes nothing); any input >= 4x4 works.
+    Output ``(N, classes)``. Other options: :class:`ResNet`.
+    """
+    return _cifar_resnet(56, PreActBasicBlock, classes, in_channels, 'B',
+                         stochastic_depth=stochastic_depth, drop_per_sample=drop_per_sample)
+
+
+@register_model
+def resnet110_cifar_v2(classes=1000, in_channels=3, small_input=True, stochastic_depth=None,
+                       drop_per_sample=False):
+    """Pre-activation ResNet-110 for CIFAR.
+
+    He et al., "Identity Mappings in Deep Residual Networks", ECCV 2016: the CIFAR net of
+    110 layers with pre-activation basic units (three stages of 18; stage outputs
+    16, 32, 64 channels at 32x32, 16x16, 8x8 for a 32x32 input), BN-ReLU, global pool, Dense.
+    Projection shortcuts (1x1 conv) where the shape changes, as in the paper's code.
+    Always the small-input form (``small_input`` changes nothing); any input >= 4x4 works.
+    Output ``(N, classes)``. Other options: :class:`ResNet`.
+    """
+    return _cifar_resnet(110, PreActBasicBlock, classes, in_channels, 'B',
+                         stochastic_depth=stochastic_depth, drop_per_sample=drop_per_sample)
+
+
+@register_model
+def resnet164_cifar_v2(classes=1000, in_channels=3, small_input=True, stochastic_depth=None,
+                       drop_per_sample=False):
+    """Pre-activation ResNet-164 for CIFAR (1.7M parameters).
+
+    He et al., "Identity Mappings in Deep Residual Networks", ECCV 2016: the CIFAR net of
+    164 layers with pre-activation bottleneck units (three stages of 18; stage outputs
+    64, 128, 256 channels at 32x32, 16x16, 8x8 for a 32x32 input), BN-ReLU, global pool, Dense.
+    Projection shortcuts (1x1 conv) where the shape changes, as in the paper's code.
+    Always the small-input form (``small_input`` changes nothing); any input >= 4x4 works.
+    Output ``(N, classes)``. Other options: :class:`ResNet`.
+    """
+    return _cifar_resnet(164, PreActBottleneck, classes, in_channels, 'B',
+                         stochastic_depth=stochastic_depth, drop_per_sample=drop_per_sample)
+
+
+# Wide ResNets --------------------------------------------------------------------------------
+@register_model
+def wide_resnet50_2(classes=1000, in_channels=3, small_input=False, stochastic_depth=None,
+                    drop_per_sample=False, zero_init_residual=False):
+    """WRN-50-2: ResNet-50 whose bottleneck 3x3 convs are twice as wide (68,883,240 parameters).
+
+    Zagoruyko and Komodakis, "Wide Residual Networks", BMVC 2016 (ImageNet section), as in
+    torchvision. The stride is on the 3x3 conv. Stage outputs at 224x224: stem 64x56x56, then
+    256x56x56, 512x28x28, 1024x14x14, 2048x7x7; output ``(N, classes)``. ``small_input=True``:
+    3x3 stem, no max pool (stages at 32, 16, 8, 4 for 32x32). Options: see :class:`ResNet`.
+    """
+    return ResNet(Bottleneck, (3, 4, 6, 3), _IMAGENET_PLANES, classes=classes,
+                  in_channels=in_channels, small_input=small_input, width_per_group=128,
+                  stride_in_3x3=True, stochastic_depth=stochastic_depth,
+                  drop_per_sample=drop_per_sample, zero_init_residual=zero_init_residual)
+
+
+@register_model
+def wide_resnet101_2(classes=1000, in_channels=3, small_input=False, stochastic_depth=None,
+                     drop_per_sample=False, zero_init_residual=False):
+    """WRN-101-2: ResNet-101 with twice as wide bottleneck 3x3 convs (126,886,696 parameters).
+
+    Zagoruyko and Komodakis, "Wide Residual Networks", BMVC 2016, as in torchvision. Shapes as
+    :func:`wide_resnet50_2`. Options: see :class:`ResNet`.
+    """
+    return ResNet(Bottleneck, (3, 4, 23, 3), _IMAGENET_PLANES, classes=classes,
+                  in_channels=in_channels, small_input=small_input, width_per_group=128,
+                  stride_in_3x3=True, stochastic_depth=stochastic_depth,
+                  drop_per_sample=drop_per_sample, zero_init_residual=zero_init_residual)
+
+
+@register_model
+def wide_resnet_cifar(classes=1000, in_channels=3, small_input=True, depth=28, widen_factor=10,
+                      dropout=0.0, stochastic_depth=None, drop_per_sample=False):
+    """WRN-depth-k for CIFAR: Zagoruyko and Komodakis, "Wide Residual Networks", BMVC 2016.
+
+    A 3x3 conv with 16 channels, three stages of ``n = (depth - 4) / 6`` pre-activation basic
+    units with ``16k, 32k, 64k`` channels (k = ``widen_factor``; 1x1 projection shortcuts where
+    the shape changes), BN-ReLU, global average pool, Dense. ``dropout`` goes between the two
+    convs of each unit (the paper's WRN-28-10 with dropout uses 0.3). For a 32x32 input the
+    stages output 16k x 32 x 32, 32k x 16 x 16, 64k x 8 x 8; any input >= 4x4 works; output
+    ``(N, classes)``. Always the small-input form (``small_input`` changes nothing).
+    """
+    del small_input
+    n, rest = divmod(depth - 4, 6)
+    if rest or n < 1:
+        raise ValueError(f"a Wide ResNet has depth 6n+4 (e.g. 16, 22, 28, 40), got {depth}")
+    k = widen_factor
+    return ResNet(PreActBasicBlock, (n, n, n), (16 * k, 32 * k, 64 * k), classes=classes,
+                  in_channels=in_channels, small_input=True, stem_channels=16, dropout=dropout,
+                  stochastic_depth=stochastic_depth, drop_per_sample=drop_per_sample)
+
+
+@register_model
+def wrn28_10(classes=1000, in_channels=3, small_input=True, dropout=0.0, stochastic_depth=None,
+             drop_per_sample=False):
+    """WRN-28-10 for CIFAR (36,479,194 parameters at 10 classes; the paper's 36.5M).
+
+    :func:`wide_resnet_cifar` with depth 28 and k = 10: stages 160x32x32, 320x16x16, 640x8x8
+    for a 32x32 input; output ``(N, classes)``. ``dropout=0.3`` is the paper's
+    "WRN-28-10-dropout". Zagoruyko and Komodakis, "Wide Residual Networks", BMVC 2016.
+    """
+    return wide_resnet_cifar(classes, in_channels, small_input, depth=28, widen_factor=10,
+                             dropout=dropout, stochastic_depth=stochastic_depth,
+                             drop_per_sample=drop_per_sample)
+
+
+# ResNeXt -------------------------------------------------------------------------------------
+@register_model
+def resnext50_32x4d(classes=1000, in_channels=3, small_input=False, stochastic_depth=None,
+                    drop_per_sample=False, zero_init_residual=False):
+    """ResNeXt-50 (32x4d): ResNet-50 whose 3x3 convs have 32 groups of 4 channels per 64 planes
+    (128, 256, 512, 1024 channels; 25,028,904 parameters).
+
+    Xie et al., "Aggregated Residual Transformations for Deep Neural Networks", CVPR 2017
+    (the grouped-conv form, Fig. 3c). Stride on the 3x3 conv, as in the paper. Stage outputs at
+    224x224: stem 64x56x56, then 256x56x56, 512x28x28, 1024x14x14, 2048x7x7; output
+    ``(N, classes)``. ``small_input=True``: 3x3 stem, no max pool. Options: see :class:`ResNet`.
+    """
+    return ResNet(Bottleneck, (3, 4, 6, 3), _IMAGENET_PLANES, classes=classes,
+                  in_channels=in_channels, small_input=small_input, groups=32,
+                  width_per_group=4, stride_in_3x3=True, stochastic_depth=stochastic_depth,
+                  drop_per_sample=drop_per_sample, zero_init_residual=zero_init_residual)
+
+
+@register_model
+def resnext101_32x8d(classes=1000, in_channels=3, small_input=False, stochastic_depth=None,
+                     drop_per_sample=False, zero_init_residual=False):
+    """ResNeXt-101 (32x8d): 32 groups of 8 channels per 64 planes (88,791,336 parameters).
+
+    Xie et al., "Aggregated Residual Transformations for Deep Neural Networks", CVPR 2017.
+    Shapes as :func:`resnext50_32x4d`. Options: see :class:`ResNet`.
+    """
+    return ResNet(Bottleneck, (3, 4, 23, 3), _IMAGENET_PLANES, classes=classes,
+                  in_channels=in_channels, small_input=small_input, groups=32,
+                  width_per_group=8, stride_in_3x3=True, stochastic_depth=stochastic_depth,
+                  drop_per_sample=drop_per_sample, zero_init_residual=zero_init_residual)
