@@ -1,0 +1,293 @@
+"""The ``gluoncnn`` command end to end, on the shipped Fashion-MNIST sample (no ../shared needed).
+
+Everything runs in-process through ``cli.main([...])`` except one ``python -m gluoncnn --help``;
+training is LeNet at 28x28 for a few batches, so the whole file takes seconds.
+"""
+import inspect
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from gluoncnn import cli
+
+TRAIN = ["train", "--model", "lenet", "--sample", "--epochs", "1", "--max-batches", "3",
+         "--batch-size", "64", "--optimizer", "adam", "--lr", "0.002", "--ctx", "cpu",
+         "--seed", "0", "--progress", "off"]
+
+
+def run_cli(capsys, *argv):
+    code = cli.main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    """A finished 1-epoch LeNet run (3 batches), shared by the tests that read a run folder."""
+    out = tmp_path_factory.mktemp("runs") / "lenet"
+    assert cli.main(TRAIN + ["--out", str(out)]) == 0
+    return out
+
+
+# ------------------------------------------------------------------------------ help / version
+def test_module_help_subprocess():
+    proc = subprocess.run([sys.executable, "-m", "gluoncnn", "--help"], capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    for command in ("train", "eval", "summary", "list", "doctor", "export"):
+        assert command in proc.stdout
+
+
+@pytest.mark.parametrize("command", ["train", "eval", "summary", "list", "doctor", "export"])
+def test_subcommand_help(capsys, command):
+    code, out, _ = run_cli(capsys, command, "--help")
+    assert code == 0
+    assert out.startswith(f"usage: gluoncnn {command}")
+
+
+def test_version(capsys):
+    code, out, _ = run_cli(capsys, "--version")
+    assert code == 0 and "gluoncnn 0.1.0" in out
+
+
+def test_no_command_prints_help(capsys):
+    code, out, _ = run_cli(capsys)
+    assert code == 2 and "usage: gluoncnn" in out
+
+
+# ------------------------------------------------------------------------------ train / resume
+def test_train_writes_the_run_folder(run_dir):
+    for name in ("model.params", "history.csv", "history.json", "curves.png", "run.json",
+                 "checkpoints/last.json", "checkpoints/epoch-0001.params"):
+        assert (run_dir / name).is_file(), name
+    run = json.loads((run_dir / "run.json").read_text())
+    assert run["status"] == "finished"
+    assert run["settings"]["model"] == "lenet" and run["settings"]["max_batches"] == 3
+    assert run["input_shape"] == [1, 28, 28]
+    assert run["command"][:2] == ["gluoncnn", "train"]
+    history = json.loads((run_dir / "history.json").read_text())
+    assert [r["epoch"] for r in history["records"]] == [1]
+    assert 0.0 <= history["records"][0]["test_acc"] <= 1.0
+
+
+def test_resume_continues_the_same_run(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert cli.main(TRAIN + ["--out", str(out)]) == 0
+    capsys.readouterr()
+    code, text, err = run_cli(capsys, "train", "--out", out, "--resume", "--epochs", "2")
+    assert code == 0, err
+    assert "resuming from" in text and "epoch 2" in text
+    history = json.loads((out / "history.json").read_text())["records"]
+    assert [r["epoch"] for r in history] == [1, 2]
+    run = json.loads((out / "run.json").read_text())
+    assert run["settings"]["epochs"] == 2          # the override is recorded
+    assert run["settings"]["optimizer"] == "adam"  # the rest comes from the first command
+    assert len(run["resumed"]) == 1
+    assert (out / "checkpoints" / "epoch-0002.params").is_file()
+
+
+def test_ctrl_c_saves_a_checkpoint_and_exits_130(tmp_path, capsys, monkeypatch):
+    import gluoncnn.train as train
+    real_fit = train.fit
+
+    def interrupted_fit(*args, **kwargs):
+        steps = []
+
+        def on_step(net):
+            steps.append(1)
+            if len(steps) == 2:
+                raise KeyboardInterrupt
+
+        return real_fit(*args, **dict(kwargs, on_step=on_step))
+
+    monkeypatch.setattr(train, "fit", interrupted_fit)
+    out = tmp_path / "run"
+    code, _, err = run_cli(capsys, *TRAIN, "--out", out)
+    assert code == 130
+    assert "interrupted; checkpoint at" in err and "--resume" in err
+    assert (out / "checkpoints" / "interrupted.params").is_file()
+    assert json.loads((out / "run.json").read_text())["status"] == "interrupted"
+
+
+def test_every_fit_option_is_reachable():
+    from gluoncnn.train import fit
+    params = set(inspect.signature(fit).parameters)
+    settings = vars(cli.build_parser().parse_args(["train", "--model", "lenet"]))
+    reachable = set(cli.fit_kwargs_from_settings(settings, None)) | cli.FIT_SET_BY_CLI
+    assert params <= reachable, f"fit options without a flag: {params - reachable}"
+
+
+def test_small_input_default_follows_the_input_size():
+    assert cli.model_kwargs("resnet18", 10, 1, None, [], 28)["small_input"] is True
+    assert cli.model_kwargs("resnet18", 10, 1, None, [], 96)["small_input"] is False
+    assert cli.model_kwargs("resnet18", 10, 1, False, [], 28)["small_input"] is False
+    kwargs = cli.model_kwargs("resnet18", 10, 1, None, [("stochastic_depth", 0.5)], 28)
+    assert kwargs["stochastic_depth"] == 0.5
+    assert cli.model_kwargs("alexnet", 10, 1, None, [], 96)["input_size"] == 96
+
+
+def test_model_option_parsing():
+    assert cli.parse_model_option("stochastic_depth=0.5") == ("stochastic_depth", 0.5)
+    assert cli.parse_model_option("block_config=(6, 12)") == ("block_config", (6, 12))
+    assert cli.parse_model_option("activation=relu") == ("activation", "relu")
+    assert cli.parse_input_shape("3x32x32") == (3, 32, 32)
+
+
+# ------------------------------------------------------------------------------ eval
+def test_eval_from_run_folder(run_dir, capsys, tmp_path):
+    result = tmp_path / "eval.json"
+    code, out, err = run_cli(capsys, "eval", "--run", run_dir, "--ctx", "cpu", "--json", result)
+    assert code == 0, err
+    assert "top-1 accuracy" in out and "top-5 accuracy" in out and "loss" in out
+    assert "per-class accuracy" in out and "confusion matrix" in out and "images/s" in out
+    data = json.loads(result.read_text())
+    confusion = np.array(data["confusion"])
+    assert confusion.shape == (10, 10) and confusion.sum() == data["n"] == 500
+    assert abs(np.trace(confusion) / data["n"] - data["acc"]) < 1e-6
+    assert len(data["per_class_acc"]) == 10
+
+
+def test_eval_with_explicit_model_and_params(run_dir, capsys):
+    code, out, err = run_cli(capsys, "eval", "--model", "lenet", "--params",
+                             run_dir / "model.params", "--sample", "--ctx", "cpu",
+                             "--max-batches", "2", "--batch-size", "100")
+    assert code == 0, err
+    assert "(200 images)" in out
+
+
+def test_eval_params_of_another_model_is_one_line(run_dir, capsys):
+    code, _, err = run_cli(capsys, "eval", "--model", "lenet_bn", "--params",
+                           run_dir / "model.params", "--sample", "--ctx", "cpu")
+    assert code == 2
+    assert err.startswith("gluoncnn: error: cannot load") and err.count("\n") == 1
+
+
+# ------------------------------------------------------------------------------ export
+def test_export_and_reimport_give_the_same_outputs(run_dir, capsys, tmp_path):
+    import mxnet as mx
+    from mxnet import gluon
+    from gluoncnn.models import get_model
+    out = tmp_path / "export"
+    code, text, err = run_cli(capsys, "export", "--run", run_dir, "--out", out)
+    assert code == 0, err
+    assert "same outputs" in text
+    sym, params = out / "lenet-symbol.json", out / "lenet-0000.params"
+    assert sym.is_file() and params.is_file()
+    imported = gluon.SymbolBlock.imports(str(sym), ["data"], str(params))
+    run = json.loads((run_dir / "run.json").read_text())
+    net = get_model("lenet", **run["model_kwargs"])
+    net.load_parameters(str(run_dir / "model.params"))
+    x = mx.nd.random.uniform(shape=(4, 1, 28, 28))
+    np.testing.assert_allclose(imported(x).asnumpy(), net(x).asnumpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_export_onnx_lenet(run_dir, capsys, tmp_path):
+    out = tmp_path / "onnx"
+    code, text, err = run_cli(capsys, "export", "--run", run_dir, "--out", out, "--onnx")
+    assert code == 0, err
+    record = json.loads((out / "lenet-export.json").read_text())
+    if record["onnx"]:  # converted: a valid ONNX model
+        import onnx
+        model = onnx.load(str(out / "lenet.onnx"))
+        onnx.checker.check_model(model)
+        assert [d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim] == \
+            [1, 1, 28, 28]
+    else:  # not converted: it says which operators
+        assert "operator" in record["onnx_message"] and "not exported" in text
+
+
+def test_unsupported_onnx_operators_are_named():
+    missing = cli.unsupported_onnx_ops({"Convolution": ["conv0"], "NoSuchOp": ["layer7"]})
+    assert missing == {"NoSuchOp": ["layer7"]}
+
+
+def test_export_unsupported_model_still_writes_symbol(tmp_path, capsys, monkeypatch):
+    """When mxnet.onnx cannot convert, the symbol/params export stands and the op is named."""
+    monkeypatch.setattr(cli, "unsupported_onnx_ops",
+                        lambda ops: {"Pooling": ops.get("Pooling", ["pool"])})
+    import mxnet as mx
+    from gluoncnn.models import get_model
+    net = get_model("lenet")
+    net.initialize()
+    net(mx.nd.zeros((1, 1, 28, 28)))
+    params = tmp_path / "lenet.params"
+    net.save_parameters(str(params))
+    code, text, err = run_cli(capsys, "export", "--model", "lenet", "--params", params,
+                              "--out", tmp_path / "e", "--onnx")
+    assert code == 0
+    assert "not exported" in text and "Pooling" in text and "warning" in err
+    assert (tmp_path / "e" / "lenet-symbol.json").is_file()
+    assert not (tmp_path / "e" / "lenet.onnx").exists()
+
+
+# ------------------------------------------------------------------------------ summary / list / doctor
+def test_summary(capsys):
+    code, out, err = run_cli(capsys, "summary", "lenet", "--input", "1,28,28")
+    assert code == 0, err
+    assert "Total params: 61,706" in out
+
+
+def test_summary_with_model_option(capsys):
+    code, out, err = run_cli(capsys, "summary", "resnet18", "--input", "1,28,28",
+                             "--model-option", "stochastic_depth=0.5")
+    assert code == 0, err
+    assert "stochastic_depth=0.5" in out and "small_input=True" in out
+
+
+def test_list(capsys):
+    code, out, _ = run_cli(capsys, "list")
+    assert code == 0
+    lines = {line.split()[0]: line for line in out.splitlines() if line.strip()}
+    assert "lenet" in lines and "resnet18" in lines and "LeCun" in lines["lenet"]
+    code, out, _ = run_cli(capsys, "list", "-v")
+    assert "options: classes=" in out
+
+
+def test_doctor(capsys):
+    code, out, _ = run_cli(capsys, "doctor")
+    assert code in (0, 1)
+    assert out.startswith("gluoncnn doctor")
+
+
+# ------------------------------------------------------------------------------ errors
+@pytest.mark.parametrize("argv, words", [
+    (["train", "--model", "resnet19", "--sample"], "closest: resnet18"),
+    (["train", "--model", "lenet", "--batch-size", "-3"], "--batch-size"),
+    (["train", "--model", "lenet", "--batch-size", "many"], "--batch-size"),
+    (["summary", "lenet", "--input", "1,28"], "C,H,W"),
+    (["summary", "lenet", "--input", "a,b,c"], "C,H,W"),
+    (["train", "--model", "lenet", "--dataset", "cifar11"], "did you mean cifar10"),
+    (["train", "--model", "lenet", "--sample", "--model-option", "nope=1"], "no option 'nope'"),
+    (["train", "--model", "lenet", "--sample", "--model-option", "novalue"], "KEY=VALUE"),
+    (["train", "--model", "lenet", "--sample", "--optimizer", "adamw"], "adamw"),
+    (["train", "--model", "lenet", "--sample", "--ctx", "gpu:7"], "gpu(7)"),
+    (["train", "--model", "lenet", "--sample", "--ctx", "tpu"], "--ctx"),
+    (["train", "--modle", "lenet"], "did you mean --model"),
+    (["train", "--resume"], "--resume needs --out"),
+    (["eval", "--model", "lenet", "--params", "missing.params", "--sample"], "not found"),
+    (["export", "--model", "lenet", "--out", "x"], "no parameters"),
+    (["frobnicate"], "invalid choice"),
+])
+def test_bad_arguments_give_one_line(capsys, argv, words):
+    code, _, err = run_cli(capsys, *argv)
+    assert code == 2
+    assert err.startswith("gluoncnn: error: ") and err.count("\n") == 1, err
+    assert words in err
+    assert "Traceback" not in err
+
+
+def test_missing_data_gives_the_data_modules_message(tmp_path, capsys):
+    code, _, err = run_cli(capsys, "train", "--model", "lenet", "--data-root", tmp_path / "none",
+                           "--out", tmp_path / "run")
+    assert code == 2
+    assert err.startswith("gluoncnn: error: Fashion-MNIST") and "--sample" in err
+    assert "Traceback" not in err
+
+
+def test_debug_shows_the_traceback():
+    with pytest.raises(cli.CLIError):
+        cli.main(["--debug", "train", "--model", "resnet19"])
