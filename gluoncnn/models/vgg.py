@@ -1,2 +1,152 @@
-"""(being written)"""
-__all__ = []
+"""VGG-11/13/16/19, with and without batch normalisation.
+
+K. Simonyan, A. Zisserman, "Very Deep Convolutional Networks for Large-Scale Image
+Recognition", ICLR 2015 (configurations A, B, D, E of its Table 1).
+
+Five stages of 3x3 stride-1 pad-1 convolutions with ReLU, each ending in a 2x2 stride-2 max
+pool; the stages have 64, 128, 256, 512, 512 filters and, per configuration,
+
+    vgg11 (A): 1, 1, 2, 2, 2 convolutions      vgg16 (D): 2, 2, 3, 3, 3
+    vgg13 (B): 2, 2, 2, 2, 2                   vgg19 (E): 2, 2, 4, 4, 4
+
+then fc 4096 -> ReLU -> dropout 0.5 -> fc 4096 -> ReLU -> dropout 0.5 -> fc classes.
+At 3x224x224 the stages end at 112, 56, 28, 14 and 7 (VGG16: 64x112x112, 128x56x56,
+256x28x28, 512x14x14, 512x7x7, the CS231n table of the course notes) and fc6 sees 7*7*512
+values, so the ImageNet form takes exactly 224x224. Parameters with 1000 classes, equal to
+torchvision's and MXNet's model zoo: vgg11 132,863,336; vgg13 133,047,848; vgg16 138,357,544;
+vgg19 143,667,240. The ``_bn`` variants (batch normalisation after every convolution, before
+the ReLU; the convolutions keep their biases, as in torchvision) add the trainable gamma and
+beta: vgg11_bn 132,868,840; vgg13_bn 133,053,736; vgg16_bn 138,365,992; vgg19_bn 143,678,248.
+The paper trained configuration A from N(0, 0.01^2) and initialised the deeper ones from it,
+noting after submission that Glorot initialisation works without pre-training: the default
+initialisation here is Glorot (``mx.init.Xavier()``).
+
+``small_input=True`` is the CIFAR form of the course notes (VGG-13 on CIFAR-100): the same
+five stages, with pools that round up (Keras ``padding='same'``) so that both 32x32 and 28x28
+images end at 512x1x1, and the head fc 512 -> ReLU -> fc 256 -> ReLU -> fc classes (no
+dropout, as in the notes). The 512x1x1 map goes through a global average pool (a no-op at 32
+and 28, which lets larger images through as well); the smallest input is 17x17.
+"""
+from mxnet import init as mx_init
+from mxnet.gluon import nn
+
+from .common import Classifier
+from .registry import register_model
+
+__all__ = ['VGG', 'vgg_stage', 'vgg11', 'vgg13', 'vgg16', 'vgg19',
+           'vgg11_bn', 'vgg13_bn', 'vgg16_bn', 'vgg19_bn']
+
+#: convolutions per stage of each configuration of the paper's Table 1
+VGG_SPEC = {11: (1, 1, 2, 2, 2), 13: (2, 2, 2, 2, 2), 16: (2, 2, 3, 3, 3), 19: (2, 2, 4, 4, 4)}
+VGG_CHANNELS = (64, 128, 256, 512, 512)
+
+
+def vgg_stage(num_convs, channels, batch_norm=False, ceil_mode=False, prefix=None):
+    """One VGG stage (d2l's ``vgg_block``): ``num_convs`` 3x3 pad-1 convolutions with
+    ``channels`` filters, each followed by [BatchNorm and] ReLU, then a 2x2 stride-2 max pool
+    (rounding the output size up if ``ceil_mode``)."""
+    stage = nn.HybridSequential(prefix=prefix)
+    with stage.name_scope():
+        for _ in range(num_convs):
+            stage.add(nn.Conv2D(channels, kernel_size=3, padding=1))
+            if batch_norm:
+                stage.add(nn.BatchNorm())
+            stage.add(nn.Activation('relu'))
+        stage.add(nn.MaxPool2D(pool_size=2, strides=2,
+                               ceil_mode=ceil_mode))
+    return stage
+
+
+class VGG(Classifier):
+    """VGG (Simonyan & Zisserman, ICLR 2015); see the module docstring.
+
+    ``depth`` is 11, 13, 16 or 19. Input ``(batch, in_channels, 224, 224)``, or with
+    ``small_input=True`` ``(batch, in_channels, >=17, >=17)`` (made for 32x32 and 28x28);
+    output ``(batch, classes)``. ``features`` holds the five stages, ``output`` the head.
+    """
+
+    def __init__(self, depth=16, classes=1000, in_channels=3, small_input=False,
+                 batch_norm=False, **kwargs):
+        if depth not in VGG_SPEC:
+            raise ValueError(f"VGG depth must be one of {sorted(VGG_SPEC)}, got {depth}")
+        if small_input:
+            super().__init__(in_channels=in_channels, min_size=17,
+                             default_init=mx_init.Xavier(), **kwargs)
+        else:
+            super().__init__(in_channels=in_channels, input_size=(224, 224),
+                             default_init=mx_init.Xavier(), **kwargs)
+        self.depth = depth
+        with self.name_scope():
+            self.features = nn.HybridSequential(prefix='features_')
+            for i, (n, c) in enumerate(zip(VGG_SPEC[depth], VGG_CHANNELS), 1):
+                self.features.add(vgg_stage(n, c, batch_norm, ceil_mode=small_input,
+                                            prefix=f'stage{i}_'))
+            self.output = nn.HybridSequential(prefix='output_')
+            if small_input:
+                self.output.add(nn.GlobalAvgPool2D(),
+                                nn.Dense(512, activation='relu'),
+                                nn.Dense(256, activation='relu'),
+                                nn.Dense(classes))
+            else:
+                self.output.add(nn.Dense(4096, activation='relu'), nn.Dropout(0.5),
+                                nn.Dense(4096, activation='relu'), nn.Dropout(0.5),
+                                nn.Dense(classes))
+
+    def hybrid_forward(self, F, x):
+        return self.output(self.features(x))
+
+
+@register_model
+def vgg11(classes=1000, in_channels=3, small_input=False):
+    """VGG-11 (configuration A);
+    input (batch, 3, 224, 224), or >= 17x17 with ``small_input=True`` (the CIFAR form)."""
+    return VGG(11, classes, in_channels, small_input, batch_norm=False)
+
+
+@register_model
+def vgg13(classes=1000, in_channels=3, small_input=False):
+    """VGG-13 (configuration B);
+    input (batch, 3, 224, 224), or >= 17x17 with ``small_input=True`` (the CIFAR form)."""
+    return VGG(13, classes, in_channels, small_input, batch_norm=False)
+
+
+@register_model
+def vgg16(classes=1000, in_channels=3, small_input=False):
+    """VGG-16 (configuration D);
+    input (batch, 3, 224, 224), or >= 17x17 with ``small_input=True`` (the CIFAR form)."""
+    return VGG(16, classes, in_channels, small_input, batch_norm=False)
+
+
+@register_model
+def vgg19(classes=1000, in_channels=3, small_input=False):
+    """VGG-19 (configuration E);
+    input (batch, 3, 224, 224), or >= 17x17 with ``small_input=True`` (the CIFAR form)."""
+    return VGG(19, classes, in_channels, small_input, batch_norm=False)
+
+
+@register_model
+def vgg11_bn(classes=1000, in_channels=3, small_input=False):
+    """VGG-11 (configuration A) with batch normalisation;
+    input (batch, 3, 224, 224), or >= 17x17 with ``small_input=True`` (the CIFAR form)."""
+    return VGG(11, classes, in_channels, small_input, batch_norm=True)
+
+
+@register_model
+def vgg13_bn(classes=1000, in_channels=3, small_input=False):
+    """VGG-13 (configuration B) with batch normalisation;
+    input (batch, 3, 224, 224), or >= 17x17 with ``small_input=True`` (the CIFAR form)."""
+    return VGG(13, classes, in_channels, small_input, batch_norm=True)
+
+
+@register_model
+def vgg16_bn(classes=1000, in_channels=3, small_input=False):
+    """VGG-16 (configuration D) with batch normalisation;
+    input (batch, 3, 224, 224), or >= 17x17 with ``small_input=True`` (the CIFAR form)."""
+    return VGG(16, classes, in_channels, small_input, batch_norm=True)
+
+
+@register_model
+def vgg19_bn(classes=1000, in_channels=3, small_input=False):
+    """VGG-19 (configuration E) with batch normalisation;
+    input (batch, 3, 224, 224), or >= 17x17 with ``small_input=True`` (the CIFAR form)."""
+    return VGG(19, classes, in_channels, small_input, batch_norm=True)
