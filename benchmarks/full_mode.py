@@ -1,0 +1,100 @@
+"""Full-mode results of the chapters: train a chapter's network with its real settings on the
+whole of Fashion-MNIST and record the result, with the date, settings, device and versions.
+
+    .venv/bin/python benchmarks/full_mode.py lenet lenet_bn      # the runs that fit a CPU
+    .venv/bin/python benchmarks/full_mode.py resnet18 --ctx gpu:0
+
+Training is the `gluoncnn train` command itself; each run's folder is `runs/full/<name>/`, and the
+results are merged into `benchmarks/results/full_mode.json` (the last chapter's tables read it).
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RESULTS = os.path.join(ROOT, "benchmarks", "results", "full_mode.json")
+
+#: name -> (chapter, target test accuracy, `gluoncnn train` arguments). Keep these equal to the
+#: chapters' full-mode settings.
+RUNS = {
+    "lenet": ("01-lenet", 0.88, ["--model", "lenet", "--epochs", "10", "--batch-size", "256",
+                                 "--optimizer", "adam", "--lr", "0.002"]),
+    "lenet_bn": ("06-batch-norm", 0.90, ["--model", "lenet_bn", "--epochs", "10",
+                                         "--batch-size", "256", "--optimizer", "adam",
+                                         "--lr", "0.002"]),
+    "nin": ("04-nin", None, ["--model", "nin", "--small-input", "--epochs", "10",
+                             "--batch-size", "128", "--optimizer", "adam", "--lr", "0.001"]),
+    "resnet18": ("07-resnet", 0.93, ["--model", "resnet18", "--small-input", "--epochs", "10",
+                                     "--batch-size", "256", "--optimizer", "sgd", "--lr", "0.05",
+                                     "--momentum", "0.9", "--wd", "5e-4",
+                                     "--schedule", "cosine"]),
+}
+
+
+def _load():
+    if os.path.exists(RESULTS):
+        with open(RESULTS) as f:
+            return json.load(f)
+    return {"about": __doc__.strip().splitlines()[0], "runs": {}}
+
+
+def _save(results):
+    os.makedirs(os.path.dirname(RESULTS), exist_ok=True)
+    tmp = RESULTS + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(results, f, indent=2, sort_keys=True)
+        f.write("\n")
+    os.replace(tmp, RESULTS)
+
+
+def run(name, ctx, seed):
+    import mxnet as mx
+    import numpy as np
+    from gluoncnn import __version__, cli
+    chapter, target, args = RUNS[name]
+    out = os.path.join(ROOT, "runs", "full", name)
+    argv = ["train", *args, "--dataset", "fashion-mnist", "--ctx", ctx, "--seed", str(seed),
+            "--out", out, "--progress", "off"]
+    start = time.time()
+    code = cli.main(argv)
+    if code:
+        raise SystemExit(f"gluoncnn {' '.join(argv)} failed with exit code {code}")
+    with open(os.path.join(out, "history.json")) as f:
+        history = json.load(f)
+    records = history["records"] if isinstance(history, dict) else history
+    last = records[-1]
+    return {
+        "chapter": chapter, "model": name, "command": "gluoncnn " + " ".join(argv),
+        "date": datetime.date.today().isoformat(), "device": ctx,
+        "cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
+        "versions": {"mxnet": mx.__version__, "numpy": np.__version__, "gluoncnn": __version__},
+        "epochs": len(records), "test_acc": last["test_acc"], "train_acc": last["train_acc"],
+        "loss": last["loss"], "target": target,
+        "reached_target": None if target is None else last["test_acc"] >= target,
+        "train_seconds": round(sum(r["time"] for r in records), 1),
+        "wall_seconds": round(time.time() - start, 1), "history": records,
+    }
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
+    parser.add_argument("models", nargs="+", choices=sorted(RUNS))
+    parser.add_argument("--ctx", default="auto", help="cpu, gpu:0, gpu:0,gpu:1 (default: best)")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    for name in args.models:
+        result = run(name, args.ctx, args.seed)
+        results = _load()
+        results["runs"][name] = result
+        _save(results)
+        print(f"{name}: test acc {result['test_acc']:.4f} after {result['epochs']} epochs "
+              f"({result['train_seconds']} s) -> {os.path.relpath(RESULTS, ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
