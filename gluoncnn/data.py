@@ -867,13 +867,42 @@ def load_data(name, batch_size, resize=None, root=None, normalize=False, augment
     common = dict(verify=verify, download=download, fine_label=fine_label)
     train_set = _get_dataset(name, True, root, None, sample, train_size, "train_size", **common)
     test_set = _get_dataset(name, False, root, None, sample, test_size, "test_size", **common)
-    train_tf = get_transform(name, True, resize, normalize, augment)
-    test_tf = get_transform(name, False, resize, normalize, augment)
-    train_iter = gluon.data.DataLoader(train_set.transform_first(train_tf), batch_size,
-                                       shuffle=True, last_batch="keep", num_workers=num_workers)
-    test_iter = gluon.data.DataLoader(test_set.transform_first(test_tf), batch_size,
-                                      shuffle=False, last_batch="keep", num_workers=num_workers)
+    train_set = _transformed(train_set, True, resize, normalize, augment)
+    test_set = _transformed(test_set, False, resize, normalize, augment)
+    train_iter = gluon.data.DataLoader(train_set, batch_size, shuffle=True, last_batch="keep",
+                                       num_workers=num_workers)
+    test_iter = gluon.data.DataLoader(test_set, batch_size, shuffle=False, last_batch="keep",
+                                      num_workers=num_workers)
     return train_iter, test_iter
+
+
+#: Largest float32 set (bytes) that ``load_data`` transforms once, up front, instead of per image.
+PRETRANSFORM_LIMIT = 1 << 30
+
+
+class TensorDataset(gluon.data.ArrayDataset):
+    """A dataset already turned into CHW float32 tensors (numpy), with its ``classes``."""
+
+    def __init__(self, images, labels, classes):
+        super().__init__(images, labels)
+        self.classes = classes
+
+
+def _transformed(dataset, train, resize, normalize, augment):
+    """``dataset`` with ``get_transform``'s transform. A deterministic transform (no
+    augmentation) whose result fits in ``PRETRANSFORM_LIMIT`` bytes is applied to the whole set
+    at once with the same MXNet image operators, so an epoch does no per-image Python work
+    (about 20x faster for Fashion-MNIST); otherwise it is applied per image, lazily."""
+    transform = get_transform(dataset.name, train, resize, normalize, augment)
+    n, h, w, c = dataset._data.shape
+    hw = _resize_hw(resize) or (h, w)
+    if (augment and train) or n * c * hw[0] * hw[1] * 4 > PRETRANSFORM_LIMIT:
+        return dataset.transform_first(transform)
+    chunks = []
+    for start in range(0, n, 4096):
+        chunks.append(transform(dataset._data[start:start + 4096]).asnumpy())
+    images = np.concatenate(chunks) if chunks else np.zeros((0, c) + tuple(hw), np.float32)
+    return TensorDataset(images, dataset._label, dataset.classes)
 
 
 def load_data_fashion_mnist(batch_size, resize=None, **kwargs):

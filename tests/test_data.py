@@ -426,3 +426,28 @@ def test_dataset_status(sample_copy, tmp_path, monkeypatch):
     assert status["mnist"].state == "broken"  # a Fashion-MNIST file under mnist/
     assert status["cifar10"].state == status["cifar100"].state == "missing"
     assert status["cifar10"].folder == tmp_path / "cifar10"
+
+
+@pytest.mark.parametrize("options", [{}, {"resize": 32}, {"normalize": True}])
+def test_whole_set_transform_equals_per_image_transform(options):
+    """load_data transforms a deterministic set once, up front; the values must be exactly
+    those of the per-image transform MXNet's DataLoader would apply."""
+    from gluoncnn import data
+    _, test_iter = data.load_data("fashion-mnist", 64, sample=True, test_size=64, **options)
+    assert isinstance(test_iter._dataset, data.TensorDataset)
+    fast_X, fast_y = next(iter(test_iter))
+    raw = data.get_dataset("fashion-mnist", train=False, sample=True, size=64)
+    transform = data.get_transform("fashion-mnist", False, options.get("resize"),
+                                   options.get("normalize", False))
+    slow_X = np.stack([transform(raw[i][0]).asnumpy() for i in range(64)])
+    np.testing.assert_array_equal(fast_X.asnumpy(), slow_X)
+    np.testing.assert_array_equal(fast_y.asnumpy(), raw.labels[:64])
+    assert fast_X.dtype == np.float32 and fast_y.dtype == np.int32
+
+
+def test_augmented_training_set_stays_per_image():
+    from gluoncnn import data
+    train_iter, _ = data.load_data("fashion-mnist", 32, sample=True, augment=True)
+    assert not isinstance(train_iter._dataset, data.TensorDataset)
+    X, _ = next(iter(train_iter))
+    assert X.shape == (32, 1, 28, 28)

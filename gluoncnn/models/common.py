@@ -1,6 +1,7 @@
-"""What every gluoncnn model shares: an input-shape check with a clear message, and the
-paper's initialisation as the default of ``initialize()``."""
-from mxnet import init as mx_init, nd
+"""What every gluoncnn model shares: an input-shape check with a clear message, the
+paper's initialisation as the default of ``initialize()``, and parameters that are safe to read
+right after a call (see :meth:`Classifier.__call__`)."""
+from mxnet import autograd, init as mx_init, nd
 from mxnet.gluon import nn
 
 
@@ -30,11 +31,38 @@ class Classifier(nn.HybridBlock):
         self.input_size = tuple(input_size) if input_size is not None else None
         self.min_size = min_size
         self.default_init = default_init if default_init is not None else mx_init.Xavier()
+        self._last_mode = {}    # context -> training flag of the last call there (see __call__)
 
     def initialize(self, init=None, ctx=None, verbose=False, force_reinit=False):
         """Initialise parameters; with no ``init``, the paper's scheme (``self.default_init``)."""
+        self._last_mode.clear()     # fresh arrays: the next call may change their layout again
         return super().initialize(self.default_init if init is None else init, ctx=ctx,
                                   verbose=verbose, force_reinit=force_reinit)
+
+    def load_parameters(self, *args, **kwargs):
+        self._last_mode.clear()
+        return super().load_parameters(*args, **kwargs)
+
+    def __call__(self, x, *args):
+        """Run the net; on the first call on a device and on every switch between training and
+        inference mode there, wait until MXNet has finished all pending work before returning.
+
+        Why: with oneDNN (MXNet's CPU build), a convolution or dense layer run in inference mode
+        rewrites its weight array *in place* into oneDNN's blocked layout, and one run in
+        training mode rewrites it back. MXNet queues that rewrite while the layer executes, i.e.
+        after ``net(x)`` has returned, so ``param.data().asnumpy()`` (or ``save_parameters``)
+        called right after the call can copy the array while it is being rewritten and get a
+        mix of the two layouts: seeded initialisation then looks irreproducible although the
+        values themselves are identical. Only these calls can start a rewrite (afterwards the
+        weights already have the layout of the mode), so the wait costs one synchronisation
+        per mode switch, not one per batch; ``net(x)`` stays asynchronous otherwise."""
+        out = super().__call__(x, *args)
+        if isinstance(x, nd.NDArray):
+            mode = autograd.is_training()
+            if self._last_mode.get(x.context) is not mode:
+                nd.waitall()
+                self._last_mode[x.context] = mode
+        return out
 
     def expected_shape(self):
         """The input shape as text, e.g. ``(batch, 1, 28, 28)`` or ``(batch, 3, >=32, >=32)``."""
