@@ -64,13 +64,14 @@ Conventions (the same everywhere in this module)
 import ast
 import itertools
 import json
+import time
 import warnings
 
 import numpy as np
 
 __all__ = ["summary", "Summary", "receptive_field", "compare", "plot_comparison",
            "conv_output_size", "conv_params", "conv_macs", "dense_params", "dense_macs",
-           "inception_cost", "fire_cost"]
+           "inception_cost", "fire_cost", "throughput"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -1031,3 +1032,25 @@ def plot_comparison(df, columns=("params", "macs", "activation_MB")):
         ax.grid(axis="x", which="major", alpha=0.3)
     fig.tight_layout()
     return fig
+
+
+def throughput(net, x, warmup=3, min_time=0.5, max_runs=200, ctx=None):
+    """Inference throughput in images/second on batch ``x``: after ``warmup`` runs, the batch is
+    run until ``min_time`` seconds (or ``max_runs`` runs), waiting for every result
+    (``mx.nd.waitall``)."""
+    import mxnet as mx
+    ctx = mx.cpu() if ctx is None else ctx
+    x = x.as_in_context(ctx)
+    for _ in range(warmup):
+        net(x).wait_to_read()
+    mx.nd.waitall()
+    runs, t0 = 0, time.perf_counter()
+    while True:
+        net(x)
+        runs += 1
+        if runs % 5 == 0 or runs >= max_runs:
+            mx.nd.waitall()
+            if time.perf_counter() - t0 >= min_time or runs >= max_runs:
+                break
+    mx.nd.waitall()
+    return runs * x.shape[0] / (time.perf_counter() - t0)

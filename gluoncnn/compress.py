@@ -46,6 +46,8 @@ from mxnet import nd
 from mxnet.gluon import nn
 from mxnet.gluon.nn.conv_layers import _Conv
 
+from .analysis import throughput
+
 __all__ = [
     "compressible_layers", "layer_weights", "clone", "replace_block",
     "PruningMask", "magnitude_prune", "prune", "sparsity_report", "fine_tuner",
@@ -1047,27 +1049,6 @@ def _batch_xy(batch):
 def _accuracy(net, data_iter):
     from .train import evaluate
     return evaluate(net, data_iter, topk=None, loss=False)["acc"]
-
-
-def throughput(net, x, warmup=3, min_time=0.5, max_runs=200, ctx=None):
-    """Inference throughput in images/second on batch ``x``: after ``warmup`` runs, the batch is
-    run until ``min_time`` seconds (or ``max_runs`` runs), waiting for every result
-    (``mx.nd.waitall``)."""
-    ctx = mx.cpu() if ctx is None else ctx
-    x = x.as_in_context(ctx)
-    for _ in range(warmup):
-        net(x).wait_to_read()
-    mx.nd.waitall()
-    runs, t0 = 0, time.perf_counter()
-    while True:
-        net(x)
-        runs += 1
-        if runs % 5 == 0 or runs >= max_runs:
-            mx.nd.waitall()
-            if time.perf_counter() - t0 >= min_time or runs >= max_runs:
-                break
-    mx.nd.waitall()
-    return runs * x.shape[0] / (time.perf_counter() - t0)
 
 
 METHODS = ("float32", "prune", "svd", "share", "prune+share", "int8")
