@@ -28,7 +28,7 @@ $(VENV)/.installed: requirements.txt requirements-gpu.txt pyproject.toml
 
 run: install
 	$(BIN)/gluoncnn train --model lenet --dataset fashion-mnist --epochs 10 \
-	    --batch-size 256 --optimizer adam --lr 0.002 --out $(RUN_DIR)
+	    --batch-size 64 --optimizer adam --lr 0.003 --seed 0 --out $(RUN_DIR)
 
 test: install
 	GLUONCNN_QUICK=1 $(BIN)/python -m pytest -q tests notebooks --nbval-lax \

@@ -21,11 +21,11 @@ RESULTS = os.path.join(ROOT, "benchmarks", "results", "full_mode.json")
 #: name -> (chapter, target test accuracy, `gluoncnn train` arguments). Keep these equal to the
 #: chapters' full-mode settings.
 RUNS = {
-    "lenet": ("01-lenet", 0.88, ["--model", "lenet", "--epochs", "10", "--batch-size", "256",
-                                 "--optimizer", "adam", "--lr", "0.002"]),
+    "lenet": ("01-lenet", 0.88, ["--model", "lenet", "--epochs", "10", "--batch-size", "64",
+                                 "--optimizer", "adam", "--lr", "0.003"]),
     "lenet_bn": ("06-batch-norm", 0.90, ["--model", "lenet_bn", "--epochs", "10",
-                                         "--batch-size", "256", "--optimizer", "adam",
-                                         "--lr", "0.002"]),
+                                         "--batch-size", "64", "--optimizer", "adam",
+                                         "--lr", "0.003"]),
     "nin": ("04-nin", None, ["--model", "nin", "--small-input", "--epochs", "10",
                              "--batch-size", "128", "--optimizer", "adam", "--lr", "0.001"]),
     "resnet18": ("07-resnet", 0.93, ["--model", "resnet18", "--small-input", "--epochs", "10",
