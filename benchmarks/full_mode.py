@@ -51,6 +51,12 @@ def _save(results):
     os.replace(tmp, RESULTS)
 
 
+def _device_text(ctx):
+    from gluoncnn.train import parse_ctx, try_gpu
+    contexts = [try_gpu()] if ctx == "auto" else parse_ctx(ctx)
+    return ",".join(str(c) for c in contexts)
+
+
 def run(name, ctx, seed):
     import mxnet as mx
     import numpy as np
@@ -68,8 +74,8 @@ def run(name, ctx, seed):
     records = history["records"] if isinstance(history, dict) else history
     last = records[-1]
     return {
-        "chapter": chapter, "model": name, "command": "gluoncnn " + " ".join(argv),
-        "date": datetime.date.today().isoformat(), "device": ctx,
+        "chapter": chapter, "model": name, "command": "gluoncnn " + " ".join(argv).replace(ROOT + os.sep, ""),
+        "date": datetime.date.today().isoformat(), "device": _device_text(ctx),
         "cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
         "versions": {"mxnet": mx.__version__, "numpy": np.__version__, "gluoncnn": __version__},
         "epochs": len(records), "test_acc": last["test_acc"], "train_acc": last["train_acc"],

@@ -104,7 +104,9 @@ class SqueezeNet(Classifier):
     ``(N, classes)``.
 
     Initialisation as the authors' Caffe models: Xavier (uniform, fan-in) everywhere, the final
-    conv N(0, 0.01), biases 0.
+    conv N(0, 0.01), biases 0. Those models take 0-255 pixels minus the mean; on images scaled
+    to [0, 1] the activations shrink about 100x through the net and SGD stays at chance, so for
+    Fashion-MNIST initialise with ``mx.init.MSRAPrelu()`` and train with Adam (chapter 10).
     """
 
     def __init__(self, version='1.0', classes=1000, in_channels=3, small_input=False,
