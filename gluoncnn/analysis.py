@@ -1028,7 +1028,8 @@ def plot_comparison(df, columns=("params", "macs", "activation_MB")):
         ax.set_yticklabels(labels)
         ax.invert_yaxis()
         for y, v in enumerate(vals):
-            ax.text(v, y, " " + _fmt_si(v), va="center", fontsize=8)
+            text = _fmt_si(v) if abs(v) >= 1e3 else f"{v:.3g}"
+            ax.text(v, y, " " + text, va="center", fontsize=8)
         ax.grid(axis="x", which="major", alpha=0.3)
     fig.tight_layout()
     return fig
