@@ -72,12 +72,13 @@ ZOO_TWINS = {"resnet18": "resnet18_v1", "resnet34": "resnet34_v1", "resnet50": "
 
 def default_targets(full=False):
     if full:
-        return [Target("lenet", 0.85, max_epochs=20, note="full training set"),
+        return [Target("lenet", 0.88, batch_size=64, lr=0.003, max_epochs=20,
+                       note="full training set, make run's settings"),
                 Target("resnet18", 0.90, options={"small_input": True}, batch_size=128,
                        optimizer="adam", lr=0.001, max_epochs=10, note="full training set")]
     return [
-        Target("lenet", 0.85, max_epochs=10, max_seconds=120,
-               note="full 60,000/10,000 Fashion-MNIST"),
+        Target("lenet", 0.85, batch_size=64, lr=0.003, max_epochs=10, max_seconds=120,
+               note="full 60,000/10,000 Fashion-MNIST, make run's settings (Adam)"),
         Target("resnet18", 0.75, options={"small_input": True}, batch_size=64, optimizer="adam",
                lr=0.001, max_epochs=2, max_seconds=120, train_size=2000, test_size=500,
                note="small-input stem at 28x28 on a 2,000-image training subset and 500 test "

@@ -170,17 +170,17 @@ def test_input_checks():
 
 # --- block structure -------------------------------------------------------------------------
 def test_v1_basic_block_is_conv_bn_relu_then_relu_after_the_sum():
-    assert ops(BasicBlock(8, 8)) == ['Convolution', 'BatchNorm', 'relu', 'Convolution',
-                                     'BatchNorm', 'elemwise_add', 'relu']
+    assert ops(BasicBlock(8, 8)) == ['Convolution', 'BatchNorm', 'Activation', 'Convolution',
+                                     'BatchNorm', 'elemwise_add', 'Activation']
 
 
 def test_v2_units_are_bn_relu_conv_with_nothing_after_the_sum():
-    assert ops(PreActBasicBlock(8, 8)) == ['BatchNorm', 'relu', 'Convolution', 'BatchNorm',
-                                           'relu', 'Convolution', 'elemwise_add']
+    assert ops(PreActBasicBlock(8, 8)) == ['BatchNorm', 'Activation', 'Convolution', 'BatchNorm',
+                                           'Activation', 'Convolution', 'elemwise_add']
     net = get_model('resnet50_v2')
     first, second = net.features[1][0], net.features[1][1]
     assert first.bn1 is None and second.bn1 is not None  # the stem already activated unit 1
-    assert ops(second)[:3] == ['BatchNorm', 'relu', 'Convolution']
+    assert ops(second)[:3] == ['BatchNorm', 'Activation', 'Convolution']
     assert ops(second)[-1] == 'elemwise_add'
 
 

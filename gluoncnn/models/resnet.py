@@ -166,6 +166,12 @@ class _ResidualUnit(nn.HybridBlock):
         return (x if self.shortcut is None else self.shortcut(x)) + residual
 
 
+def _relu(F, x):
+    """ReLU as MXNet's ``Activation`` operator, as the model zoo writes it: its oneDNN kernel is
+    about twice as fast as the plain ``relu`` operator (forward + backward) on the CPU build."""
+    return F.Activation(x, act_type='relu')
+
+
 # ---------------------------------------------------------------------------------------------
 # v1 units (He et al., CVPR 2016): conv-BN-ReLU, ReLU after the sum
 # ---------------------------------------------------------------------------------------------
@@ -190,11 +196,11 @@ class BasicBlock(_ResidualUnit):
                                         per_sample)
 
     def hybrid_forward(self, F, x):
-        out = F.relu(self.bn1(self.conv1(x)))
+        out = _relu(F, self.bn1(self.conv1(x)))
         if self.dropout is not None:
             out = self.dropout(out)
         out = self.bn2(self.conv2(out))
-        return F.relu(self._sum(x, out))
+        return _relu(F, self._sum(x, out))
 
 
 class Bottleneck(_ResidualUnit):
@@ -227,10 +233,10 @@ class Bottleneck(_ResidualUnit):
                                         per_sample)
 
     def hybrid_forward(self, F, x):
-        out = F.relu(self.bn1(self.conv1(x)))
-        out = F.relu(self.bn2(self.conv2(out)))
+        out = _relu(F, self.bn1(self.conv1(x)))
+        out = _relu(F, self.bn2(self.conv2(out)))
         out = self.bn3(self.conv3(out))
-        return F.relu(self._sum(x, out))
+        return _relu(F, self._sum(x, out))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -259,9 +265,9 @@ class PreActBasicBlock(_ResidualUnit):
                                         per_sample)
 
     def hybrid_forward(self, F, x):
-        act = x if self.bn1 is None else F.relu(self.bn1(x))
+        act = x if self.bn1 is None else _relu(F, self.bn1(x))
         out = self.conv1(act)
-        out = F.relu(self.bn2(out))
+        out = _relu(F, self.bn2(out))
         if self.dropout is not None:
             out = self.dropout(out)
         out = self.conv2(out)
@@ -292,10 +298,10 @@ class PreActBottleneck(_ResidualUnit):
                                         per_sample)
 
     def hybrid_forward(self, F, x):
-        act = x if self.bn1 is None else F.relu(self.bn1(x))
+        act = x if self.bn1 is None else _relu(F, self.bn1(x))
         out = self.conv1(act)
-        out = self.conv2(F.relu(self.bn2(out)))
-        out = self.conv3(F.relu(self.bn3(out)))
+        out = self.conv2(_relu(F, self.bn2(out)))
+        out = self.conv3(_relu(F, self.bn3(out)))
         return self._sum(x if self.shortcut is None else act, out)
 
 
