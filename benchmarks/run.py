@@ -184,11 +184,13 @@ def render_markdown(results):
         kinds = {r.get("peak_memory_kind") for r in results["throughput"] if "error" not in r}
         if kinds:
             lines += ["", "Peak memory: " + "; ".join(sorted(k for k in kinds if k)) + "."]
-        ratios = [row["ratio"] for r in results["throughput"] if "error" not in r
+        ratios = [row["ratio"] for r in results["throughput"]
+                  if "error" not in r and r.get("same_architecture") is not False
                   for row in r["rows"] if row.get("ratio")]
         if ratios:
             import statistics
-            lines += [f"Median ratio gluoncnn/zoo over {len(ratios)} measurements: "
+            lines += [f"Median ratio gluoncnn/zoo over the {len(ratios)} measurements of "
+                      f"the same architecture: "
                       f"{statistics.median(ratios):.2f} (range {min(ratios):.2f}-"
                       f"{max(ratios):.2f}; the machine is shared, so single pairs are noisy)."]
         lines.append("")
