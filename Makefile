@@ -44,8 +44,9 @@ test-notebooks: install
 benchmark: install
 	$(BIN)/python benchmarks/run.py
 
+# JupyterLab refuses to run as root (containers often are root) unless told to.
 lab: install
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
 clean:
 	rm -rf $(VENV) runs build *.egg-info
