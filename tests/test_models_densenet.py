@@ -9,22 +9,7 @@ from mxnet import autograd, gluon, nd
 
 from gluoncnn.models import InputShapeError, get_model
 from gluoncnn.models.densenet import DenseBlock, DenseLayer, Transition
-
-
-def trainable_params(net, shape):
-    """Parameters a trainer updates (BN gamma/beta yes, running statistics no)."""
-    sym = net(mx.sym.var('data'))
-    arg_shapes, _, _ = sym.infer_shape(data=shape)
-    return sum(int(np.prod(s)) for n, s in zip(sym.list_arguments(), arg_shapes) if n != 'data')
-
-
-def stage_shapes(net, shape):
-    """Output shape (without the batch axis) after every stage of ``net.features``."""
-    x, shapes = mx.sym.var('data'), []
-    for stage in net.features:
-        x = stage(x)
-        shapes.append(x.infer_shape(data=shape)[1][0][1:])
-    return shapes
+from modelcheck import stage_shapes, trainable_params
 
 
 # torchvision.models.densenet121/169/201/161 (sum of p.numel() over parameters()).

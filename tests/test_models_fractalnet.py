@@ -7,20 +7,7 @@ from mxnet import autograd, gluon, nd
 
 from gluoncnn.models import InputShapeError, get_model
 from gluoncnn.models.fractalnet import FractalBlock, FractalNet, join_table
-
-
-def trainable_params(net, shape):
-    sym = net(mx.sym.var('data'))
-    arg_shapes, _, _ = sym.infer_shape(data=shape)
-    return sum(int(np.prod(s)) for n, s in zip(sym.list_arguments(), arg_shapes) if n != 'data')
-
-
-def stage_shapes(net, shape):
-    x, shapes = mx.sym.var('data'), []
-    for stage in net.features:
-        x = stage(x)
-        shapes.append(x.infer_shape(data=shape)[1][0][1:])
-    return shapes
+from modelcheck import stage_shapes, trainable_params
 
 
 def expected_params(in_channels, widths, columns, classes, stem=False):

@@ -15,25 +15,9 @@ from mxnet.gluon.model_zoo import vision
 from gluoncnn.models import InputShapeError, get_model
 from gluoncnn.models.resnet import (BasicBlock, Bottleneck, PreActBasicBlock, ResNet,
                                     StochasticDepth, ZeroPadShortcut, survival_probabilities)
+from modelcheck import stage_shapes, trainable_params as trainable_count
 
 
-def trainable_count(net, shape):
-    """Trainable parameters (BN gamma/beta included, running mean/var excluded), by shape
-    inference on a symbol: nothing runs."""
-    sym = net(mx.sym.var('data'))
-    arg_shapes, _, _ = sym.infer_shape(data=shape)
-    shapes = dict(zip(sym.list_arguments(), arg_shapes))
-    return sum(int(np.prod(shapes[name])) for name, p in net.collect_params().items()
-               if p.grad_req != 'null')
-
-
-def stage_shapes(net, shape):
-    """Output shape (without the batch axis) after each element of ``net.features``."""
-    sym, shapes = mx.sym.var('data'), []
-    for layer in net.features:
-        sym = layer(sym)
-        shapes.append(sym.infer_shape(data=shape)[1][0][1:])
-    return shapes
 
 
 def ops(block):
