@@ -83,7 +83,7 @@ def _smallest(key):
 
 SMALL_FORMS = _small_forms()
 #: the smallest model of each family module and kind of layers (lenet and lenet_bn, resnet
-#: basic and bottleneck blocks ...): these run real batches
+#: basic and bottleneck blocks ...): these also check hybridization (every model trains a step)
 REPRESENTATIVES = _smallest(lambda info: (info[2], info[3]))
 #: the smallest model of each family module
 PER_MODULE = _smallest(lambda info: info[2])
@@ -203,11 +203,7 @@ def _loss(net, X, y, loss_fn):
     return loss_fn(out, y).mean()
 
 
-@pytest.mark.parametrize('name', REPRESENTATIVES)
-def test_small_form_runs_learns_and_hybridizes(name, real_batch):
-    """On 16 real Fashion-MNIST images: inference gives finite (16, 10) scores; one SGD step
-    (a step predicted to lower the loss by 1%) lowers it and reaches the first convolution;
-    the hybridized net gives the imperative outputs."""
+def _initialised_small_net(name, real_batch):
     X, y = real_batch
     net = small_net(name)
     side = small_side(name, net)
@@ -215,6 +211,15 @@ def test_small_form_runs_learns_and_hybridizes(name, real_batch):
         X = nd.contrib.BilinearResize2D(X, height=side, width=side)
     mx.random.seed(0)
     net.initialize()
+    return net, X, y, side
+
+
+@pytest.mark.parametrize('name', MODELS)
+def test_one_training_step_lowers_the_loss(name, real_batch):
+    """Every model's small form, on 16 real Fashion-MNIST images: inference gives finite
+    (16, 10) scores; one SGD step (a step predicted to lower the loss by 1%) lowers it, and the
+    gradient reaches the first convolution."""
+    net, X, y, _ = _initialised_small_net(name, real_batch)
     scores = net(X)
     assert scores.shape == (16, 10) and np.isfinite(scores.asnumpy()).all()
 
@@ -235,6 +240,12 @@ def test_small_form_runs_learns_and_hybridizes(name, real_batch):
         after = _loss(net, X, y, loss_fn)
     assert after.asscalar() < before.asscalar()
 
+
+@pytest.mark.parametrize('name', REPRESENTATIVES)
+def test_small_form_hybridizes_and_checks_its_input(name, real_batch):
+    """The smallest model of each family and kind of block: the hybridized net gives the
+    imperative outputs, and a wrong channel count raises InputShapeError."""
+    net, X, _, side = _initialised_small_net(name, real_batch)
     expected = net(X[:4]).asnumpy()
     net.hybridize()
     np.testing.assert_allclose(net(X[:4]).asnumpy(), expected, rtol=1e-4, atol=1e-5)
