@@ -147,7 +147,8 @@ def _gpu_in_use(ctx):
 def measure_case(case, ctx_text="cpu", windows=5, iters=None, warmup=3, modes=("train", "infer"),
                  hybrid=(True, False), seconds_per_window=0.5):
     """Measure ``case`` (and its zoo twin) in this process. Returns a dict of results."""
-    ctx = parse_ctx(ctx_text)
+    from gluoncnn.train import parse_ctx
+    ctx = parse_ctx(ctx_text or "cpu")[0]  # one device: the figures are per device
     hybrid = case.hybrid or hybrid
     windows = case.windows or windows
     shape = (case.batch_size,) + case.input_shape
@@ -211,14 +212,6 @@ def measure_case(case, ctx_text="cpu", windows=5, iters=None, warmup=3, modes=("
         result["peak_memory_kind"] = "CPU: peak RSS of the measuring process (MXNet runtime " \
                                      "and both twins included)"
     return result
-
-
-def parse_ctx(text):
-    import mxnet as mx
-    text = (text or "cpu").strip().lower()
-    if text.startswith("gpu"):
-        return mx.gpu(int(text.split(":")[1]) if ":" in text else 0)
-    return mx.cpu()
 
 
 def _child(conn, case, kwargs):
