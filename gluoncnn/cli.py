@@ -192,6 +192,9 @@ def _add_train_args(p):
     g.add_argument("--momentum", type=_nonneg_float, default=0.9, help="momentum (sgd/nag)")
     g.add_argument("--nesterov", action="store_true", help="Nesterov momentum (sgd)")
     g.add_argument("--wd", type=_nonneg_float, default=0.0, help="weight decay")
+    g.add_argument("--init", default="paper", choices=["paper", "he", "xavier"],
+                   help="initialisation: the model's paper init, he (MSRAPrelu: deep nets "
+                        "without batch norm, e.g. vgg, nin, leave chance faster) or xavier")
     g.add_argument("--schedule", default=None,
                    help="learning-rate schedule: constant, step, step:E1,E2,..., cosine, "
                         "plateau, plateau:PATIENCE (default constant)")
@@ -548,7 +551,7 @@ def fit_kwargs_from_settings(s, ctx):
             "kvstore": s["kvstore"], "seed": s["seed"],
             "progress": _PROGRESS.get(s["progress"], s["progress"]),
             "max_batches": s["max_batches"], "keep_checkpoints": s["keep_checkpoints"],
-            "verbose": s["verbose"]}
+            "verbose": s["verbose"], "init": s.get("init", "paper")}
 
 
 def _describe_model(name, kwargs):

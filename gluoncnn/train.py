@@ -42,13 +42,35 @@ __all__ = [
     "try_gpu", "try_all_gpus", "parse_ctx", "train_ch5", "evaluate_accuracy", "evaluate", "fit",
     "History", "LRSchedule", "TrainingDivergedError", "ContextError", "LabelSmoothingLoss",
     "save_checkpoint", "load_checkpoint", "seed_everything", "shard_loader", "dist_env", "launch",
-    "OPTIMIZERS", "SCHEDULES",
+    "OPTIMIZERS", "SCHEDULES", "INITIALIZERS",
 ]
 
 #: Optimizers ``fit`` accepts (``nesterov=True`` with ``'sgd'`` means ``'nag'``).
 OPTIMIZERS = ("sgd", "nag", "adam", "rmsprop")
 #: Learning-rate schedules ``fit`` accepts, with their string forms.
 SCHEDULES = ("constant", "step", "step:E1,E2,...", "cosine", "plateau", "plateau:PATIENCE")
+#: Initialisations ``fit(init=...)`` accepts by name: ``'paper'`` is the model's own
+#: (``net.default_init``, the paper's); ``'he'`` is MXNet's ``mx.init.MSRAPrelu()``, as the
+#: chapters use it (He et al., ICCV 2015: Gaussian, variance 2 / (1 + 0.25**2) over the mean of
+#: fan-in and fan-out, about twice Glorot's); ``'xavier'`` is ``mx.init.Xavier()`` (uniform
+#: Glorot, Glorot and Bengio, 2010).
+INITIALIZERS = ("paper", "he", "xavier")
+
+
+def make_initializer(init):
+    """``None``/``'paper'`` -> None (the net's own default), a name of :data:`INITIALIZERS` ->
+    its ``mx.init`` initializer; an ``mx.init.Initializer`` is returned as it is."""
+    if init is None or isinstance(init, mx.init.Initializer):
+        return None if init is None else init
+    name = str(init).lower()
+    if name == "paper":
+        return None
+    if name == "he":
+        return mx.init.MSRAPrelu()
+    if name == "xavier":
+        return mx.init.Xavier()
+    raise ValueError(f"unknown init {init!r}; valid: {', '.join(INITIALIZERS)} or an "
+                     f"mx.init.Initializer")
 
 
 class TrainingDivergedError(RuntimeError):
@@ -946,7 +968,7 @@ def fit(net, train_iter, test_iter, epochs, ctx=None, optimizer="sgd", lr=0.1, m
         clip_gradient=None, aux_weight=0.3, amp=False, hybridize=True, kvstore="device",
         checkpoint_dir=None, resume=False, seed=None, progress="auto", plot="auto",
         history_file=None, on_step=None, max_batches=None, classes=None, keep_checkpoints=2,
-        verbose=True):
+        verbose=True, init=None):
     """Train ``net`` on ``train_iter`` for ``epochs`` epochs, evaluating on ``test_iter``.
 
     Prints ``training on cpu(0)`` and then, per epoch, the d2l line
@@ -990,6 +1012,9 @@ def fit(net, train_iter, test_iter, epochs, ctx=None, optimizer="sgd", lr=0.1, m
     - ``max_batches``: at most this many batches per epoch, for training and evaluation.
     - ``classes``: the number of classes (or the list of their names), checked against the net's
       output before training.
+    - ``init``: how to initialise a net that is not initialised yet: ``None``/``'paper'`` its
+      own default (gluoncnn models: the paper's), ``'he'``, ``'xavier'`` or an
+      ``mx.init.Initializer``. An initialised net keeps its weights.
 
     A NaN or infinite loss raises :class:`TrainingDivergedError` naming the epoch and batch and
     the last good checkpoint, which stays as it was.
@@ -1004,6 +1029,7 @@ def fit(net, train_iter, test_iter, epochs, ctx=None, optimizer="sgd", lr=0.1, m
                              f"{optimizer!r}")
         opt_name = "nag"
     sched = LRSchedule(lr, epochs, schedule, warmup_epochs=warmup_epochs)
+    initializer = make_initializer(init)
     ctxs = parse_ctx(ctx)
     if on_step is not None and not callable(on_step):
         raise ValueError("on_step must be a function on_step(net) or None")
@@ -1035,7 +1061,9 @@ def fit(net, train_iter, test_iter, epochs, ctx=None, optimizer="sgd", lr=0.1, m
 
     # the net: initialise (paper init for gluoncnn models), place on the devices
     if not _is_initialized(net):
-        if hasattr(net, "default_init"):
+        if initializer is not None:
+            net.initialize(initializer, ctx=ctxs)
+        elif hasattr(net, "default_init"):
             net.initialize(ctx=ctxs)
         else:
             net.initialize(mx.init.Xavier(), ctx=ctxs)

@@ -121,6 +121,18 @@ def test_every_fit_option_is_reachable():
     assert params <= reachable, f"fit options without a flag: {params - reachable}"
 
 
+def test_init_flag_offers_every_initializer_of_fit(capsys, tmp_path):
+    from gluoncnn.train import INITIALIZERS
+    init = next(a for a in cli.build_parser()._subparsers._group_actions[0].choices["train"]._actions
+                if a.dest == "init")
+    assert tuple(init.choices) == INITIALIZERS and init.default == "paper"
+    out = tmp_path / "he"
+    assert run_cli(capsys, *TRAIN, "--init", "he", "--out", out)[0] == 0
+    assert json.loads((out / "run.json").read_text())["settings"]["init"] == "he"
+    code, _, err = run_cli(capsys, *TRAIN, "--init", "glorot")
+    assert code == 2 and "invalid choice: 'glorot'" in err
+
+
 def test_small_input_default_follows_the_input_size():
     assert cli.model_kwargs("resnet18", 10, 1, None, [], 28)["small_input"] is True
     assert cli.model_kwargs("resnet18", 10, 1, None, [], 96)["small_input"] is False

@@ -559,6 +559,7 @@ def test_progress_bar_only_when_useful(monkeypatch, capsys):
     ({"optimizer": "adam", "nesterov": True}, "nesterov=True applies to SGD"),
     ({"resume": True}, "checkpoint_dir"),
     ({"classes": 12}, "classes=12"),
+    ({"init": "glorot"}, "unknown init 'glorot'; valid: paper, he, xavier"),
 ])
 def test_bad_arguments_fail_before_training(kwargs, message, capsys):
     train_iter, test_iter = data(batch_size=32, train_size=64)
@@ -591,3 +592,40 @@ def test_googlenet_trains_with_auxiliary_heads():
     assert np.isfinite(hist.records[0]["loss"]) and hist.records[0]["test_acc"] is not None
     aux = [p for name, p in net._collect_params_with_prefix().items() if "aux" in name]
     assert aux and all(p.grad().abs().sum().asscalar() > 0 for p in aux if "weight" in p.name)
+
+
+# ------------------------------------------------------------------------------ initialisation
+class _Recorder(mx.init.Initializer):
+    """An initializer that says which weights it set (to a constant 0.01)."""
+
+    def __init__(self):
+        super().__init__()
+        self.seen = []
+
+    def _init_weight(self, name, arr):
+        self.seen.append(name)
+        arr[:] = 0.01
+
+
+def test_init_chooses_the_initializer_of_an_uninitialised_net():
+    train_iter, test_iter = data(batch_size=32, train_size=32)
+    fit_args = dict(epochs=1, ctx="cpu", max_batches=1, verbose=False, lr=1e-9, **QUIET)
+    recorder = _Recorder()
+    net = tiny_net()
+    fit(net, train_iter, test_iter, init=recorder, **fit_args)
+    assert recorder.seen, "fit did not use the initializer it was given"
+
+    # 'he' is MXNet's MSRAPrelu(): variance 2 / (1 + 0.25**2) / mean(fan-in, fan-out); LeNet's
+    # first conv (6 filters of 1x5x5) has fan-in 25 and fan-out 150. Its paper init (Glorot)
+    # would give 2 / (25 + 150), half that.
+    he = get_model("lenet", classes=10)
+    fit(he, train_iter, test_iter, init="he", seed=0, **fit_args)
+    w = he.features[0][0].weight.data().asnumpy()
+    expected = 2 / (1 + 0.25 ** 2) / ((25 + 150) / 2)
+    assert abs(w.var() - expected) < 0.3 * expected
+
+    # an initialised net keeps its weights whatever init says
+    done = tiny_net()
+    done.initialize(mx.init.Constant(0.02))
+    fit(done, train_iter, test_iter, init="he", **dict(fit_args, lr=1e-12))
+    assert np.allclose(done[0].weight.data().asnumpy(), 0.02, atol=1e-6)
