@@ -12,7 +12,6 @@ import argparse
 import datetime
 import json
 import os
-import platform
 import sys
 import time
 
@@ -65,6 +64,7 @@ def run(name, ctx, seed, resume=False):
     import mxnet as mx
     import numpy as np
     from gluoncnn import __version__, cli
+    from gluoncnn.doctor import cpu_name
     chapter, target, args = RUNS[name]
     out = os.path.join(ROOT, "runs", "full", name)
     argv = ["train", *args, "--dataset", "fashion-mnist", "--ctx", ctx, "--seed", str(seed),
@@ -84,7 +84,7 @@ def run(name, ctx, seed, resume=False):
     return {
         "chapter": chapter, "model": name, "command": "gluoncnn " + " ".join(argv).replace(ROOT + os.sep, ""),
         "date": datetime.date.today().isoformat(), "device": _device_text(ctx),
-        "cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
+        "cpu": cpu_name(), "cores": os.cpu_count(),
         "versions": {"mxnet": mx.__version__, "numpy": np.__version__, "gluoncnn": __version__},
         "epochs": len(records), "test_acc": last["test_acc"], "train_acc": last["train_acc"],
         "loss": last["loss"], "target": target,

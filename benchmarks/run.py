@@ -109,15 +109,8 @@ def environment(ctx_text):
         version = gluoncnn.__version__
     except Exception:
         version = "?"
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
+    from gluoncnn.doctor import cpu_name
+    cpu = cpu_name()
     device = ctx_text
     if ctx_text.startswith("gpu"):
         try:

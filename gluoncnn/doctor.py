@@ -22,6 +22,19 @@ FEATURES = (("MKLDNN", "oneDNN (MKLDNN)"), ("CUDA", "CUDA"), ("CUDNN", "cuDNN"),
             ("OPENMP", "OpenMP"), ("DIST_KVSTORE", "distributed kvstore"))
 
 
+def cpu_name():
+    """The processor's model name ('AMD EPYC', from /proc/cpuinfo on Linux), else its
+    architecture ('x86_64'): what benchmark records say they ran on."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def _version_tuple(text):
     parts = []
     for piece in text.split(".")[:3]:

@@ -1,5 +1,6 @@
 """gluoncnn.doctor: the checks on this machine, and what it says when things are broken."""
 import io
+import os
 import shutil
 import sys
 from types import SimpleNamespace
@@ -86,3 +87,11 @@ def test_cuda_build_whose_gpu_fails(monkeypatch):
                            nd=SimpleNamespace(zeros=zeros), gpu=lambda i: i)
     check = doctor._check_gpu(fake)
     assert check.verdict == "fail" and "libcudnn" in check.detail and "cuDNN 8" in check.fix
+
+
+def test_cpu_name_names_the_processor():
+    from gluoncnn.doctor import cpu_name
+    name = cpu_name()
+    assert isinstance(name, str) and name.strip() == name and name
+    if os.path.isfile("/proc/cpuinfo") and "model name" in open("/proc/cpuinfo").read():
+        assert name not in ("x86_64", "aarch64")
