@@ -69,10 +69,8 @@ def run(name, ctx, seed, resume=False):
     out = os.path.join(ROOT, "runs", "full", name)
     argv = ["train", *args, "--dataset", "fashion-mnist", "--ctx", ctx, "--seed", str(seed),
             "--out", out, "--progress", "off"]
-    if resume and os.path.isfile(os.path.join(out, "run.json")):
-        code_argv = ["train", "--out", out, "--resume", "--progress", "off"]
-    else:
-        code_argv = argv
+    resumed = resume and os.path.isfile(os.path.join(out, cli.RUN_FILE))
+    code_argv = ["train", "--out", out, "--resume", "--progress", "off"] if resumed else argv
     start = time.time()
     code = cli.main(code_argv)
     if code:
@@ -91,7 +89,7 @@ def run(name, ctx, seed, resume=False):
         "reached_target": None if target is None else last["test_acc"] >= target,
         "train_seconds": round(sum(r["time"] for r in records), 1),
         # a resumed run's wall time would cover only its last part
-        "wall_seconds": None if code_argv is not argv else round(time.time() - start, 1),
+        "wall_seconds": None if resumed else round(time.time() - start, 1),
         "history": records,
     }
 

@@ -551,7 +551,7 @@ def fit_kwargs_from_settings(s, ctx):
             "kvstore": s["kvstore"], "seed": s["seed"],
             "progress": _PROGRESS.get(s["progress"], s["progress"]),
             "max_batches": s["max_batches"], "keep_checkpoints": s["keep_checkpoints"],
-            "verbose": s["verbose"], "init": s.get("init", "paper")}
+            "verbose": s["verbose"], "init": s["init"]}
 
 
 def _describe_model(name, kwargs):

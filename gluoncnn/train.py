@@ -49,28 +49,25 @@ __all__ = [
 OPTIMIZERS = ("sgd", "nag", "adam", "rmsprop")
 #: Learning-rate schedules ``fit`` accepts, with their string forms.
 SCHEDULES = ("constant", "step", "step:E1,E2,...", "cosine", "plateau", "plateau:PATIENCE")
+_INITIALIZERS = {"paper": lambda: None, "he": mx.init.MSRAPrelu, "xavier": mx.init.Xavier}
 #: Initialisations ``fit(init=...)`` accepts by name: ``'paper'`` is the model's own
 #: (``net.default_init``, the paper's); ``'he'`` is MXNet's ``mx.init.MSRAPrelu()``, as the
 #: chapters use it (He et al., ICCV 2015: Gaussian, variance 2 / (1 + 0.25**2) over the mean of
 #: fan-in and fan-out, about twice Glorot's); ``'xavier'`` is ``mx.init.Xavier()`` (uniform
 #: Glorot, Glorot and Bengio, 2010).
-INITIALIZERS = ("paper", "he", "xavier")
+INITIALIZERS = tuple(_INITIALIZERS)
 
 
 def make_initializer(init):
     """``None``/``'paper'`` -> None (the net's own default), a name of :data:`INITIALIZERS` ->
     its ``mx.init`` initializer; an ``mx.init.Initializer`` is returned as it is."""
     if init is None or isinstance(init, mx.init.Initializer):
-        return None if init is None else init
-    name = str(init).lower()
-    if name == "paper":
-        return None
-    if name == "he":
-        return mx.init.MSRAPrelu()
-    if name == "xavier":
-        return mx.init.Xavier()
-    raise ValueError(f"unknown init {init!r}; valid: {', '.join(INITIALIZERS)} or an "
-                     f"mx.init.Initializer")
+        return init
+    make = _INITIALIZERS.get(str(init).lower())
+    if make is None:
+        raise ValueError(f"unknown init {init!r}; valid: {', '.join(INITIALIZERS)} or an "
+                         f"mx.init.Initializer")
+    return make()
 
 
 class TrainingDivergedError(RuntimeError):
