@@ -57,10 +57,22 @@ def did_you_mean(word, choices, n=3, cutoff=0.5):
     return f" (did you mean {', '.join(close)}?)" if close else ""
 
 
-def block_paths(net, prefix=""):
+def block_paths(net, prefix="", unique=False):
     """``(path, block)`` for ``net`` and every child, depth first, paths as in
-    ``net.collect_params()`` without the prefix: ``'features.0.conv'``."""
-    yield prefix, net
-    for name, child in net._children.items():
-        child = child() if callable(child) and not hasattr(child, "_children") else child
-        yield from block_paths(child, f"{prefix}.{name}" if prefix else name)
+    ``net.collect_params()`` without the prefix: ``'features.0.conv'``.
+
+    ``unique=True`` yields a block registered under several paths (a shared block) once, under
+    its first path, without walking its children again."""
+    seen = set()
+
+    def walk(block, path):
+        if unique:
+            if id(block) in seen:
+                return
+            seen.add(id(block))
+        yield path, block
+        for name, child in block._children.items():
+            child = child() if callable(child) and not hasattr(child, "_children") else child
+            yield from walk(child, f"{path}.{name}" if path else name)
+
+    yield from walk(net, prefix)
