@@ -37,12 +37,12 @@ def conv_output_size(w: int, f: int, p: int = 0, s: int = 1, dilation: int = 1,
     room = w + 2 * p - span
     if room < 0:
         raise OptionError(f"a {f}x{f} window (dilation {dilation}) does not fit an input of size "
-                         f"{w} with padding {p}: it spans {span} pixels but only {w + 2 * p} "
-                         f"are there")
+                          f"{w} with padding {p}: it spans {span} pixels but only {w + 2 * p} "
+                          f"are there")
     if strict and room % s:
         raise OptionError(f"(W - F + 2P) / S + 1 = ({w} - {span} + 2*{p}) / {s} + 1 = "
-                         f"{room / s + 1:g} is not an integer: the filter does not fit; change "
-                         f"the padding or the stride")
+                          f"{room / s + 1:g} is not an integer: the filter does not fit; change "
+                          f"the padding or the stride")
     return (-(-room // s) if ceil_mode else room // s) + 1
 
 
@@ -130,7 +130,7 @@ def inception_cost(h: int, w: int, c_in: int, c1: int, c2: int | tuple[int, int]
         for c, name in ((c2, "3x3"), (c3, "5x5")):
             if not isinstance(c, (tuple, list)) or len(c) != 2:
                 raise OptionError(f"with bottleneck=True the {name} branch takes a pair "
-                                 f"(1x1 reduction channels, {name} channels), got {c!r}")
+                                  f"(1x1 reduction channels, {name} channels), got {c!r}")
         if c4 is None:
             raise OptionError("with bottleneck=True, c4 (the 1x1 convs after the pool) is needed")
         rows.append(_branch("3x3 reduce", h, w, c_in, c2[0], 1))
