@@ -14,12 +14,15 @@ from mxnet.gluon.nn.conv_layers import _Conv
 from ..errors import InputError, OptionError
 from ..utils import block_paths
 
+Layers = str | list[str] | None
+"""Layer paths to work on (``None``: every compressible layer)."""
+
 
 def _is_compressible(block):
     return isinstance(block, (nn.Dense, _Conv))
 
 
-def compressible_layers(net, layers=None):
+def compressible_layers(net: nn.Block, layers: Layers = None) -> OrderedDict:
     """``OrderedDict`` path -> block of the layers whose weights can be compressed.
 
     Those are every ``nn.Dense`` and every convolution (``_Conv``: Conv1D/2D/3D and the
@@ -45,12 +48,13 @@ def compressible_layers(net, layers=None):
     return OrderedDict((p, found[p]) for p in layers)
 
 
-def layer_weights(net, layers=None):
+def layer_weights(net: nn.Block, layers: Layers = None) -> OrderedDict:
     """``OrderedDict`` path -> weight ``Parameter`` of the compressible layers (see above)."""
     return OrderedDict((p, b.weight) for p, b in compressible_layers(net, layers).items())
 
 
-def check_initialized(net):
+def check_initialized(net: nn.Block) -> None:
+    """Raise a clear error if a parameter of ``net`` has no value yet (nothing to compress)."""
     for name, p in net.collect_params().items():
         if p._data is None:
             raise OptionError(f"parameter {name} is not initialised (or its shape is still "
@@ -58,13 +62,14 @@ def check_initialized(net):
                               "(or load trained parameters) before compressing it")
 
 
-def clear_cached(net):
+def clear_cached(net: nn.Block) -> None:
+    """Drop the cached graph of every hybrid block of ``net`` (its structure or weights changed)."""
     for _, b in block_paths(net):
         if isinstance(b, nn.HybridBlock):
             b._clear_cached_op()
 
 
-def clone(net):
+def clone(net: nn.Block) -> nn.Block:
     """An independent deep copy of ``net`` (parameters copied, same contexts, same hybridize
     state). Trainers attached to the original are not copied."""
     clear_cached(net)
@@ -83,7 +88,8 @@ def clone(net):
     return twin
 
 
-def block_at(net, path):
+def block_at(net: nn.Block, path: str) -> nn.Block:
+    """The block at ``path`` (``'features.3'``), or a clear error naming the children there."""
     block = net
     for key in path.split("."):
         if key not in block._children:
@@ -93,7 +99,7 @@ def block_at(net, path):
     return block
 
 
-def replace_block(net, path, new_block):
+def replace_block(net: nn.Block, path: str, new_block: nn.Block) -> nn.Block:
     """Put ``new_block`` in place of the block at ``path`` (e.g. ``'features.3'`` or
     ``'output'``), in place.
 

@@ -16,7 +16,6 @@ from ..errors import FileFormatError, OptionError
 from .blocks import check_initialized, layer_weights
 from .huffman import huffman_decode
 
-
 _MAGIC = b"GCNNZ1\0\0"
 
 
@@ -84,7 +83,7 @@ def decode_entry(meta, payload):
     raise FileFormatError(f"unknown codec {meta['codec']!r}")
 
 
-def decode_params(data, net=None):
+def decode_params(data: bytes, net=None):
     """Decode a stream from :func:`encode_sparse` or :meth:`SharedWeights.encode` into
     ``{structural name: numpy float32 array}``; with ``net``, also load them into it (in place,
     every context) and return ``net``."""
@@ -106,7 +105,7 @@ def float_params(net, skip):
             if k not in skip]
 
 
-def encode_sparse(net, layers=None, path=None):
+def encode_sparse(net, layers=None, path=None) -> bytes:
     """The net's parameters as one byte string, compressible weights in sparse form (nonzero
     float32 values + uint8 relative positions, as in Deep Compression), everything else float32.
     ``len()`` of it is the pruned model's size; ``path`` also writes it to disk.

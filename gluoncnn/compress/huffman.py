@@ -47,7 +47,7 @@ def canonical_codes(lengths):
     return codes
 
 
-def huffman_encode(symbols, n_symbols=None):
+def huffman_encode(symbols, n_symbols: int | None = None):
     """Canonical Huffman coding of integer ``symbols`` (0 <= s < n_symbols).
 
     Returns ``(data, lengths)``: the bit stream packed MSB-first into bytes (the last byte padded
@@ -77,7 +77,7 @@ def huffman_encode(symbols, n_symbols=None):
     return np.packbits(np.concatenate(pieces)).tobytes(), lengths
 
 
-def huffman_decode(data, lengths, count):
+def huffman_decode(data: bytes, lengths, count: int) -> np.ndarray:
     """Decode ``count`` symbols from a :func:`huffman_encode` stream given the code lengths."""
     lengths = np.asarray(lengths, dtype=np.int64)
     if count == 0:

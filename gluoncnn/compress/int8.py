@@ -11,7 +11,6 @@ from mxnet.gluon import nn
 from ..errors import InputError, OptionError
 from .blocks import check_initialized, compressible_layers
 
-
 _INT8_OPS = {"Convolution", "FullyConnected", "Pooling", "Flatten", "Concat", "elemwise_add",
              "_Plus", "BatchNorm", "Activation", "relu", "Dropout", "Reshape", "_copy",
              "broadcast_add", "elemwise_mul", "_contrib_quantize_v2"}
@@ -37,7 +36,8 @@ def _calib_batches(calib_data, num_calib_batches):
     return batches
 
 
-def quantize(net, calib_data, calib_mode="naive", num_calib_batches=5, quantized_dtype="auto",
+def quantize(net: nn.HybridBlock, calib_data, calib_mode: str = "naive",
+             num_calib_batches: int = 5, quantized_dtype: str = "auto",
              exclude_layers=None, exclude_operators=None, ctx=None):
     """Post-training int8 quantization of a trained Gluon HybridBlock with
     ``mxnet.contrib.quantization.quantize_net_v2`` (oneDNN backend on CPU).
@@ -59,8 +59,8 @@ def quantize(net, calib_data, calib_mode="naive", num_calib_batches=5, quantized
 
     Returns the quantized ``SymbolBlock`` (call it like the float net, on CPU NDArrays).
     """
-    from mxnet.contrib import quantization as mxq
     from mxnet.base import MXNetError
+    from mxnet.contrib import quantization as mxq
     ctx = mx.cpu() if ctx is None else ctx
     if ctx.device_type != "cpu":
         raise OptionError(f"int8 quantization here uses oneDNN on the CPU; got ctx={ctx}. Copy the "
@@ -104,7 +104,7 @@ def quantize(net, calib_data, calib_mode="naive", num_calib_batches=5, quantized
     return qnet
 
 
-def quantized_ops(qnet):
+def quantized_ops(qnet: nn.SymbolBlock) -> tuple[list, list]:
     """``(int8, float32)``: the operator nodes of a quantized net that run in int8 and those that
     run in float32 (lists of ``(op, name)``; quantize/dequantize nodes are left out)."""
     ops = _graph_ops(qnet(mx.sym.var("data")))

@@ -2,12 +2,14 @@
 Efficient Neural Networks", NeurIPS 2015): exact sparsity, masks kept while training, and
 iterative pruning with fine-tuning between steps."""
 from collections import OrderedDict
+from collections.abc import Callable
 
 import numpy as np
 from mxnet import nd
+from mxnet.gluon import nn
 
 from ..errors import InputError, OptionError
-from .blocks import check_initialized, layer_weights
+from .blocks import Layers, check_initialized, layer_weights
 
 
 class PruningMask:
@@ -84,7 +86,7 @@ def _sparsity_rows(params):
     return pd.DataFrame(rows)
 
 
-def sparsity_report(net, layers=None):
+def sparsity_report(net: nn.Block, layers: Layers = None):
     """pandas table: layer, shape, weights, nonzero, sparsity (share of exact zeros), one row per
     compressible layer plus a ``total`` row."""
     return _sparsity_rows(layer_weights(net, layers))
@@ -105,7 +107,8 @@ def _prune_order(w, keep):
     return np.lexsort((key, keep.ravel()))  # primary: keep (False first), secondary: |w|; stable
 
 
-def magnitude_prune(net, sparsity, scope="global", layers=None, mask=None):
+def magnitude_prune(net: nn.Block, sparsity: float, scope: str = "global",
+                    layers: Layers = None, mask: PruningMask | None = None) -> PruningMask:
     """Prune the smallest-magnitude weights so that **exactly** ``round(sparsity * n)`` are zero.
 
     - ``scope='global'``: one threshold over all the selected layers' weights together (``n`` is
@@ -161,7 +164,7 @@ def magnitude_prune(net, sparsity, scope="global", layers=None, mask=None):
     return result.apply()
 
 
-def fine_tuner(train_iter, test_iter=None, epochs=1, **fit_kwargs):
+def fine_tuner(train_iter, test_iter=None, epochs: int = 1, **fit_kwargs) -> Callable:
     """A ``fine_tune(net, on_step)`` callable that runs ``gluoncnn.train.fit`` (extra keyword
     arguments go to ``fit``, e.g. ``lr=0.01, max_batches=50``), chaining ``on_step`` after any
     ``on_step`` given here. Returns fit's ``History``."""
@@ -196,7 +199,9 @@ def run_fine_tune(fine_tune, net, on_step):
     return fine_tune(net, on_step)
 
 
-def prune(net, sparsity, scope="global", steps=1, fine_tune=None, layers=None, schedule="linear"):
+def prune(net: nn.Block, sparsity: float, scope: str = "global", steps: int = 1,
+          fine_tune: Callable | dict | None = None, layers: Layers = None,
+          schedule: str = "linear") -> PruningMask:
     """Iterative magnitude pruning with fine-tuning between steps (Han et al., NeurIPS 2015).
 
     For step ``i`` of ``steps`` the target sparsity is ``sparsity * i / steps``

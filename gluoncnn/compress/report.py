@@ -118,7 +118,7 @@ def _compress(method, m, calib_iter, fine_tune, sparsity, scope, prune_steps, en
             f"oneDNN {calib_mode} calibration, {len(n_int8)} int8 / {len(n_fp)} float32 ops")
 
 
-def plot_report(df, title=None):
+def plot_report(df, title: str | None = None):
     """Bar charts of a :func:`compression_report`: size (KB, with the compression ratio),
     accuracy and throughput per method. Returns the matplotlib Figure."""
     import matplotlib.pyplot as plt

@@ -6,7 +6,7 @@ import numpy as np
 from mxnet import nd
 
 from ..errors import OptionError
-from .blocks import check_initialized, layer_weights
+from .blocks import Layers, check_initialized, layer_weights
 from .encoding import pack, raw_entry
 from .huffman import huffman_encode
 
@@ -18,7 +18,7 @@ def _check_bits(bits):
     return int(bits)
 
 
-def kmeans_1d(values, k, max_iter=100):
+def kmeans_1d(values, k: int, max_iter: int = 100):
     """Deterministic 1-D k-means (Lloyd) with the linear initialisation Deep Compression
     recommends (k centroids evenly spaced between min and max).
 
@@ -119,7 +119,8 @@ class SharedWeights:
         return f"SharedWeights({len(self.layers)} layers, bits={self.bits}, {self.nbytes} bytes)"
 
 
-def share_weights(net, bits=5, layers=None, max_iter=100, apply=True):
+def share_weights(net, bits: int | dict = 5, layers: Layers = None, max_iter: int = 100,
+                  apply: bool = True) -> SharedWeights:
     """Deep Compression's weight sharing + Huffman coding of the compressible layers.
 
     Each layer's weights are clustered (:func:`kmeans_1d`) into at most ``2**bits`` shared

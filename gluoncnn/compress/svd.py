@@ -9,7 +9,7 @@ from mxnet.gluon import nn
 from mxnet.gluon.nn.conv_layers import _Conv
 
 from ..errors import OptionError
-from .blocks import block_at, check_initialized, clone, compressible_layers, replace_block
+from .blocks import Layers, block_at, check_initialized, clone, compressible_layers, replace_block
 
 
 def _svd_shape(block):
@@ -54,7 +54,8 @@ def _factorised(block, a, b):
     return seq
 
 
-def svd_compress(net, rank=None, energy=None, layers=None, inplace=False):
+def svd_compress(net: nn.Block, rank: int | dict | None = None, energy: float | None = None,
+                 layers: Layers = None, inplace: bool = False):
     """Replace Dense layers (and 1x1 convolutions) by two thinner ones via truncated SVD.
 
     A weight ``W`` (out x in) = ``U S V^T`` becomes ``B @ A`` with ``A = sqrt(S_r) V_r^T``
