@@ -395,3 +395,30 @@ def test_every_model_imagenet_configuration(name):
 def test_module_exports():
     for name in analysis.__all__:
         assert getattr(analysis, name).__doc__
+
+
+# ------------------------------------------------------------------ rows, Summary.row, the trace
+def test_summary_row_looks_up_one_block_path():
+    net = get_model("alexnet")
+    s = summary(net, (1, 3, 227, 227), print_table=False)
+    fc8 = s.row("output.4")
+    assert fc8.params == fc8["params"] == 4_097_000 and fc8.type == "Dense"
+    assert fc8.block is net.output[4] and fc8.output_shape == [(1, 1000)]
+    head = s.row("output")                                   # FC6-FC8: a container's totals
+    assert head.container and head.params == 37_752_832 + 16_781_312 + 4_097_000
+    assert s.row("input").activations == 3 * 227 * 227 and s.row("input").block is None
+    assert dict(fc8) == fc8.as_dict() and set(fc8.keys()) == set(s.df.columns)
+    assert s.df.set_index("name").loc["output.4", "params"] == fc8.params
+    with pytest.raises(ValueError, match="no row 'outptu'.*did you mean output"):
+        s.row("outptu")
+
+
+def test_trace_attributes_operators_to_calls():
+    net = seq(nn.Conv2D(4, 3, in_channels=1, activation="relu"), nn.Flatten(), nn.Dense(2))
+    tr = analysis.trace(net, (1, 28, 28))
+    assert tr.input_shape == (1, 1, 28, 28)
+    assert [c.path for c in tr.calls] == ["0", "1", "2"]
+    conv = tr.calls[0]
+    assert [tr.nodes[k]["op"] for k in conv.ops] == ["Convolution", "Activation"]  # merged
+    assert tr.node_shape(tr.output_node(conv)) == (1, 4, 26, 26)
+    assert analysis.summarise(tr).macs == summary(net, (1, 28, 28), print_table=False).macs

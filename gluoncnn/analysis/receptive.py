@@ -22,7 +22,7 @@ class Field(NamedTuple):
 INPUT_FIELD = Field((1, 1), (1, 1), (0.0, 0.0))
 
 
-def receptive_field(net, input_shape):
+def receptive_field(net, input_shape: tuple):
     """Receptive field of every convolution and pooling layer (and every block) of ``net``.
 
     Returns a pandas DataFrame with one row per layer along the net: ``name``, ``type``,

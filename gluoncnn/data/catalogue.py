@@ -129,8 +129,8 @@ class DatasetSpec:
         if fine_label:
             return self.class_names
         if not self.coarse_class_names:
-            raise OptionError(f"fine_label=False (coarse labels) is for datasets with "
-                              f"super-classes ({', '.join(coarse_datasets())}), not "
+            raise OptionError(f"fine_label=False (coarse labels) is for "
+                              f"{', '.join(repr(n) for n in coarse_datasets())} only, not "
                               f"{self.name!r}")
         return self.coarse_class_names
 
