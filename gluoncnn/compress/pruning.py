@@ -130,38 +130,49 @@ def magnitude_prune(net: nn.Block, sparsity: float, scope: str = "global",
     weights = {p: prm.data().asnumpy() for p, prm in params.items()}
     keep = {p: (mask.masks[p].copy() if mask is not None and p in mask.masks
                 else np.ones(w.shape, dtype=bool)) for p, w in weights.items()}
-    new = {}
-    if scope == "global":
-        flat_w = np.concatenate([w.ravel() for w in weights.values()])
-        flat_keep = np.concatenate([k.ravel() for k in keep.values()])
-        k = int(round(sparsity * flat_w.size))
-        already = int((~flat_keep).sum())
-        if k < already:
-            raise OptionError(f"the mask already prunes {already} of {flat_w.size} weights "
-                              f"(sparsity {already / flat_w.size:.4f}); asked for {sparsity} "
-                              "(masks only grow: ask for at least the current sparsity)")
-        order = _prune_order(flat_w, flat_keep)
-        new_keep = np.ones(flat_w.size, dtype=bool)
-        new_keep[order[:k]] = False
-        start = 0
-        for p, w in weights.items():
-            new[p] = new_keep[start:start + w.size].reshape(w.shape)
-            start += w.size
-    else:
-        for p, w in weights.items():
-            k = int(round(sparsity * w.size))
-            already = int((~keep[p]).sum())
-            if k < already:
-                raise OptionError(f"layer {p}: the mask already prunes {already} of {w.size} "
-                                  f"weights; asked for sparsity {sparsity} (masks only grow)")
-            order = _prune_order(w, keep[p])
-            m = np.ones(w.size, dtype=bool)
-            m[order[:k]] = False
-            new[p] = m.reshape(w.shape)
+    new = (_global_masks if scope == "global" else _layer_masks)(weights, keep, sparsity)
     result = PruningMask(net, new)
     if mask is not None:
         result.history = list(mask.history)
     return result.apply()
+
+
+def _smallest_pruned(w, keep, k):
+    """A keep-mask of ``w``'s shape with the ``k`` first weights of :func:`_prune_order` off."""
+    new_keep = np.ones(w.size, dtype=bool)
+    new_keep[_prune_order(w, keep)[:k]] = False
+    return new_keep.reshape(w.shape)
+
+
+def _global_masks(weights, keep, sparsity):
+    """One threshold over every layer: exactly ``round(sparsity * n)`` of all ``n`` weights."""
+    flat_w = np.concatenate([w.ravel() for w in weights.values()])
+    flat_keep = np.concatenate([k.ravel() for k in keep.values()])
+    k = int(round(sparsity * flat_w.size))
+    already = int((~flat_keep).sum())
+    if k < already:
+        raise OptionError(f"the mask already prunes {already} of {flat_w.size} weights "
+                          f"(sparsity {already / flat_w.size:.4f}); asked for {sparsity} "
+                          "(masks only grow: ask for at least the current sparsity)")
+    flat_new = _smallest_pruned(flat_w, flat_keep, k)
+    masks, start = {}, 0
+    for p, w in weights.items():
+        masks[p] = flat_new[start:start + w.size].reshape(w.shape)
+        start += w.size
+    return masks
+
+
+def _layer_masks(weights, keep, sparsity):
+    """Each layer alone: exactly ``round(sparsity * n_layer)`` of its weights."""
+    masks = {}
+    for p, w in weights.items():
+        k = int(round(sparsity * w.size))
+        already = int((~keep[p]).sum())
+        if k < already:
+            raise OptionError(f"layer {p}: the mask already prunes {already} of {w.size} "
+                              f"weights; asked for sparsity {sparsity} (masks only grow)")
+        masks[p] = _smallest_pruned(w, keep[p], k)
+    return masks
 
 
 def fine_tuner(train_iter, test_iter=None, epochs: int = 1, **fit_kwargs) -> Callable:

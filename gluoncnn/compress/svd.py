@@ -83,55 +83,67 @@ def svd_compress(net: nn.Block, rank: int | dict | None = None, energy: float | 
     explicit = layers is not None or isinstance(rank, dict)
     if isinstance(rank, dict) and layers is None:
         layers = list(rank)
-    candidates = compressible_layers(net, layers)
+    todo = _factorisable(net, layers, explicit)
+    if not inplace:
+        net = clone(net)
+    rows = [_factorise(net, path, shape, rank, energy, explicit) for path, shape in todo.items()]
+    if not any(r["replaced"] for r in rows):
+        raise OptionError("no layer to compress: at this rank/energy no factorisation saves "
+                          "parameters (r * (in + out) >= in * out for every layer); use a lower "
+                          "rank/energy or name the layers= explicitly")
+    return net, pd.DataFrame(rows)
+
+
+def _factorisable(net, layers, explicit):
+    """``OrderedDict`` path -> (out, in) of the layers to factorise; with ``explicit`` (layers
+    named by the caller) a layer that cannot be factorised is an error, else it is skipped."""
     todo = OrderedDict()
-    for path, block in candidates.items():
+    for path, block in compressible_layers(net, layers).items():
         shape = _svd_shape(block)
         if shape is None:
             if explicit:
                 raise OptionError(f"layer {path} ({type(block).__name__}) cannot be factorised: "
                                   "only Dense layers and 1x1, ungrouped, NCHW Conv2D layers can")
             continue
-        todo[path] = (block, shape)
+        todo[path] = shape
     if not todo:
         raise OptionError(f"{type(net).__name__} has no layer to compress by SVD (no Dense layer "
                           "or 1x1 convolution)")
-    if not inplace:
-        net = clone(net)
-    rows = []
-    for path, (_, (out, inn)) in todo.items():
-        block = block_at(net, path)
-        w = block.weight.data().asnumpy().reshape(out, inn).astype(np.float64)
-        u, s, vt = np.linalg.svd(w, full_matrices=False)
-        full = min(out, inn)
-        if energy is not None:
-            cum = np.cumsum(s ** 2) / max(np.sum(s ** 2), np.finfo(float).tiny)
-            r = int(np.searchsorted(cum, energy - 1e-12) + 1)
-            r = min(max(r, 1), full)
-        else:
-            r = rank[path] if isinstance(rank, dict) else rank
-            if isinstance(r, bool) or not isinstance(r, (int, np.integer)) or r < 1:
-                raise OptionError(f"rank must be a positive integer, got {r!r} for {path}")
-            if r > full:
-                raise OptionError(f"rank {r} is larger than layer {path}: its weight is "
-                                  f"{out}x{inn}, "
-                                  f"so the rank is at most {full}")
-        before = out * inn
-        after = r * (out + inn)
-        replace = explicit or after < before
-        rows.append({"layer": path, "shape": (out, inn), "rank": r, "max_rank": full,
-                     "energy_kept": float(np.sum(s[:r] ** 2) / np.sum(s ** 2)) if s.any() else 1.0,
-                     "sigma_next": float(s[r]) if r < full else 0.0,
-                     "frobenius_error": float(np.sqrt(np.sum(s[r:] ** 2))),
-                     "weights_before": before, "weights_after": after if replace else before,
-                     "replaced": replace})
-        if replace:
-            sq = np.sqrt(s[:r])
-            a = (sq[:, None] * vt[:r]).astype(np.float32)
-            b = (u[:, :r] * sq[None, :]).astype(np.float32)
-            replace_block(net, path, _factorised(block, a, b))
-    if not any(r["replaced"] for r in rows):
-        raise OptionError("no layer to compress: at this rank/energy no factorisation saves "
-                          "parameters (r * (in + out) >= in * out for every layer); use a lower "
-                          "rank/energy or name the layers= explicitly")
-    return net, pd.DataFrame(rows)
+    return todo
+
+
+def _rank(path, s, shape, rank, energy):
+    """The rank kept for layer ``path`` with singular values ``s``."""
+    full = min(shape)
+    if energy is not None:
+        cum = np.cumsum(s ** 2) / max(np.sum(s ** 2), np.finfo(float).tiny)
+        return min(max(int(np.searchsorted(cum, energy - 1e-12) + 1), 1), full)
+    r = rank[path] if isinstance(rank, dict) else rank
+    if isinstance(r, bool) or not isinstance(r, (int, np.integer)) or r < 1:
+        raise OptionError(f"rank must be a positive integer, got {r!r} for {path}")
+    if r > full:
+        raise OptionError(f"rank {r} is larger than layer {path}: its weight is "
+                          f"{shape[0]}x{shape[1]}, so the rank is at most {full}")
+    return r
+
+
+def _factorise(net, path, shape, rank, energy, explicit):
+    """Factorise layer ``path`` of ``net`` if it saves weights (or ``explicit``); its report
+    row."""
+    (out, inn), block = shape, block_at(net, path)
+    w = block.weight.data().asnumpy().reshape(out, inn).astype(np.float64)
+    u, s, vt = np.linalg.svd(w, full_matrices=False)
+    r, full = _rank(path, s, shape, rank, energy), min(out, inn)
+    before, after = out * inn, r * (out + inn)
+    replace = explicit or after < before
+    if replace:
+        sq = np.sqrt(s[:r])
+        a = (sq[:, None] * vt[:r]).astype(np.float32)
+        b = (u[:, :r] * sq[None, :]).astype(np.float32)
+        replace_block(net, path, _factorised(block, a, b))
+    return {"layer": path, "shape": (out, inn), "rank": r, "max_rank": full,
+            "energy_kept": float(np.sum(s[:r] ** 2) / np.sum(s ** 2)) if s.any() else 1.0,
+            "sigma_next": float(s[r]) if r < full else 0.0,
+            "frobenius_error": float(np.sqrt(np.sum(s[r:] ** 2))),
+            "weights_before": before, "weights_after": after if replace else before,
+            "replaced": replace}
