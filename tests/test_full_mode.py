@@ -61,7 +61,7 @@ def test_resume_continues_the_run_folder(full_mode, tmp_path, monkeypatch):
     again = full_mode.run("lenet", "cpu", 0, resume=True)     # the folder holds a run
     assert calls[1]["resume"] and calls[1]["settings"] == {"progress": "off"}
     assert again["wall_seconds"] is None and again["train_seconds"] == 20.0
-    assert again["command"] == first["command"]                # the run's own command, not the resume
+    assert again["command"] == first["command"]  # the run's own command, not the resume
     assert again["command"].startswith("gluoncnn train --model lenet")
 
     full_mode.run("lenet", "cpu", 0)                          # without --resume: starts over
