@@ -79,8 +79,7 @@ class TrainingPlan:
     net: Any = None
     train_iter: Any = None
     test_iter: Any = None
-    stale_lock: dict[str, Any] | None = None
-    chief: bool = True
+    chief: bool = True              # False on the other workers of a distributed run
 
     def describe(self) -> str:
         c, h, w = self.input_shape
@@ -118,15 +117,16 @@ def plan_training(folder: str | None, settings: dict[str, Any], resume: bool = F
     folder = folder or os.path.join("runs", f"{name}-{info['key']}")
     kvstore = _distributed_kvstore(settings["kvstore"])
     chief = kvstore is None or kvstore.rank == 0
-    stale = check_unlocked(folder) if chief and os.path.isdir(folder) else None
-    if chief and not resume and os.path.isdir(folder):
-        previous = check_new_run_folder(folder, overwrite)
+    if chief and os.path.isdir(folder):
+        check_unlocked(folder)  # a live training refuses; a stale lock is taken over later
+        if not resume:
+            previous = check_new_run_folder(folder, overwrite)
     net = build_model(name, kwargs)
     train_iter, test_iter = load_data(settings, train=True)
     fit_kwargs["kvstore"] = kvstore or settings["kvstore"]
     return TrainingPlan(folder, settings, name, kwargs, info, input_shape, resume,
                         previous, changes, fit_kwargs, list(command or []), net, train_iter,
-                        test_iter, stale, chief)
+                        test_iter, chief)
 
 
 def _distributed_kvstore(kvstore: str):

@@ -197,9 +197,9 @@ def load_parameters(net, path: str, ctx=None) -> None:
     try:
         net.load_parameters(path, ctx=ctx)
     except (AssertionError, ValueError, mx.base.MXNetError) as err:
-        raise OptionError(f"cannot load {path} into this model: {first_line(err)}; build it "
-                          f"with the options it was trained with (--classes, --in-channels, "
-                          f"--small-input, --model-option)") from None
+        raise OptionError(f"cannot load {path} into this model: {first_line(err).rstrip('.')}; "
+                          f"build it with the options it was trained with (--classes, "
+                          f"--in-channels, --small-input, --model-option)") from None
 
 
 def first_line(err: BaseException) -> str:
