@@ -297,3 +297,29 @@ def test_runs_train_is_the_library_behind_the_command(tmp_path):
         runs.train(str(tmp_path / "lib"), {"model": "lenet", "sample": True})
     with pytest.raises(OptionError, match="unknown run setting"):
         runs.plan_training(str(tmp_path / "x"), {"modle": "lenet"})
+
+
+def test_only_worker_0_of_a_distributed_run_keeps_the_folder(tmp_path, monkeypatch):
+    """Every worker runs the same command with the same --out; the others neither check, lock
+    nor write the folder (fit writes checkpoints on worker 0 only)."""
+    import gluoncnn.train as train
+
+    class Worker:
+        rank = 1
+
+    seen = {}
+
+    def fit(net, train_iter, test_iter, **kwargs):
+        seen.update(kwargs)
+        return train.History()
+
+    monkeypatch.setattr(runs, "_distributed_kvstore", lambda kvstore: Worker())
+    monkeypatch.setattr(train, "fit", fit)
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / runs.LOCK_FILE).write_text(json.dumps({
+        "pid": os.getpid(), "host": __import__("socket").gethostname()}))  # worker 0's lock
+    result = runs.train(str(tmp_path / "run"), {"model": "lenet", "sample": True, "epochs": 1,
+                                                "kvstore": "dist_sync", "ctx": "cpu"},
+                        say=lambda text: None)
+    assert result.status == "finished" and isinstance(seen["kvstore"], Worker)
+    assert sorted(os.listdir(tmp_path / "run")) == [runs.LOCK_FILE]
