@@ -5,8 +5,9 @@ whole of Fashion-MNIST and record the result, with the date, settings, device an
     .venv/bin/python benchmarks/full_mode.py resnet18 --ctx gpu:0
     .venv/bin/python benchmarks/full_mode.py resnet18 --resume   # continue a stopped run
 
-Training is the `gluoncnn train` command itself; each run's folder is `runs/full/<name>/`, and the
-results are merged into `benchmarks/results/full_mode.json` (the last chapter's tables read it).
+Each run is a `gluoncnn train` command line, trained by the library behind that command
+(`gluoncnn.runs.train`, the run folder `runs/full/<name>/`); the results are merged into
+`benchmarks/results/full_mode.json` (the last chapter's tables read it).
 """
 import argparse
 import datetime
@@ -60,27 +61,43 @@ def _device_text(ctx):
     return ",".join(str(c) for c in contexts)
 
 
+def train_run(name, ctx="auto", seed=0, resume=False, say=print):
+    """Train full-mode run ``name`` in ``runs/full/<name>/``: continue it when ``resume`` and the
+    folder holds it, else start it anew (replacing only an earlier run's own files). Returns
+    ``(gluoncnn.runs.RunResult, the command line, resumed)``."""
+    from gluoncnn import runs
+    from gluoncnn.cli import train_settings
+    args = RUNS[name][2]
+    out = os.path.join(ROOT, "runs", "full", name)
+    argv = [*args, "--dataset", "fashion-mnist", "--ctx", ctx, "--seed", str(seed),
+            "--out", out, "--progress", "off"]
+    resumed = resume and os.path.isfile(os.path.join(out, runs.RUN_FILE))
+    if resumed:
+        result = runs.train(out, {"progress": "off"}, resume=True, say=say)
+    else:
+        result = runs.train(out, train_settings(argv), overwrite=True,
+                            command=["gluoncnn", "train", *argv], say=say)
+    if result.status != "finished":
+        raise SystemExit(f"{name}: training {result.status}; continue with "
+                         f"benchmarks/full_mode.py {name} --resume")
+    return result, "gluoncnn train " + " ".join(argv).replace(ROOT + os.sep, ""), resumed
+
+
 def run(name, ctx, seed, resume=False):
     import mxnet as mx
     import numpy as np
-    from gluoncnn import __version__, cli
+    from gluoncnn import __version__
     from gluoncnn.doctor import cpu_name
-    chapter, target, args = RUNS[name]
-    out = os.path.join(ROOT, "runs", "full", name)
-    argv = ["train", *args, "--dataset", "fashion-mnist", "--ctx", ctx, "--seed", str(seed),
-            "--out", out, "--progress", "off"]
-    resumed = resume and os.path.isfile(os.path.join(out, cli.RUN_FILE))
-    code_argv = ["train", "--out", out, "--resume", "--progress", "off"] if resumed else argv
+    chapter, target, _ = RUNS[name]
     start = time.time()
-    code = cli.main(code_argv)
-    if code:
-        raise SystemExit(f"gluoncnn {' '.join(code_argv)} failed with exit code {code}")
+    result, command, resumed = train_run(name, ctx, seed, resume)
+    out = result.folder
     with open(os.path.join(out, "history.json")) as f:
         history = json.load(f)
     records = history["records"] if isinstance(history, dict) else history
     last = records[-1]
     return {
-        "chapter": chapter, "model": name, "command": "gluoncnn " + " ".join(argv).replace(ROOT + os.sep, ""),
+        "chapter": chapter, "model": name, "command": command,
         "date": datetime.date.today().isoformat(), "device": _device_text(ctx),
         "cpu": cpu_name(), "cores": os.cpu_count(),
         "versions": {"mxnet": mx.__version__, "numpy": np.__version__, "gluoncnn": __version__},

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from gluoncnn import cli
+from gluoncnn.errors import GluonCNNError
 
 TRAIN = ["train", "--model", "lenet", "--sample", "--epochs", "1", "--max-batches", "3",
          "--batch-size", "64", "--optimizer", "adam", "--lr", "0.002", "--ctx", "cpu",
@@ -114,10 +115,11 @@ def test_ctrl_c_saves_a_checkpoint_and_exits_130(tmp_path, capsys, monkeypatch):
 
 
 def test_every_fit_option_is_reachable():
+    from gluoncnn import runs
     from gluoncnn.train import fit
     params = set(inspect.signature(fit).parameters)
     settings = vars(cli.build_parser().parse_args(["train", "--model", "lenet"]))
-    reachable = set(cli.fit_kwargs_from_settings(settings, None)) | cli.FIT_SET_BY_CLI
+    reachable = set(runs.fit_kwargs_from_settings(settings, None)) | runs.FIT_SET_BY_RUN
     assert params <= reachable, f"fit options without a flag: {params - reachable}"
 
 
@@ -155,12 +157,37 @@ def test_eval_from_run_folder(run_dir, capsys, tmp_path):
     code, out, err = run_cli(capsys, "eval", "--run", run_dir, "--ctx", "cpu", "--json", result)
     assert code == 0, err
     assert "top-1 accuracy" in out and "top-5 accuracy" in out and "loss" in out
-    assert "per-class accuracy" in out and "confusion matrix" in out and "images/s" in out
+    assert "per class (recall is the per-class accuracy)" in out and "confusion matrix" in out
+    assert "macro precision" in out and "macro F1" in out and "images/s" in out
     data = json.loads(result.read_text())
     confusion = np.array(data["confusion"])
     assert confusion.shape == (10, 10) and confusion.sum() == data["n"] == 500
     assert abs(np.trace(confusion) / data["n"] - data["acc"]) < 1e-6
-    assert len(data["per_class_acc"]) == 10
+    assert len(data["per_class_acc"]) == 10 and data["support"] == confusion.sum(1).tolist()
+    for k in range(10):  # precision, recall and F1 read off the confusion matrix
+        hits, predicted, actual = confusion[k, k], confusion[:, k].sum(), confusion[k].sum()
+        precision = hits / predicted if predicted else 0.0
+        assert data["precision"][k] == pytest.approx(precision)
+        assert data["recall"][k] == pytest.approx(hits / actual)
+        f1 = 2 * precision * (hits / actual) / (precision + hits / actual) if hits else 0.0
+        assert data["f1"][k] == pytest.approx(f1)
+    assert data["macro"]["f1"] == pytest.approx(np.mean(data["f1"]))
+
+
+def test_classification_report_from_a_confusion_matrix():
+    from gluoncnn.metrics import classification_report
+    report = classification_report([[8, 2, 0, 0],     # class 0: 8 of 10 found
+                                    [1, 4, 0, 0],     # class 1: 4 of 5
+                                    [3, 0, 0, 0],     # class 2: never predicted
+                                    [0, 0, 0, 0]])    # class 3: no images
+    np.testing.assert_allclose(report.precision[:3], [8 / 12, 4 / 6, 0.0])
+    np.testing.assert_allclose(report.recall[:3], [0.8, 0.8, 0.0])
+    np.testing.assert_allclose(report.f1[:3], [2 * (8 / 12) * 0.8 / (8 / 12 + 0.8),
+                                               2 * (4 / 6) * 0.8 / (4 / 6 + 0.8), 0.0])
+    assert np.isnan(report.precision[3]) and np.isnan(report.recall[3]) and np.isnan(report.f1[3])
+    assert report.support.tolist() == [10, 5, 3, 0]
+    assert report.macro["recall"] == pytest.approx(1.6 / 3)
+    assert report.as_dict()["f1"][3] is None
 
 
 def test_eval_with_explicit_model_and_params(run_dir, capsys):
@@ -198,18 +225,17 @@ def test_export_and_reimport_give_the_same_outputs(run_dir, capsys, tmp_path):
 
 
 def test_export_onnx_lenet(run_dir, capsys, tmp_path):
+    import onnx
     out = tmp_path / "onnx"
     code, text, err = run_cli(capsys, "export", "--run", run_dir, "--out", out, "--onnx")
     assert code == 0, err
+    assert "dynamic batch; onnxruntime at batch 3: max |diff|" in text
     record = json.loads((out / "lenet-export.json").read_text())
-    if record["onnx"]:  # converted: a valid ONNX model
-        import onnx
-        model = onnx.load(str(out / "lenet.onnx"))
-        onnx.checker.check_model(model)
-        assert [d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim] == \
-            [1, 1, 28, 28]
-    else:  # not converted: it says which operators
-        assert "operator" in record["onnx_message"] and "not exported" in text
+    assert record["onnx"] == str(out / "lenet.onnx") and record["onnx_max_abs_diff"] < 1e-5
+    model = onnx.load(str(out / "lenet.onnx"))
+    onnx.checker.check_model(model)
+    batch, *image = model.graph.input[0].type.tensor_type.shape.dim
+    assert not batch.HasField("dim_value") and [d.dim_value for d in image] == [1, 28, 28]
 
 
 def test_unsupported_onnx_operators_are_named():
@@ -217,9 +243,10 @@ def test_unsupported_onnx_operators_are_named():
     assert missing == {"NoSuchOp": ["layer7"]}
 
 
-def test_export_unsupported_model_still_writes_symbol(tmp_path, capsys, monkeypatch):
-    """When mxnet.onnx cannot convert, the symbol/params export stands and the op is named."""
-    monkeypatch.setattr(cli, "unsupported_onnx_ops",
+def test_export_unsupported_model_leaves_nothing_behind(tmp_path, capsys, monkeypatch):
+    """When mxnet.onnx cannot convert, the export is refused whole, the operator named."""
+    import gluoncnn.export
+    monkeypatch.setattr(gluoncnn.export, "unsupported_onnx_ops",
                         lambda ops: {"Pooling": ops.get("Pooling", ["pool"])})
     import mxnet as mx
     from gluoncnn.models import get_model
@@ -230,10 +257,10 @@ def test_export_unsupported_model_still_writes_symbol(tmp_path, capsys, monkeypa
     net.save_parameters(str(params))
     code, text, err = run_cli(capsys, "export", "--model", "lenet", "--params", params,
                               "--out", tmp_path / "e", "--onnx")
-    assert code == 0
-    assert "not exported" in text and "Pooling" in text and "warning" in err
-    assert (tmp_path / "e" / "lenet-symbol.json").is_file()
-    assert not (tmp_path / "e" / "lenet.onnx").exists()
+    assert code == 2 and err.count("\n") == 1
+    assert "no converter for Pooling" in err and "nothing was written" in err
+    assert not (tmp_path / "e").exists()
+    assert sorted(os.listdir(tmp_path)) == ["lenet.params"]  # no staging folder either
 
 
 # ------------------------------------------------------------------------------ summary / list / doctor
@@ -241,6 +268,44 @@ def test_summary(capsys):
     code, out, err = run_cli(capsys, "summary", "lenet", "--input", "1,28,28")
     assert code == 0, err
     assert "Total params: 61,706" in out
+
+
+def test_summary_max_depth(capsys):
+    code, out, err = run_cli(capsys, "summary", "resnet18", "--input", "1,28,28",
+                             "--max-depth", "0")
+    assert code == 0, err
+    shallow = len(out.splitlines())
+    code, out, err = run_cli(capsys, "summary", "resnet18", "--input", "1,28,28")
+    assert code == 0 and len(out.splitlines()) > shallow + 20
+
+
+def test_doctor_help_says_what_it_checks(capsys):
+    code, out, _ = run_cli(capsys, "doctor", "--help")
+    assert code == 0 and "plotting" not in out and "datasets' files" in out
+
+
+def test_download_flag_reaches_load_data(monkeypatch):
+    import gluoncnn.data
+    from gluoncnn import runs
+    seen = {}
+
+    def load_data(name, batch_size, **kwargs):
+        seen.update(kwargs)
+        return [], []
+
+    monkeypatch.setattr(gluoncnn.data, "load_data", load_data)
+    settings = dict(runs.TRAIN_DEFAULTS, **cli.train_settings(["--model", "lenet",
+                                                               "--download"]))
+    runs.load_data(settings)
+    assert settings["download"] is True and seen["download"] is True
+
+
+def test_every_train_flag_is_a_run_setting():
+    settings = vars(cli.build_parser().parse_args(["train", "--model", "lenet"]))
+    from gluoncnn import runs
+    assert set(runs.TRAIN_DEFAULTS) <= set(settings)
+    assert {k: settings[k] for k in runs.TRAIN_DEFAULTS if k != "model"} == \
+        {k: v for k, v in runs.TRAIN_DEFAULTS.items() if k != "model"}
 
 
 def test_summary_with_model_option(capsys):
@@ -267,17 +332,18 @@ def test_doctor(capsys):
 
 # ------------------------------------------------------------------------------ errors
 @pytest.mark.parametrize("argv, words", [
-    (["train", "--model", "resnet19", "--sample"], "closest: resnet18"),
+    (["train", "--model", "resnet19", "--sample"], "closest first: resnet18"),
     (["train", "--model", "lenet", "--batch-size", "-3"], "--batch-size"),
     (["train", "--model", "lenet", "--batch-size", "many"], "--batch-size"),
     (["summary", "lenet", "--input", "1,28"], "C,H,W"),
     (["summary", "lenet", "--input", "a,b,c"], "C,H,W"),
-    (["train", "--model", "lenet", "--dataset", "cifar11"], "did you mean cifar10"),
-    (["train", "--model", "lenet", "--sample", "--model-option", "nope=1"], "no option 'nope'"),
+    (["train", "--model", "lenet", "--dataset", "cifar11"], "unknown dataset 'cifar11'"),
+    (["train", "--model", "lenet", "--sample", "--model-option", "nope=1"],
+     "does not take option 'nope'"),
     (["train", "--model", "lenet", "--sample", "--model-option", "novalue"], "KEY=VALUE"),
     (["train", "--model", "lenet", "--sample", "--optimizer", "adamw"], "adamw"),
     (["train", "--model", "lenet", "--sample", "--ctx", "gpu:7"], "gpu(7)"),
-    (["train", "--model", "lenet", "--sample", "--ctx", "tpu"], "--ctx"),
+    (["train", "--model", "lenet", "--sample", "--ctx", "tpu"], "context 'tpu'"),
     (["train", "--modle", "lenet"], "did you mean --model"),
     (["train", "--resume"], "--resume needs --out"),
     (["eval", "--model", "lenet", "--params", "missing.params", "--sample"], "not found"),
@@ -301,5 +367,5 @@ def test_missing_data_gives_the_data_modules_message(tmp_path, capsys):
 
 
 def test_debug_shows_the_traceback():
-    with pytest.raises(cli.CLIError):
+    with pytest.raises(GluonCNNError):
         cli.main(["--debug", "train", "--model", "resnet19"])

@@ -1,12 +1,13 @@
-"""benchmarks/full_mode.py: its runs are valid `gluoncnn train` commands, and --resume continues a
-run folder instead of starting over (the long runs span several sittings on a CPU)."""
+"""benchmarks/full_mode.py: its runs are valid `gluoncnn train` commands, trained by the library
+behind the command (gluoncnn.runs.train, not cli.main), and --resume continues a run folder
+instead of starting over (the long runs span several sittings on a CPU)."""
 import importlib.util
 import json
 import os
 
 import pytest
 
-from gluoncnn import cli
+from gluoncnn import cli, runs
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -34,29 +35,46 @@ def test_every_run_is_a_valid_train_command(full_mode, name):
 def test_resume_continues_the_run_folder(full_mode, tmp_path, monkeypatch):
     calls = []
 
-    def fake_main(argv):
-        calls.append(argv)
-        out = argv[argv.index("--out") + 1]
+    def fake_train(out, settings, resume=False, overwrite=False, command=None, say=print,
+                   **kwargs):
+        calls.append({"out": out, "settings": settings, "resume": resume,
+                      "overwrite": overwrite, "command": command})
         os.makedirs(out, exist_ok=True)
-        with open(os.path.join(out, "run.json"), "w") as f:
-            json.dump({"status": "running"}, f)
+        with open(os.path.join(out, runs.RUN_FILE), "w") as f:
+            json.dump({"status": "finished"}, f)
         records = [{"epoch": e, "test_acc": 0.8 + e / 100, "train_acc": 0.9, "loss": 0.3,
                     "time": 10.0} for e in (1, 2)]
         with open(os.path.join(out, "history.json"), "w") as f:
             json.dump({"records": records}, f)
-        return 0
+        return runs.RunResult(out, "finished")
 
-    monkeypatch.setattr(cli, "main", fake_main)
+    monkeypatch.setattr(runs, "train", fake_train)
+    monkeypatch.setattr(cli, "main", lambda argv: pytest.fail("full_mode drives cli.main"))
     out = str(tmp_path / "runs" / "full" / "lenet")
 
     first = full_mode.run("lenet", "cpu", 0, resume=True)     # nothing to resume: a new run
-    assert calls[0][:3] == ["train", "--model", "lenet"] and "--resume" not in calls[0]
+    assert not calls[0]["resume"] and calls[0]["overwrite"] and calls[0]["out"] == out
+    assert calls[0]["settings"]["model"] == "lenet" and calls[0]["settings"]["lr"] == 0.003
+    assert calls[0]["command"][:4] == ["gluoncnn", "train", "--model", "lenet"]
     assert first["wall_seconds"] is not None and first["test_acc"] == pytest.approx(0.82)
 
     again = full_mode.run("lenet", "cpu", 0, resume=True)     # the folder holds a run
-    assert calls[1] == ["train", "--out", out, "--resume", "--progress", "off"]
+    assert calls[1]["resume"] and calls[1]["settings"] == {"progress": "off"}
     assert again["wall_seconds"] is None and again["train_seconds"] == 20.0
-    assert again["command"] == first["command"]                # the run's own command, not the resume
+    assert again["command"] == first["command"]  # the run's own command, not the resume
+    assert again["command"].startswith("gluoncnn train --model lenet")
 
     full_mode.run("lenet", "cpu", 0)                          # without --resume: starts over
-    assert "--resume" not in calls[2]
+    assert not calls[2]["resume"] and calls[2]["overwrite"]
+
+
+def test_a_full_mode_run_trains_through_the_library(full_mode, monkeypatch):
+    """The real thing, shortened: LeNet on the shipped sample for 2 batches."""
+    monkeypatch.setitem(full_mode.RUNS, "lenet", ("01-lenet", 0.88, [
+        "--model", "lenet", "--epochs", "1", "--batch-size", "64", "--optimizer", "adam",
+        "--lr", "0.003", "--sample", "--max-batches", "2", "--no-hybridize"]))
+    result = full_mode.run("lenet", "cpu", 0)
+    assert result["epochs"] == 1 and 0 <= result["test_acc"] <= 1
+    assert result["command"].startswith("gluoncnn train --model lenet --epochs 1")
+    folder = os.path.join(full_mode.ROOT, "runs", "full", "lenet")
+    assert runs.check_finished(folder) == os.path.join(folder, runs.FINAL_PARAMS)

@@ -1,0 +1,118 @@
+"""The ``gluoncnn`` command (also ``python -m gluoncnn``): parse, call the library, print.
+
+Subcommands::
+
+    gluoncnn train   --model resnet18 --dataset fashion-mnist --epochs 10 --out runs/NAME
+    gluoncnn train   --out runs/NAME --resume [--epochs 20]
+    gluoncnn eval    --run runs/NAME            (or --model ... --params FILE --dataset ...)
+    gluoncnn summary resnet18 --input 1,28,28 [--max-depth 1]
+    gluoncnn list    [-v]
+    gluoncnn doctor
+    gluoncnn export  --run runs/NAME --out export/ [--onnx]
+
+The work is the package's: the run folder is :mod:`gluoncnn.runs`, export :mod:`gluoncnn.export`,
+training and evaluation :mod:`gluoncnn.train`, metrics :mod:`gluoncnn.metrics`. Bad input raises
+a :class:`gluoncnn.errors.GluonCNNError` there, printed here as one line on stderr
+(``gluoncnn: error: ...``, exit code 2); anything else is a bug in gluoncnn, reported as one
+(exit code 1) with ``--debug`` advice, which shows the traceback instead. Ctrl-C during training
+exits with 130 after saying where the last checkpoint is.
+"""
+from __future__ import annotations
+
+import argparse
+import difflib
+import os
+import sys
+
+from .. import runs
+from ..errors import GluonCNNError
+from ..export import symbol_ops, unsupported_onnx_ops  # noqa: F401  (their old home)
+from .commands import (COMMANDS, cmd_doctor, cmd_eval, cmd_export, cmd_list,  # noqa: F401
+                       cmd_summary, cmd_train)
+from .parser import (ArgumentParser, CLIError, HelpFormatter, build_parser,  # noqa: F401
+                     parse_input_shape, parse_model_option, train_settings)
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+# Kept importable under their old names; they live in gluoncnn.runs.
+DATASETS = runs.DATASET_FORMS
+SMALL_INPUT_BELOW = runs.SMALL_INPUT_BELOW
+RUN_FILE, CHECKPOINT_DIR, FINAL_PARAMS = runs.RUN_FILE, runs.CHECKPOINT_DIR, runs.FINAL_PARAMS
+FIT_SET_BY_CLI = runs.FIT_SET_BY_RUN
+fit_kwargs_from_settings = runs.fit_kwargs_from_settings
+model_kwargs = runs.model_kwargs
+
+
+# ----------------------------------------------------------------------------- main
+
+def _unknown_args_message(parser: ArgumentParser, args: argparse.Namespace,
+                          extras: list[str]) -> str:
+    sub = None
+    if getattr(args, "command", None):
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                sub = action.choices.get(args.command)
+    target = sub or parser
+    options = [o for a in target._actions for o in a.option_strings if o.startswith("--")]
+    hints = []
+    for extra in extras:
+        close = difflib.get_close_matches(extra.split("=")[0], options, n=1, cutoff=0.6) \
+            if extra.startswith("-") else []
+        hints.append(f"{extra} (did you mean {close[0]}?)" if close else extra)
+    return f"unrecognized arguments: {' '.join(hints)} (see '{target.prog} --help')"
+
+
+def _dispatch(parser: ArgumentParser, argv: list[str]) -> int:
+    try:
+        args, extras = parser.parse_known_args(argv)
+    except SystemExit as exit_:  # --help / --version
+        return int(exit_.code or 0)
+    if extras:
+        raise CLIError(_unknown_args_message(parser, args, extras))
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return EXIT_USAGE
+    sub_argv = [a for a in argv[argv.index(args.command) + 1:] if a != "--debug"]
+    return int(COMMANDS[args.command](args, sub_argv) or 0)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the ``gluoncnn`` command with ``argv`` (default ``sys.argv[1:]``); return the exit
+    code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    try:
+        return _dispatch(build_parser(), argv)
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        print("\ninterrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:  # e.g. 'gluoncnn list | head': the reader has gone, that is fine
+        try:
+            sys.stdout = open(os.devnull, "w")
+        except OSError:
+            pass
+        return EXIT_OK
+    except runs.DatasetMissingError as err:
+        if debug:
+            raise
+        # The data module's explanation is the whole story: print it whole.
+        print(f"gluoncnn: error: {err}\n  - on the command line: --data-root DIR, --download, "
+              f"or --sample for the shipped Fashion-MNIST subset.", file=sys.stderr)
+        return EXIT_USAGE
+    except GluonCNNError as err:
+        if debug:
+            raise
+        print(f"gluoncnn: error: {str(err).strip()}", file=sys.stderr)  # ours: said in full
+        return EXIT_USAGE
+    except Exception as err:
+        if debug:
+            raise
+        print(f"gluoncnn: error: {type(err).__name__}: {runs.first_line(err)} (an internal "
+              f"error of gluoncnn; rerun with --debug for the traceback and report it)",
+              file=sys.stderr)
+        return EXIT_FAILURE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,248 @@
+"""The ``gluoncnn`` subcommands: each parses nothing, calls the library, prints."""
+from __future__ import annotations
+
+import argparse
+import inspect
+import json
+import shlex
+import sys
+from typing import Any, Callable
+
+from .. import runs
+from .parser import (CLIError, _add_data_args, _add_model_args, _add_train_args,
+                     _explicit_dests, _settings, parse_input_shape)
+
+
+def _say(*args, **kwargs) -> None:
+    print(*args, **kwargs, flush=True)
+
+
+def _write_json(path: str, obj: Any) -> None:
+    from ..utils import atomic_write_text
+    atomic_write_text(path, json.dumps(obj, indent=2, default=str) + "\n")
+
+
+# ----------------------------------------------------------------------------- train
+
+def cmd_train(args: argparse.Namespace, argv: list[str]) -> int:
+    explicit = _explicit_dests(argv, _add_train_args)
+    settings = _settings(args, explicit if args.resume else None)
+    plan = runs.plan_training(args.out, settings, resume=args.resume, overwrite=args.overwrite,
+                              command=["gluoncnn", "train", *argv])
+    _say(plan.describe())
+    result = runs.run_training(plan, plot=args.plot, say=_say)
+    out = shlex.quote(result.folder)
+    if result.status == "interrupted":
+        last = runs.last_checkpoint(result.folder)
+        print(f"interrupted; checkpoint at {result.checkpoint or result.folder}"
+              + (f" (last complete epoch: {last})" if last else "")
+              + f"; continue with: gluoncnn train --out {out} --resume", file=sys.stderr)
+        return 130  # as a shell reports SIGINT
+    if not plan.chief:
+        return 0
+    files = result.files
+    _say(f"saved in {result.folder}:")
+    for label, key in (("parameters", "params"), ("history", "history_csv"),
+                       ("", "history_json"), ("curves", "curves"),
+                       ("checkpoints", "checkpoints"), ("settings", "run")):
+        if files.get(key):
+            _say(f"  {label:<12}{files[key]}")
+    _say(f"next: gluoncnn eval --run {out}   |   gluoncnn train --out {out} --resume --epochs N")
+    return 0
+
+
+# ----------------------------------------------------------------------------- eval
+
+_FROM_RUN = ("model", "classes", "in_channels", "small_input", "model_options", "dataset",
+             "data_root", "resize", "normalize", "sample", "test_size")
+
+
+def _eval_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--run")
+    p.add_argument("--model")
+    p.add_argument("--params")
+    _add_model_args(p, "")
+    _add_data_args(p, train=False)
+
+
+def _settings_from_run(args: argparse.Namespace, argv: list[str],
+                       add_args: Callable) -> dict[str, Any]:
+    """Run settings for eval/export: ``--run``'s, with the options given now on top; fills
+    ``args.params`` from the run (refused when the folder's files disagree)."""
+    settings = dict(runs.TRAIN_DEFAULTS, **_settings(args))
+    if args.run:
+        run = runs.read_run(args.run)
+        explicit = _explicit_dests(argv, add_args)
+        settings.update({k: v for k, v in run["settings"].items()
+                         if k in _FROM_RUN and k not in explicit})
+        args.params = args.params or runs.check_finished(args.run)
+    return settings
+
+
+def cmd_eval(args: argparse.Namespace, argv: list[str]) -> int:
+    from ..metrics import classification_report
+    from ..train import evaluate
+    from ..train import parse_ctx as train_parse_ctx
+    settings = _settings_from_run(args, argv, _eval_args)
+    name, kwargs, info, _ = runs.resolve_model_settings(settings)
+    if not args.params:
+        raise CLIError("no parameters given: pass --params FILE (or --run DIR)")
+    ctxs = train_parse_ctx(runs.parse_ctx(args.ctx))
+    net = runs.build_model(name, kwargs)
+    runs.load_parameters(net, args.params, ctxs)
+    if args.hybridize:
+        net.hybridize(static_alloc=True, static_shape=True)
+    _, test_iter = runs.load_data(settings, train=False)
+    result = evaluate(net, test_iter, ctx=ctxs, topk=args.topk, loss=True, confusion=True,
+                      classes=kwargs.get("classes", info["classes"]),
+                      max_batches=args.max_batches)
+    report = classification_report(result["confusion"])
+    labels = info.get("labels")
+    topk_key = f"top{args.topk}"
+    _say(f"{runs.describe_model(name, kwargs)} on the {info['key']} test set "
+         f"({result['n']} images)")
+    _say(f"parameters {args.params}")
+    _say(f"  top-1 accuracy   {result['acc']:.4f}")
+    if topk_key in result:
+        _say(f"  top-{args.topk} accuracy   {result[topk_key]:.4f}")
+    _say(f"  loss             {result['loss']:.4f}")
+    macro = report.macro
+    _say(f"  macro precision  {macro['precision']:.4f}   macro recall {macro['recall']:.4f}   "
+         f"macro F1 {macro['f1']:.4f}")
+    _say(f"  throughput       {result['examples_per_sec']:,.0f} images/s on "
+         f"{', '.join(str(c) for c in ctxs)} ({result['time']:.2f} s, batch "
+         f"{settings['batch_size']}, data loading included)")
+    _say("\nper class (recall is the per-class accuracy)")
+    _say(_format_report(report, labels))
+    _say("\nconfusion matrix (rows: true class, columns: predicted class)")
+    _say(_format_confusion(result["confusion"], labels))
+    if args.json_out:
+        _write_json(args.json_out, {
+            "model": name, "model_kwargs": kwargs, "dataset": info["key"],
+            "params": args.params, "ctx": [str(c) for c in ctxs], "acc": result["acc"],
+            topk_key: result.get(topk_key), "loss": result["loss"], "n": result["n"],
+            "seconds": result["time"], "images_per_sec": result["examples_per_sec"],
+            "per_class_acc": report.as_dict()["recall"], **report.as_dict(), "labels": labels,
+            "confusion": result["confusion"].tolist()})
+        _say(f"\nresults written to {args.json_out}")
+    return 0
+
+
+def _format_report(report, labels: list[str] | None) -> str:
+    """One line per class: precision, recall, F1, images; then the macro averages."""
+    def number(v):
+        return f"{'n/a':>9}" if v != v else f"{v:>9.4f}"
+    lines = [f"{'':>4}{'':<14}{'precision':>9}{'recall':>9}{'F1':>9}{'images':>8}"]
+    for i, (p, r, f, n) in enumerate(zip(report.precision, report.recall, report.f1,
+                                         report.support)):
+        label = labels[i] if labels and i < len(labels) else str(i)
+        lines.append(f"{i:>3} {label[:13]:<14}{number(p)}{number(r)}{number(f)}{n:>8}")
+    macro = report.macro
+    lines.append(f"{'':>4}{'macro average':<14}{number(macro['precision'])}"
+                 f"{number(macro['recall'])}{number(macro['f1'])}{int(report.support.sum()):>8}")
+    return "\n".join(lines)
+
+
+def _format_confusion(matrix, labels: list[str] | None) -> str:
+    """The confusion matrix as text: one row per true class (index and name), one column per
+    predicted class (index)."""
+    n = len(matrix)
+    names = [str(x)[:12] for x in (labels or [""] * n)]
+    name_w = max(len(x) for x in names) if names else 0
+    width = max(4, len(str(int(max((max(row) for row in matrix), default=0)))) + 1,
+                len(str(n)) + 1)
+    lines = [" " * (4 + name_w) + "".join(f"{i:>{width}}" for i in range(n))]
+    for i, row in enumerate(matrix):
+        lines.append(f"{i:>3} {names[i]:<{name_w}}" + "".join(f"{int(v):>{width}}" for v in row))
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------- summary / list
+
+def cmd_summary(args: argparse.Namespace, argv: list[str]) -> int:
+    from ..analysis import summary
+    name = runs.resolve_model(args.model)
+    c, h, w = args.input
+    classes = args.classes or (10 if max(h, w) <= 32 else 1000)
+    if args.in_channels not in (None, c):
+        raise CLIError(f"--in-channels {args.in_channels} does not match --input {c},{h},{w}")
+    kwargs = runs.model_kwargs(name, classes, c, args.small_input, args.model_options, min(h, w))
+    net = runs.build_model(name, kwargs)
+    net.initialize()
+    _say(f"{runs.describe_model(name, kwargs)}, input (1, {c}, {h}, {w})")
+    summary(net, (c, h, w), max_depth=args.max_depth)  # prints the table
+    return 0
+
+
+def _describe(builder, limit=100):
+    """The first sentence of a builder's docstring, without reST markup, at most ``limit`` chars."""
+    doc = inspect.getdoc(builder) or ""
+    para = " ".join(doc.strip().split("\n\n")[0].split())
+    para = para.replace("``", "").replace(":class:", "").replace("`", "")
+    import re
+    match = re.search(r"(?<!\bal)(?<!e\.g)(?<!i\.e)(?<!\bvs)(?<!\bcf)\.\s", para)
+    text = para[:match.start() + 1] if match else para
+    return text if len(text) <= limit else text[:limit - 3].rstrip(" ,;") + "..."
+
+
+def cmd_list(args, argv):
+    from ..models import list_models, model_options
+    from ..models.registry import _get_builder
+    names = list_models()
+    width = max((len(n) for n in names), default=8) + 2
+    for n in names:
+        _say(f"{n:<{width}}{_describe(_get_builder(n))}")
+        if args.verbose:
+            opts = ", ".join(f"{k}={v!r}" for k, v in model_options(n).items())
+            _say(f"{'':<{width}}options: {opts}")
+    _say(f"\n{len(names)} models. 'gluoncnn summary NAME --input 1,28,28' shows one; "
+         f"'gluoncnn list -v' their options.")
+    return 0
+
+
+def cmd_doctor(args: argparse.Namespace, argv: list[str]) -> int:
+    from ..doctor import run_doctor
+    return int(run_doctor(file=sys.stdout) or 0)
+
+
+# ----------------------------------------------------------------------------- export
+
+def _export_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--run")
+    p.add_argument("--model")
+    p.add_argument("--params")
+    p.add_argument("--input", type=parse_input_shape)
+    _add_model_args(p, "")
+
+
+def cmd_export(args: argparse.Namespace, argv: list[str]) -> int:
+    from ..export import describe, export_model
+    settings = _settings_from_run(args, argv, _export_args)
+    if args.input is None and args.run:
+        args.input = tuple(runs.read_run(args.run)["input_shape"])
+    c, h, w = args.input or (1, 28, 28)
+    if args.in_channels not in (None, c):
+        raise CLIError(f"--in-channels {args.in_channels} does not match --input {c},{h},{w}")
+    name = runs.resolve_model(settings["model"])
+    kwargs = runs.model_kwargs(name, settings["classes"] or 10, c, settings["small_input"],
+                               settings["model_options"], min(h, w))
+    if not args.params:
+        raise CLIError("no parameters given: pass --params FILE (or --run DIR)")
+    net = runs.build_model(name, kwargs)
+    runs.load_parameters(net, args.params)
+    result = export_model(net, name, kwargs, (c, h, w), args.out, prefix=args.name,
+                          onnx=args.onnx, check_batch=args.batch)
+    _say(f"exported {describe(result)}:")
+    _say(f"  symbol      {result.symbol}")
+    _say(f"  parameters  {result.params}")
+    _say(f"  re-imported with gluon.SymbolBlock.imports: same outputs at batch "
+         f"{result.check_batch} (max |diff| {result.reimport_max_abs_diff:.2g})")
+    if result.onnx:
+        _say(f"  onnx        {result.onnx} (dynamic batch; {result.onnx_check})")
+    _say(f"  record      {result.record}")
+    return 0
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace, list[str]], int]] = {
+    "train": cmd_train, "eval": cmd_eval, "summary": cmd_summary, "list": cmd_list,
+    "doctor": cmd_doctor, "export": cmd_export}

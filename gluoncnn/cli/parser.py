@@ -1,0 +1,351 @@
+"""The ``gluoncnn`` command line: argument types, the parser, and reading settings from argv."""
+from __future__ import annotations
+
+import argparse
+import ast
+import platform
+from typing import Any, Callable
+
+from .. import __version__, runs
+from ..errors import OptionError
+
+D = runs.TRAIN_DEFAULTS
+
+
+class CLIError(OptionError):
+    """A mistake in the command line: printed as one line, exit code 2."""
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse with one-line errors: ``gluoncnn train: error: ... (see gluoncnn train --help)``."""
+
+    def error(self, message):
+        raise CLIError(f"{message} (see '{self.prog} --help')")
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    def __init__(self, prog):
+        super().__init__(prog, max_help_position=32, width=100)
+
+    def _get_help_string(self, action):
+        # Show defaults only where they say something.
+        if action.default in (None, False, argparse.SUPPRESS, []) or action.nargs == 0 \
+                or "%(default)" in (action.help or "") or "default" in (action.help or ""):
+            return action.help
+        return super()._get_help_string(action)
+
+
+# ----------------------------------------------------------------------------- argument types
+
+def _number(convert: Callable[[str], Any], ok: Callable[[Any], bool], what: str):
+    """An argparse type: ``convert`` the text, and accept it only when ``ok(value)``."""
+    def parse(text):
+        try:
+            value = convert(text)
+        except ValueError:
+            value = None
+        if value is None or not ok(value):
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+        return value
+    return parse
+
+
+_positive_int = _number(int, lambda v: v > 0, "a positive whole number")
+_nonneg_int = _number(int, lambda v: v >= 0, "a whole number >= 0")
+_positive_float = _number(float, lambda v: v > 0, "a positive number")
+_nonneg_float = _number(float, lambda v: v >= 0, "a number >= 0")
+
+
+def _fraction(text: str) -> float:
+    value = _nonneg_float(text)
+    if value >= 1:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text!r}")
+    return value
+
+
+def parse_input_shape(text: str) -> tuple[int, int, int]:
+    """``'1,28,28'`` (or ``1x28x28``, ``(1, 28, 28)``) -> ``(1, 28, 28)``: channels, height,
+    width."""
+    cleaned = str(text).strip().strip("()[]").replace("x", ",").replace(" ", "")
+    parts = [p for p in cleaned.split(",") if p != ""]
+    try:
+        shape = tuple(int(p) for p in parts)
+    except ValueError:
+        shape = ()
+    if len(shape) != 3 or min(shape) <= 0:
+        raise argparse.ArgumentTypeError(
+            f"expected the input shape as C,H,W of positive numbers like 1,28,28, got {text!r}")
+    return shape
+
+
+def parse_model_option(text: str) -> tuple[str, Any]:
+    """``'stochastic_depth=0.5'`` -> ``('stochastic_depth', 0.5)``; values are Python literals
+    (``ast.literal_eval``), and a value that is not one is kept as a string."""
+    key, sep, value = str(text).partition("=")
+    key = key.strip().replace("-", "_")
+    if not sep or not key.isidentifier():
+        raise argparse.ArgumentTypeError(
+            f"expected KEY=VALUE such as stochastic_depth=0.5, got {text!r}")
+    try:
+        value = ast.literal_eval(value.strip())
+    except (ValueError, SyntaxError):
+        value = value.strip()
+    return key, value
+
+
+# ----------------------------------------------------------------------------- the parser
+
+def _add_model_args(p: argparse.ArgumentParser, classes_help: str):
+    g = p.add_argument_group("model")
+    g.add_argument("--classes", type=_positive_int, metavar="N", help=classes_help)
+    g.add_argument("--in-channels", type=_positive_int, metavar="C",
+                   help="input channels (default: the dataset's, 1 for (fashion-)mnist, "
+                        "3 for cifar; for summary/export: the --input channels)")
+    g.add_argument("--small-input", action=argparse.BooleanOptionalAction, default=None,
+                   help="use the small-image stem (CIFAR 32x32, Fashion-MNIST 28x28). Default: "
+                        f"on when the input side is below {runs.SMALL_INPUT_BELOW} (e.g. no "
+                        "--resize), "
+                        "off from 96 up; ignored by models without that option (lenet)")
+    g.add_argument("--model-option", dest="model_options", action="append", default=[],
+                   type=parse_model_option, metavar="KEY=VALUE",
+                   help="a family option of the model, repeatable, value a Python literal "
+                        "(e.g. --model-option stochastic_depth=0.5); 'gluoncnn list -v' shows them")
+    return g
+
+
+def _add_data_args(p: argparse.ArgumentParser, train: bool = True):
+    g = p.add_argument_group("data")
+    g.add_argument("--dataset", default=D["dataset"],
+                   help=f"dataset name ({', '.join(runs.DATASET_FORMS)})")
+    g.add_argument("--data-root", metavar="DIR",
+                   help="folder holding the datasets (default: $GLUONCNN_DATA or the data "
+                        "module's default)")
+    g.add_argument("--batch-size", type=_positive_int, default=D["batch_size"], metavar="N",
+                   help="mini-batch size")
+    g.add_argument("--resize", type=_positive_int, metavar="SIDE",
+                   help="resize images to SIDE x SIDE (e.g. 96 or 224 for ImageNet-form stems)")
+    g.add_argument("--normalize", action="store_true",
+                   help="normalise with the dataset's channel mean/std instead of [0, 1]")
+    if train:
+        g.add_argument("--augment", action="store_true",
+                       help="random crops/flips on the training set (as the data module defines)")
+    g.add_argument("--train-size", type=_positive_int, metavar="N",
+                   help="use only the first N training images")
+    g.add_argument("--test-size", type=_positive_int, metavar="N",
+                   help="use only the first N test images")
+    g.add_argument("--sample", action="store_true",
+                   help="use the shipped 1,000/500-image Fashion-MNIST sample (no data folder "
+                        "needed)")
+    g.add_argument("--download", action="store_true",
+                   help="download the dataset's missing files (checked against their sha1)")
+    g.add_argument("--num-workers", type=_nonneg_int, default=D["num_workers"], metavar="N",
+                   help="data-loading worker processes")
+    return g
+
+
+def _add_ctx_arg(g) -> None:
+    g.add_argument("--ctx", default="auto",
+                   help="device(s): 'cpu', 'gpu', 'gpu:1', 'gpu:0,gpu:1' (data parallel), "
+                        "'gpu:all', or 'auto' (the first GPU, else the CPU)")
+
+
+def _add_train_args(p: argparse.ArgumentParser) -> None:
+    _add_model_args(p, "number of classes (default: the dataset's)")
+    p.add_argument("--model", help="model name (see 'gluoncnn list'); required unless --resume")
+    _add_data_args(p, train=True)
+    g = p.add_argument_group("training (the options of gluoncnn.train.fit)")
+    g.add_argument("--epochs", type=_positive_int, default=D["epochs"], metavar="N",
+                   help="number of epochs")
+    _add_ctx_arg(g)
+    g.add_argument("--optimizer", default=D["optimizer"], help="sgd, nag, adam or rmsprop")
+    g.add_argument("--lr", type=_positive_float, default=D["lr"], help="(peak) learning rate")
+    g.add_argument("--momentum", type=_nonneg_float, default=D["momentum"],
+                   help="momentum (sgd/nag)")
+    g.add_argument("--nesterov", action="store_true", help="Nesterov momentum (sgd)")
+    g.add_argument("--wd", type=_nonneg_float, default=D["wd"], help="weight decay")
+    g.add_argument("--init", default=D["init"], choices=["paper", "he", "xavier"],
+                   help="initialisation: the model's paper init, he (MSRAPrelu: deep nets "
+                        "without batch norm, e.g. vgg, nin, leave chance faster) or xavier")
+    g.add_argument("--schedule", default=None,
+                   help="learning-rate schedule: constant, step, step:E1,E2,..., cosine, "
+                        "plateau, plateau:PATIENCE (default constant)")
+    g.add_argument("--warmup-epochs", type=_nonneg_float, default=D["warmup_epochs"],
+                   help="linear learning-rate warm-up epochs")
+    g.add_argument("--label-smoothing", type=_fraction, default=D["label_smoothing"],
+                   help="label smoothing epsilon")
+    g.add_argument("--clip-gradient", type=_positive_float, default=None, metavar="NORM",
+                   help="clip the gradient to this global L2 norm")
+    g.add_argument("--aux-weight", type=_nonneg_float, default=D["aux_weight"],
+                   help="weight of auxiliary-head losses (GoogLeNet)")
+    g.add_argument("--amp", action="store_true",
+                   help="float16 mixed precision on GPUs (on the CPU: a warning, then float32)")
+    g.add_argument("--no-hybridize", dest="hybridize", action="store_false", default=True,
+                   help="run imperatively instead of hybridized (slower, easier to debug)")
+    g.add_argument("--kvstore", default=D["kvstore"],
+                   help="device, local, or dist_sync / dist_device_sync / dist_async for "
+                        "several processes (DMLC_* environment variables)")
+    g.add_argument("--seed", type=int, default=None, help="random seed for a repeatable run")
+    g.add_argument("--max-batches", type=_positive_int, default=None, metavar="N",
+                   help="stop each epoch after N batches (a quick try)")
+    g.add_argument("--progress", default=D["progress"], choices=["auto", "on", "off"],
+                   help="progress bar per epoch: auto shows one on long epochs in a terminal")
+    g.add_argument("--keep-checkpoints", type=_positive_int, default=D["keep_checkpoints"],
+                   metavar="N",
+                   help="epoch checkpoints kept in the run folder")
+    g.add_argument("--quiet", dest="verbose", action="store_false", default=True,
+                   help="no per-epoch lines from fit")
+    r = p.add_argument_group("run folder")
+    r.add_argument("--out", metavar="DIR",
+                   help="run folder: checkpoints/, history.csv/.json, curves.png, model.params, "
+                        "run.json (default: runs/MODEL-DATASET)")
+    r.add_argument("--resume", action="store_true",
+                   help="continue the run in --out from its last checkpoint with its saved "
+                        "settings; options given now (e.g. a larger --epochs, another --lr) "
+                        "override them, except the model, its options, the dataset and the "
+                        "optimizer, which the checkpoints depend on")
+    r.add_argument("--overwrite", action="store_true",
+                   help="replace the run that --out holds: removes only that run's files "
+                        "(run.json, model.params, history, curves, checkpoints), nothing else")
+    r.add_argument("--no-plot", dest="plot", action="store_false", default=True,
+                   help="do not save curves.png")
+
+
+def build_parser() -> ArgumentParser:
+    parser = ArgumentParser(
+        prog="gluoncnn", formatter_class=HelpFormatter,
+        description="The classic CNNs in MXNet Gluon: train, evaluate, inspect and export them.",
+        epilog="Run 'gluoncnn COMMAND --help' for the options of one command.\n"
+               "Data: set GLUONCNN_DATA to the folder holding fashion-mnist/, mnist/, ... or pass "
+               "--sample to use the shipped subset.")
+    parser.add_argument("--version", action="version", version=_version_text())
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=ArgumentParser)
+
+    p = sub.add_parser(
+        "train", help="train a model, saving checkpoints, history and curves in a run folder",
+        formatter_class=HelpFormatter,
+        description="Train a model on a dataset with gluoncnn.train.fit.",
+        epilog="examples:\n"
+               "  gluoncnn train --model lenet --dataset fashion-mnist --epochs 10 "
+               "--batch-size 256 --optimizer adam --lr 0.002 --out runs/lenet\n"
+               "  gluoncnn train --model resnet18 --epochs 10 --lr 0.05 --ctx gpu:0,gpu:1 "
+               "--resize 96 --out runs/resnet18\n"
+               "  gluoncnn train --out runs/resnet18 --resume --epochs 20\n"
+               "  gluoncnn train --model lenet --sample --epochs 1 --max-batches 3")
+    _add_train_args(p)
+    p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                   help="show tracebacks on errors")
+
+    p = sub.add_parser(
+        "eval", help="evaluate saved parameters: accuracy, loss, per-class, confusion matrix",
+        formatter_class=HelpFormatter,
+        description="Evaluate a model's parameters on a dataset's test set.",
+        epilog="examples:\n"
+               "  gluoncnn eval --run runs/lenet\n"
+               "  gluoncnn eval --model lenet --params runs/lenet/model.params "
+               "--dataset fashion-mnist")
+    p.add_argument("--run", metavar="DIR",
+                   help="a run folder from 'gluoncnn train': model, options, data settings and "
+                        "model.params come from it (options given here override)")
+    p.add_argument("--model", help="model name")
+    p.add_argument("--params", metavar="FILE", help="parameters file (net.save_parameters)")
+    _add_model_args(p, "number of classes (default: the dataset's)")
+    _add_data_args(p, train=False)
+    g = p.add_argument_group("evaluation")
+    _add_ctx_arg(g)
+    g.add_argument("--topk", type=_positive_int, default=5, metavar="K",
+                   help="also report top-K accuracy (when there are more than K classes)")
+    g.add_argument("--max-batches", type=_positive_int, metavar="N",
+                   help="evaluate only the first N batches")
+    g.add_argument("--no-hybridize", dest="hybridize", action="store_false", default=True,
+                   help="run imperatively")
+    g.add_argument("--json", dest="json_out", metavar="FILE", help="also write the results as JSON")
+    p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                   help="show tracebacks on errors")
+
+    p = sub.add_parser(
+        "summary", help="layer-by-layer output shapes, parameters and FLOPs of a model",
+        formatter_class=HelpFormatter,
+        description="Print gluoncnn.analysis.summary for a model and input shape.",
+        epilog="examples:\n  gluoncnn summary lenet --input 1,28,28\n"
+               "  gluoncnn summary resnet18 --input 3,224,224 --classes 1000")
+    p.add_argument("model", help="model name (see 'gluoncnn list')")
+    p.add_argument("--input", type=parse_input_shape, default=(1, 28, 28), metavar="C,H,W",
+                   help="input shape of one image, e.g. 1,28,28 or 3,224,224 (default: 1,28,28)")
+    p.add_argument("--max-depth", type=_nonneg_int, metavar="N",
+                   help="show blocks nested at most N deep (0: the top-level stages only)")
+    _add_model_args(p, "number of classes (default: 10 for inputs up to 32x32, else 1000)")
+    p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                   help="show tracebacks on errors")
+
+    p = sub.add_parser("list", help="the models gluoncnn can build, with a short description",
+                       formatter_class=HelpFormatter, description="List the registered models.")
+    p.add_argument("-v", "--verbose", action="store_true", help="also show each model's options")
+    p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                   help="show tracebacks on errors")
+
+    p = sub.add_parser("doctor", help="check the installation: Python, MXNet, devices, data",
+                       formatter_class=HelpFormatter,
+                       description="Check that everything a course run needs is in place: the "
+                                   "Python, MXNet and numpy versions, MXNet's import and CPU "
+                                   "features, the GPUs MXNet sees, and the datasets' files.")
+    p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                   help="show tracebacks on errors")
+
+    p = sub.add_parser(
+        "export", help="export to MXNet symbol JSON + params (and ONNX with --onnx)",
+        formatter_class=HelpFormatter,
+        description="Export a trained model for inference: MODEL-symbol.json and "
+                    "MODEL-0000.params (HybridBlock.export, re-imported with "
+                    "gluon.SymbolBlock.imports) and, with --onnx, MODEL.onnx (mxnet.onnx, any "
+                    "batch size, run in onnxruntime). Each is compared with the model on a "
+                    "random batch; a model that cannot be exported leaves nothing behind.",
+        epilog="examples:\n  gluoncnn export --run runs/lenet --out export/ --onnx\n"
+               "  gluoncnn export --model lenet --params model.params --input 1,28,28 "
+               "--out export/")
+    p.add_argument("--run", metavar="DIR",
+                   help="a run folder from 'gluoncnn train' (model, options, input shape and "
+                        "model.params come from it)")
+    p.add_argument("--model", help="model name")
+    p.add_argument("--params", metavar="FILE", help="parameters file (net.save_parameters)")
+    p.add_argument("--out", metavar="DIR", required=True, help="folder to write the files to")
+    p.add_argument("--name", help="file prefix (default: the model name)")
+    p.add_argument("--input", type=parse_input_shape, metavar="C,H,W",
+                   help="input shape of one image (default: from --run, else 1,28,28)")
+    p.add_argument("--batch", type=_positive_int, default=3,
+                   help="batch size of the random batch the exports are checked on (the ONNX "
+                        "model's batch axis is dynamic)")
+    p.add_argument("--onnx", action="store_true", help="also export ONNX with mxnet.onnx")
+    _add_model_args(p, "number of classes (default: from --run, else 10)")
+    p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                   help="show tracebacks on errors")
+    return parser
+
+
+# ----------------------------------------------------------------------------- reading argv
+
+def _version_text() -> str:
+    return f"gluoncnn {__version__} (python {platform.python_version()})"
+
+
+def _explicit_dests(argv: list[str], add_args: Callable) -> set[str]:
+    """The option names given on the command line (not left at their defaults)."""
+    probe = ArgumentParser(add_help=False)
+    add_args(probe)
+    probe.add_argument("--debug", action="store_true")
+    for action in probe._actions:
+        action.default = argparse.SUPPRESS
+        action.required = False
+    ns, _ = probe.parse_known_args(argv)
+    return set(vars(ns))
+
+
+def _settings(args: argparse.Namespace, keys: set[str] | None = None) -> dict[str, Any]:
+    """The run settings among ``args`` (only ``keys`` when given)."""
+    return {k: v for k, v in vars(args).items()
+            if k in runs.TRAIN_DEFAULTS and (keys is None or k in keys)}
+
+
+def train_settings(argv: list[str]) -> dict[str, Any]:
+    """The run settings of a ``gluoncnn train`` command line (without ``train``)."""
+    return _settings(build_parser().parse_args(["train", *argv]))

@@ -1,0 +1,240 @@
+"""The run folder: what ``gluoncnn train --out DIR`` writes, and the rules that keep it whole.
+
+A run folder holds::
+
+    run.json        the run's record: format, command, settings, model and its keyword arguments,
+                    input shape, status (running / interrupted / failed / finished), resumes,
+                    versions, and once finished the files and the sha256 of model.params
+    model.params    the final parameters (written atomically; run.json's model_params_sha256)
+    history.csv, history.json, curves.png
+    checkpoints/    fit's epoch-0003.* and last.json (interrupted.* after Ctrl-C)
+    train.lock      while a training runs: its pid, host, start time and command
+
+Rules (each a one-line :class:`RunFolderError` that leaves the folder as it was):
+
+- Everything is checked before anything is written: the model and its options, the dataset and
+  its files, fit's options, the device.
+- A folder that holds a run is continued (``resume=True``) or replaced (``overwrite=True``);
+  replacing removes only the files a run writes (above), never a user's other files.
+- One training per folder: a live ``train.lock`` refuses a second; a lock left by a process that
+  no longer runs is taken over, and said.
+- A resume keeps what its checkpoints depend on (:data:`FIXED_ON_RESUME`); other changes (more
+  epochs, another lr) are stated.
+- ``check_finished`` refuses a folder whose model.params is not the one run.json records.
+
+The modules: :mod:`.settings` (a run's settings and what they build) and :mod:`.folder` (the
+folder on disk: run.json, the lock, the checks).
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import platform
+import shlex
+from typing import Any, Callable
+
+from ..errors import OptionError
+from ..utils import atomic_write
+from .folder import (CHECKPOINT_DIR, CHECKPOINT_FILE, CURVES, FINAL_PARAMS, FIXED_ON_RESUME,
+                     FORMAT, HISTORY_CSV, HISTORY_JSON, LOCK_FILE, RUN_FILE, RUN_OUTPUTS,
+                     RunFolderError, RunLock, check_finished, check_new_run_folder,
+                     check_unlocked, describe_run, last_checkpoint, merge_resume, now, read_lock,
+                     read_run, remove_run_files, run_files, sha256_of, versions, write_run)
+from .settings import (DATASET_FORMS, FIT_SET_BY_RUN, SMALL_INPUT_BELOW, TRAIN_DEFAULTS,
+                       DatasetMissingError, build_model, check_fit_options, dataset_info,
+                       default_small_input, describe_model, first_line, fit_kwargs_from_settings,
+                       load_data, load_parameters, model_kwargs, parse_ctx, resolve_model,
+                       resolve_model_settings)
+
+__all__ = [
+    "CHECKPOINT_DIR", "CHECKPOINT_FILE", "CURVES", "DATASET_FORMS", "FINAL_PARAMS",
+    "FIT_SET_BY_RUN", "FIXED_ON_RESUME", "FORMAT", "HISTORY_CSV", "HISTORY_JSON", "LOCK_FILE",
+    "RUN_FILE", "RUN_OUTPUTS", "SMALL_INPUT_BELOW", "TRAIN_DEFAULTS", "DatasetMissingError",
+    "RunFolderError", "RunLock", "RunResult", "TrainingPlan", "build_model", "check_finished",
+    "check_fit_options", "check_new_run_folder", "check_unlocked", "dataset_info",
+    "default_small_input", "describe_model", "describe_run", "first_line",
+    "fit_kwargs_from_settings", "last_checkpoint", "load_data", "load_parameters",
+    "merge_resume", "model_kwargs", "parse_ctx", "plan_training", "read_lock", "read_run",
+    "remove_run_files", "resolve_model", "resolve_model_settings", "run_files", "run_training",
+    "sha256_of", "train",
+    "versions", "write_run",
+]
+
+# ----------------------------------------------------------------------------- training a run
+
+@dataclasses.dataclass
+class TrainingPlan:
+    """A checked training of a run folder: nothing has been written yet."""
+    folder: str
+    settings: dict[str, Any]
+    model: str
+    model_kwargs: dict[str, Any]
+    dataset: dict[str, Any]
+    input_shape: tuple[int, int, int]
+    resume: bool
+    previous: dict[str, Any] | None
+    changes: list[str]
+    fit_kwargs: dict[str, Any]
+    command: list[str]
+    net: Any = None
+    train_iter: Any = None
+    test_iter: Any = None
+    chief: bool = True              # False on the other workers of a distributed run
+
+    def describe(self) -> str:
+        c, h, w = self.input_shape
+        return (f"{'resuming' if self.resume else 'training'} "
+                f"{describe_model(self.model, self.model_kwargs)} on {self.dataset['key']} "
+                f"({c}x{h}x{w}) for {self.settings['epochs']} epoch(s); run folder: {self.folder}")
+
+
+def plan_training(folder: str | None, settings: dict[str, Any], resume: bool = False,
+                  overwrite: bool = False, command: list[str] | None = None) -> TrainingPlan:
+    """Check everything a training of ``folder`` needs, writing nothing.
+
+    ``settings``: for a new run, the run's settings (missing ones from :data:`TRAIN_DEFAULTS`);
+    with ``resume``, only the settings to change. Raises a GluonCNNError saying what is wrong."""
+    unknown = sorted(set(settings) - set(TRAIN_DEFAULTS))
+    if unknown:
+        raise OptionError(f"unknown run setting(s) {', '.join(unknown)}; the settings are "
+                          f"{', '.join(TRAIN_DEFAULTS)}")
+    if resume and overwrite:
+        raise OptionError("--resume continues the run and --overwrite replaces it: pass one")
+    previous, changes = None, []
+    if resume:
+        if not folder:
+            raise OptionError("--resume needs --out DIR, the run folder to continue")
+        previous = read_run(folder)
+        settings, changes = merge_resume(previous, settings, folder)
+        command = previous.get("command") or []
+    else:
+        settings = dict(TRAIN_DEFAULTS, **settings)
+    name, kwargs, info, input_shape = resolve_model_settings(settings)
+    settings.update(model=name, dataset=info["key"])
+    fit_kwargs = fit_kwargs_from_settings(settings, parse_ctx(settings["ctx"]))
+    fit_kwargs["classes"] = kwargs.get("classes", info["classes"])
+    check_fit_options(fit_kwargs)
+    folder = folder or os.path.join("runs", f"{name}-{info['key']}")
+    kvstore = _distributed_kvstore(settings["kvstore"])
+    chief = kvstore is None or kvstore.rank == 0
+    if chief and os.path.isdir(folder):
+        check_unlocked(folder)  # a live training refuses; a stale lock is taken over later
+        if not resume:
+            previous = check_new_run_folder(folder, overwrite)
+    net = build_model(name, kwargs)
+    train_iter, test_iter = load_data(settings, train=True)
+    fit_kwargs["kvstore"] = kvstore or settings["kvstore"]
+    return TrainingPlan(folder, settings, name, kwargs, info, input_shape, resume,
+                        previous, changes, fit_kwargs, list(command or []), net, train_iter,
+                        test_iter, chief)
+
+
+def _distributed_kvstore(kvstore: str):
+    """For ``dist_*`` kvstores, the kvstore itself (its rank says who keeps the run folder: only
+    worker 0 checks, locks and writes it, as fit writes checkpoints only there); else None."""
+    if not (isinstance(kvstore, str) and kvstore.startswith("dist")):
+        return None
+    import mxnet as mx
+    return mx.kv.create(kvstore)
+
+
+@dataclasses.dataclass
+class RunResult:
+    """What a training left in its run folder."""
+    folder: str
+    status: str                     # 'finished' or 'interrupted'
+    history: Any = None
+    files: dict[str, str | None] = dataclasses.field(default_factory=dict)
+    checkpoint: str | None = None   # where to continue from after an interruption
+
+
+def run_training(plan: TrainingPlan, plot: bool = True,
+                 say: Callable[[str], None] = print) -> RunResult:
+    """Train ``plan`` in its folder under the lock: replace or continue the run, write run.json,
+    call fit, then model.params and run.json (with its digest) atomically."""
+    from .. import train
+    folder = plan.folder
+    if not plan.chief:  # another worker of a distributed run: worker 0 keeps the folder
+        history = train.fit(plan.net, plan.train_iter, plan.test_iter, **dict(
+            plan.fit_kwargs, checkpoint_dir=os.path.join(folder, CHECKPOINT_DIR),
+            resume=plan.resume, plot=False))
+        return RunResult(folder, "finished", history)
+    os.makedirs(folder, exist_ok=True)
+    with RunLock(folder, plan.command) as lock:
+        if lock.taken_over:
+            say(f"note: took over {LOCK_FILE} of process {lock.taken_over.get('pid')}, which "
+                f"no longer runs")
+        if plan.previous is not None and not plan.resume:
+            remove_run_files(folder)
+            say(f"note: replaced the earlier run in {folder} (--overwrite)")
+        if plan.changes:
+            say(f"resuming with changes: {'; '.join(plan.changes)}")
+        run = _start_record(plan)
+        write_run(folder, run)
+        ckdir = os.path.join(folder, CHECKPOINT_DIR)
+        curves = os.path.join(folder, CURVES)
+        fit_kwargs = dict(plan.fit_kwargs, checkpoint_dir=ckdir, resume=plan.resume,
+                          plot=curves if plot else False,
+                          history_file=os.path.join(folder, HISTORY_CSV))
+        try:
+            history = train.fit(plan.net, plan.train_iter, plan.test_iter, **fit_kwargs)
+            return _finish(plan, run, history, plot)
+        except KeyboardInterrupt:
+            run.update(status="interrupted", stopped=now())
+            write_run(folder, run)
+            interrupted = os.path.join(ckdir, "interrupted.params")
+            return RunResult(folder, "interrupted", checkpoint=interrupted if
+                             os.path.isfile(interrupted) else last_checkpoint(folder))
+        except BaseException:
+            run.update(status="failed", stopped=now())
+            write_run(folder, run)
+            raise
+
+
+def _start_record(plan: TrainingPlan) -> dict[str, Any]:
+    previous = plan.previous if plan.resume else None
+    resumed = (previous or {}).get("resumed", [])
+    if plan.resume:
+        resumed = resumed + [{"at": now(), "changes": plan.changes}]
+    return {"format": FORMAT, "command": plan.command,
+            "command_line": " ".join(shlex.quote(a) for a in plan.command),
+            "settings": plan.settings, "model": plan.model, "model_kwargs": plan.model_kwargs,
+            "input_shape": list(plan.input_shape), "resumed": resumed, "versions": versions(),
+            "host": platform.node(),
+            "started": (previous or {}).get("started", now()), "status": "running"}
+
+
+def _finish(plan: TrainingPlan, run: dict[str, Any], history, plot: bool) -> RunResult:
+    folder = plan.folder
+    path = lambda name: os.path.join(folder, name)  # noqa: E731
+    records = list(history.records)
+    atomic_write(path(FINAL_PARAMS), plan.net.save_parameters)
+    history.to_csv(path(HISTORY_CSV))
+    history.to_json(path(HISTORY_JSON))
+    if plot and records and not os.path.isfile(path(CURVES)):
+        from ..progress import plot_history
+        plot_history(records, path(CURVES))
+    files = {"params": path(FINAL_PARAMS), "history_csv": path(HISTORY_CSV),
+             "history_json": path(HISTORY_JSON),
+             "curves": path(CURVES) if plot and os.path.isfile(path(CURVES)) else None,
+             "checkpoints": path(CHECKPOINT_DIR), "run": path(RUN_FILE)}
+    run.update(status="finished", finished=now(), epochs_done=len(records),
+               seconds=round(sum(r.get("time", 0) for r in records), 2),
+               final=records[-1] if records else None, files=files,
+               model_params_sha256=sha256_of(path(FINAL_PARAMS)))
+    write_run(folder, run)
+    return RunResult(folder, "finished", history, files)
+
+
+def train(folder: str | None, settings: dict[str, Any], resume: bool = False,
+          overwrite: bool = False, command: list[str] | None = None, plot: bool = True,
+          say: Callable[[str], None] = print) -> RunResult:
+    """Train a run in ``folder``: :func:`plan_training`, then :func:`run_training`.
+
+    >>> train('runs/lenet', {'model': 'lenet', 'sample': True, 'epochs': 1})  # doctest: +SKIP
+    >>> train('runs/lenet', {'epochs': 2}, resume=True)                      # doctest: +SKIP
+    """
+    plan = plan_training(folder, settings, resume=resume, overwrite=overwrite,
+                         command=command or ["gluoncnn.runs.train", repr(settings)])
+    say(plan.describe())
+    return run_training(plan, plot=plot, say=say)

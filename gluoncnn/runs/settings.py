@@ -1,0 +1,254 @@
+"""A run's settings: their defaults, and what they build -- the model, the data, fit's options.
+
+The CLI's table of dataset forms (:data:`DATASET_FORMS`) and the small-input rule
+(:func:`default_small_input`) live here, each in one place, until the dataset catalogue and the
+models' registry take them over (issue 13).
+"""
+from __future__ import annotations
+
+import os
+from typing import Any, Iterable
+
+from ..errors import FileFormatError, GluonCNNError, OptionError
+
+#: The settings of a run and their defaults (the ``gluoncnn train`` flags read these).
+TRAIN_DEFAULTS: dict[str, Any] = {
+    "model": None, "classes": None, "in_channels": None, "small_input": None,
+    "model_options": [],
+    "dataset": "fashion-mnist", "data_root": None, "batch_size": 256, "resize": None,
+    "normalize": False, "augment": False, "train_size": None, "test_size": None,
+    "sample": False, "download": False, "num_workers": 0,
+    "epochs": 10, "ctx": "auto", "optimizer": "sgd", "lr": 0.1, "momentum": 0.9,
+    "nesterov": False, "wd": 0.0, "init": "paper", "schedule": None, "warmup_epochs": 0,
+    "label_smoothing": 0.0, "clip_gradient": None, "aux_weight": 0.3, "amp": False,
+    "hybridize": True, "kvstore": "device", "seed": None, "max_batches": None,
+    "progress": "auto", "keep_checkpoints": 2, "verbose": True,
+}
+_PROGRESS = {"auto": "auto", "on": True, "off": False}
+
+#: Native image side, channels and classes of each dataset the data module serves.
+DATASET_FORMS = {
+    "fashion-mnist": {"size": 28, "channels": 1, "classes": 10},
+    "mnist": {"size": 28, "channels": 1, "classes": 10},
+    "cifar10": {"size": 32, "channels": 3, "classes": 10},
+    "cifar100": {"size": 32, "channels": 3, "classes": 100},
+}
+#: Inputs smaller than this use the small-image stem: the ImageNet stems (7x7/2 conv + 3x3/2
+#: pool, /32 overall) leave a 3x3 map or more from 96x96 up, the side d2l resizes to.
+SMALL_INPUT_BELOW = 96
+
+
+def default_small_input(input_side: int) -> bool:
+    """The small-input rule: the small-image stem below :data:`SMALL_INPUT_BELOW` pixels."""
+    return input_side < SMALL_INPUT_BELOW
+
+
+class DatasetMissingError(GluonCNNError, FileNotFoundError):
+    """The data module's explanation of missing or corrupt dataset files, whole."""
+
+# ----------------------------------------------------------------------------- library errors
+
+class _as_option_error:
+    """Turns a plain ValueError/TypeError of the registry, data or fit checks into an
+    OptionError with the same message. A no-op once they raise GluonCNNError themselves."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind, err, tb) -> bool:
+        if err is not None and isinstance(err, (ValueError, TypeError)) \
+                and not isinstance(err, GluonCNNError):
+            raise OptionError(first_line(err)) from err
+        return False
+
+
+# ----------------------------------------------------------------------------- model and data
+
+def resolve_model(name: str | None) -> str:
+    """The registry's name for ``name`` (the registry says what is wrong with a bad one)."""
+    if not name:
+        raise OptionError("no model given: pass --model NAME (see 'gluoncnn list')")
+    from ..models.registry import _get_builder
+    with _as_option_error():
+        return _get_builder(name).__name__
+
+
+def dataset_info(name: str) -> dict[str, Any]:
+    """Canonical name, native side, channels, classes and class names of dataset ``name``."""
+    from .. import data
+    with _as_option_error():
+        key = data.canonical_name(name)
+    info = dict(DATASET_FORMS[key], key=key, labels=None)
+    try:
+        info["labels"] = list(data.classes(key))
+        info["classes"] = len(info["labels"])
+    except (AttributeError, KeyError, ValueError):
+        pass
+    return info
+
+
+def model_kwargs(name: str, classes: int | None, in_channels: int | None,
+                 small_input: bool | None, options: Iterable | None,
+                 input_side: int) -> dict[str, Any]:
+    """``get_model(name, **kwargs)``'s arguments: the dataset's classes and channels, the
+    small-input rule where the model has that option (``small_input=None``: automatic),
+    ``input_size`` for fixed-size nets (AlexNet), then the user's model options. Unknown options
+    are passed on for the registry to refuse."""
+    from ..models import model_options
+    with _as_option_error():
+        valid = model_options(name)
+    kwargs: dict[str, Any] = {}
+    if classes is not None:
+        kwargs["classes"] = classes
+    if in_channels is not None:
+        kwargs["in_channels"] = in_channels
+    if "small_input" in valid:
+        kwargs["small_input"] = default_small_input(input_side) if small_input is None \
+            else bool(small_input)
+    elif small_input:
+        kwargs["small_input"] = True  # the registry says the model has no such option
+    given = dict(options or [])
+    if "input_size" in valid and "input_size" not in given:
+        kwargs["input_size"] = input_side
+    for key, value in given.items():
+        _check_option_type(name, key, value, valid.get(key))
+        kwargs[key] = value
+    return kwargs
+
+
+def _check_option_type(model: str, key: str, value: Any, default: Any) -> None:
+    """A model option given as text where the model expects a number or a flag."""
+    if not isinstance(value, str) or default is None or isinstance(default, str):
+        return
+    kind = "True or False" if isinstance(default, bool) else \
+        "a number" if isinstance(default, (int, float)) else type(default).__name__
+    raise OptionError(f"model option {key}={value!r}: {model} expects {kind} (its default is "
+                      f"{default!r}), e.g. --model-option {key}={default!r}")
+
+
+def resolve_model_settings(settings: dict[str, Any]) -> tuple[str, dict[str, Any],
+                                                              dict[str, Any], tuple[int, int, int]]:
+    """``(model name, get_model kwargs, dataset info, input shape C,H,W)`` of run settings."""
+    name = resolve_model(settings["model"])
+    info = dataset_info(settings["dataset"])
+    side = settings.get("resize") or info["size"]
+    classes = settings.get("classes") or info["classes"]
+    in_channels = settings.get("in_channels") or info["channels"]
+    kwargs = model_kwargs(name, classes, in_channels, settings.get("small_input"),
+                          settings.get("model_options"), side)
+    return name, kwargs, info, (in_channels, side, side)
+
+
+def build_model(name: str, kwargs: dict[str, Any]):
+    """``get_model(name, **kwargs)``; a builder's TypeError/ValueError (an option of the wrong
+    type or range that the builder does not check itself) as an OptionError naming the options."""
+    from ..models import get_model
+    try:
+        return get_model(name, **kwargs)
+    except GluonCNNError:
+        raise
+    except (TypeError, ValueError) as err:
+        text = [f"{k}={v!r}" for k, v in kwargs.items() if isinstance(v, str)]
+        hint = f"; {', '.join(text)} {'is' if len(text) == 1 else 'are'} text: give a number or " \
+               f"another Python literal where the model expects one" if text else ""
+        raise OptionError(f"cannot build {describe_model(name, kwargs)}: {first_line(err)}"
+                          f"{hint}") from err
+
+
+def load_data(settings: dict[str, Any], train: bool = True):
+    """``data.load_data`` with a run's data settings; ``(train_iter, test_iter)``."""
+    from .. import data
+    try:
+        with _as_option_error():
+            return data.load_data(
+                settings["dataset"], settings["batch_size"], resize=settings.get("resize"),
+                root=settings.get("data_root"), normalize=settings.get("normalize", False),
+                augment=bool(settings.get("augment")) and train,
+                train_size=settings.get("train_size") if train else 1,
+                test_size=settings.get("test_size"), sample=settings.get("sample", False),
+                num_workers=settings.get("num_workers", 0),
+                download=settings.get("download", False))
+    except data.DatasetNotFoundError as err:
+        raise DatasetMissingError(str(err)) from err
+
+
+def parse_ctx(text: str | None):
+    """``'auto'`` -> None (fit and evaluate choose), else the train module's ``parse_ctx``."""
+    if text is None or str(text).lower() == "auto":
+        return None
+    from ..train import parse_ctx as train_parse_ctx
+    with _as_option_error():
+        return train_parse_ctx(text)
+
+
+def load_parameters(net, path: str, ctx=None) -> None:
+    """Load ``path`` into ``net``: a missing file, a file that is no MXNet parameter file
+    (empty, truncated, foreign) and parameters of another model are each one clear error."""
+    import mxnet as mx
+    if not path:
+        raise OptionError("no parameters given: pass --params FILE (or --run DIR)")
+    if not os.path.isfile(path):
+        raise OptionError(f"parameters file {path} not found")
+    try:
+        mx.nd.load(path)
+    except mx.base.MXNetError:
+        raise FileFormatError(f"{path} is not a valid MXNet parameter file (empty, truncated or "
+                              f"not written by save_parameters)") from None
+    try:
+        net.load_parameters(path, ctx=ctx)
+    except (AssertionError, ValueError, mx.base.MXNetError) as err:
+        raise OptionError(f"cannot load {path} into this model: {first_line(err).rstrip('.')}; "
+                          f"build it with the options it was trained with (--classes, "
+                          f"--in-channels, --small-input, --model-option)") from None
+
+
+def first_line(err: BaseException) -> str:
+    """The first informative line of an exception's message (MXNet's carry C++ traces)."""
+    text = str(err.args[0]) if isinstance(err, KeyError) and err.args else str(err)
+    for line in text.strip().splitlines():
+        line = line.strip()
+        if line and not line.startswith(("Stack trace", "[bt]", "File ", "Traceback")):
+            return line
+    return type(err).__name__
+
+
+def check_fit_options(fit_kwargs: dict[str, Any]) -> None:
+    """fit's own checks of its options, run before anything is written.
+
+    Until ``gluoncnn.train`` exposes them as one public function, these are the checks fit runs
+    first (argument ranges, schedule, initializer, device)."""
+    import inspect
+
+    from .. import train
+    with _as_option_error():
+        inspect.signature(train.fit).bind_partial(**fit_kwargs)
+        keys = inspect.signature(train._check_args).parameters
+        train._check_args(**{k: fit_kwargs[k] for k in keys})
+        train.LRSchedule(fit_kwargs["lr"], fit_kwargs["epochs"], fit_kwargs["schedule"],
+                         warmup_epochs=fit_kwargs["warmup_epochs"])
+        train.make_initializer(fit_kwargs["init"])
+        train.parse_ctx(fit_kwargs["ctx"])
+
+
+def fit_kwargs_from_settings(s: dict[str, Any], ctx) -> dict[str, Any]:
+    """fit's keyword arguments from a run's settings (one setting per fit option)."""
+    return {"epochs": s["epochs"], "ctx": ctx, "optimizer": s["optimizer"], "lr": s["lr"],
+            "momentum": s["momentum"], "nesterov": s["nesterov"], "wd": s["wd"],
+            "schedule": s["schedule"], "warmup_epochs": s["warmup_epochs"],
+            "label_smoothing": s["label_smoothing"], "clip_gradient": s["clip_gradient"],
+            "aux_weight": s["aux_weight"], "amp": s["amp"], "hybridize": s["hybridize"],
+            "kvstore": s["kvstore"], "seed": s["seed"],
+            "progress": _PROGRESS.get(s["progress"], s["progress"]),
+            "max_batches": s["max_batches"], "keep_checkpoints": s["keep_checkpoints"],
+            "verbose": s["verbose"], "init": s["init"]}
+
+
+#: fit's parameters that the run folder sets rather than a setting of their own.
+FIT_SET_BY_RUN = {"net", "train_iter", "test_iter", "checkpoint_dir", "resume", "history_file",
+                  "plot", "on_step", "classes"}
+
+
+
+def describe_model(name: str, kwargs: dict[str, Any]) -> str:
+    """``resnet18(classes=10, small_input=True)``."""
+    return f"{name}({', '.join(f'{k}={v!r}' for k, v in kwargs.items())})"
