@@ -33,10 +33,11 @@ TIMEOUT = 600
 
 # Options appended to a README command (keyed by the start of the command) to make it short.
 SHORTER = {
-    "gluoncnn train --model resnet18": "--sample --epochs 1 --max-batches 2 --ctx cpu "
-                                       "--batch-size 32 --no-plot",
-    "gluoncnn train --model nin": "--sample --epochs 1 --max-batches 2 --no-plot",
-    "gluoncnn eval --model resnet18": "--sample --max-batches 2",
+    "gluoncnn train --model resnet18": "--sample --epochs 1 --max-batches 2 --batch-size 16 "
+                                       "--test-size 32 --ctx cpu --no-plot",
+    "gluoncnn train --model nin": "--sample --epochs 1 --max-batches 2 --batch-size 16 "
+                                  "--test-size 32 --no-plot",
+    "gluoncnn eval --model resnet18": "--sample --test-size 32 --batch-size 16",
 }
 # Commands that must run before a README command, in the same folder (shortened likewise).
 NEEDS = {
@@ -45,8 +46,8 @@ NEEDS = {
         "--lr 0.05 --ctx gpu:0,gpu:1 --out runs/resnet18"],
     # The README's export reads the run that `make run` saves.
     "gluoncnn export --model lenet": [
-        "gluoncnn train --model lenet --sample --epochs 1 --max-batches 2 --no-plot "
-        "--out runs/lenet-fashion-mnist"],
+        "gluoncnn train --model lenet --sample --epochs 1 --max-batches 2 --test-size 32 "
+        "--no-plot --out runs/lenet-fashion-mnist"],
 }
 # Exit statuses other than 0 that a command may end with here.
 EXIT_OK = {
@@ -63,8 +64,8 @@ SKIPPED = {
 # Replacements in the README's python blocks: (README text, what the test runs instead).
 PYTHON_SHORTER = [
     ("load_data_fashion_mnist(batch_size=256)",
-     "load_data_fashion_mnist(batch_size=64, sample=True, test_size=128)"),
-    ("epochs=10, lr=0.05", "epochs=1, max_batches=2, plot=False, progress='off', lr=0.05"),
+     "load_data_fashion_mnist(batch_size=16, sample=True, test_size=32)"),
+    ("epochs=10, lr=0.05", "epochs=1, max_batches=2, plot=False, progress=False, lr=0.05"),
 ]
 
 
