@@ -109,12 +109,8 @@ def test_evaluate_accuracy_is_d2l_evaluate_accuracy_gpu(reference):
                                                                 abs=1e-6)
 
 
-def _shapes(params, leave_out):
-    return Counter(tuple(shape) for name, shape in params if name not in leave_out)
-
-
-def _count(params):
-    return sum(int(np.prod(shape)) for _, shape in params)
+def _count(shapes):
+    return sum(int(np.prod(shape)) for shape in shapes)
 
 
 def test_resnet18_small_input_is_d2l_resnet18_up_to_biases_and_shortcut_bn(reference):
@@ -123,12 +119,17 @@ def test_resnet18_small_input_is_d2l_resnet18_up_to_biases_and_shortcut_bn(refer
     net.initialize()
     out = net(nd.array(data["test_X"][0][:2]))
     assert list(out.shape) == report["resnet18_output_shape"] == [2, 10]
-    ours = [(p.name, list(p.shape)) for p in net.collect_params().values()]
-    theirs = [tuple(item) for item in report["resnet18_params"]]
-    d2l_conv_biases = {name for name, _ in theirs if re.search(r"conv\d+_bias$", name)}
-    our_shortcut_bn = {name for name, _ in ours if "shortcut_batchnorm" in name}
-    assert _shapes(theirs, d2l_conv_biases) == _shapes(ours, our_shortcut_bn)
+    ours = [tuple(p.shape) for p in net.collect_params().values()]
+    theirs = [tuple(shape) for _, shape in report["resnet18_params"]]
+    # The same convolutions (4-d weights) and the same classifier (2-d weight).
+    convs = Counter(s for s in ours if len(s) == 4)
+    assert convs == Counter(s for s in theirs if len(s) == 4)
+    assert Counter(s for s in ours if len(s) == 2) == Counter(s for s in theirs if len(s) == 2)
+    # The whole difference: a bias on each of d2l's convolutions (one per output channel),
+    # and gluoncnn's batch norm (gamma, beta, running mean and variance) after each 1x1
+    # shortcut convolution.
+    conv_biases = sum(s[0] * n for s, n in convs.items())
+    shortcut_bn = sum(4 * s[0] * n for s, n in convs.items() if s[2:] == (1, 1))
+    assert (conv_biases, shortcut_bn) == (4_800, 3_584)
     assert _count(theirs) == 11_183_626 and _count(ours) == 11_182_410
-    # d2l's 4,800 convolution biases against gluoncnn's 3,584 shortcut BN parameters (4 x C).
-    assert _count([p for p in theirs if p[0] in d2l_conv_biases]) == 4_800
-    assert _count([p for p in ours if p[0] in our_shortcut_bn]) == 3_584
+    assert _count(theirs) - _count(ours) == conv_biases - shortcut_bn
