@@ -1,6 +1,6 @@
 # Two commands do all the set-up on a fresh clone:
 #   make run    creates .venv if missing, installs, trains LeNet on Fashion-MNIST
-#   make test   same set-up, then unit tests and every notebook (nbval, quick mode)
+#   make test   same set-up, then ruff, the unit tests and every notebook (strict nbval, quick mode)
 # GPU machines: make run GPU=1  (installs requirements-gpu.txt: mxnet-cu112, CUDA 11.2 + cuDNN 8)
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -8,6 +8,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 REQUIREMENTS := $(if $(GPU),requirements-gpu.txt,requirements.txt)
 RUN_DIR ?= runs/lenet-fashion-mnist
+LINTED := gluoncnn tests benchmarks
 
 # The course's real datasets live in ../shared/data when this is the project checkout.
 SHARED_DATA := $(abspath ../shared/data)
@@ -16,30 +17,39 @@ export GLUONCNN_DATA ?= $(SHARED_DATA)
 endif
 export PYTHONHASHSEED := 0
 
-.PHONY: install run test test-unit test-notebooks benchmark lab clean
+.PHONY: install run test lint test-unit test-notebooks chapters benchmark lab clean
 install: $(VENV)/.installed
 
+# The pins include the build backend (setuptools), so the editable install builds offline.
 $(VENV)/.installed: requirements.txt requirements-gpu.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r $(REQUIREMENTS)
-	$(BIN)/python -m pip install --quiet --no-deps -e .
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
 
 run: install
 	$(BIN)/gluoncnn train --model lenet --dataset fashion-mnist --epochs 10 \
 	    --batch-size 64 --optimizer adam --lr 0.003 --seed 0 --out $(RUN_DIR)
 
-test: install
-	GLUONCNN_QUICK=1 $(BIN)/python -m pytest -q tests notebooks --nbval-lax \
-	    --nbval-sanitize-with notebooks/sanitize.cfg --durations=15
+# Lint, then the unit tests, then the notebooks as a reader checks them: strict nbval compares
+# every saved output (after notebooks/sanitize.cfg's substitutions), in quick mode.
+test: lint test-unit test-notebooks
+
+lint: install
+	$(BIN)/ruff check $(LINTED)
 
 test-unit: install
-	$(BIN)/python -m pytest -q tests
+	GLUONCNN_QUICK=1 $(BIN)/python -m pytest -q tests --durations=15
 
 test-notebooks: install
-	GLUONCNN_QUICK=1 $(BIN)/python -m pytest -q notebooks --nbval-lax \
-	    --nbval-sanitize-with notebooks/sanitize.cfg
+	GLUONCNN_QUICK=1 $(BIN)/python -m pytest -q --nbval notebooks \
+	    --nbval-sanitize-with notebooks/sanitize.cfg --durations=5
+
+# Re-executes every chapter of a preset (cpu unless PRESET=...) and saves it in place,
+# printing each chapter's time.
+chapters: install
+	$(BIN)/python -m gluoncnn.course run --preset $(or $(PRESET),cpu)
 
 benchmark: install
 	$(BIN)/python benchmarks/run.py
@@ -49,4 +59,4 @@ lab: install
 	$(BIN)/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
 clean:
-	rm -rf $(VENV) runs build *.egg-info
+	rm -rf $(VENV) runs build dist *.egg-info
