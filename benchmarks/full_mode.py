@@ -86,6 +86,7 @@ def train_run(name, ctx="auto", seed=0, resume=False, say=print):
 def run(name, ctx, seed, resume=False):
     import mxnet as mx
     import numpy as np
+
     from gluoncnn import __version__
     from gluoncnn.doctor import cpu_name
     chapter, target, _ = RUNS[name]

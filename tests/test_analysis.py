@@ -4,6 +4,7 @@ Every figure below is derived by hand in the comment next to it. Where the notes
 lecture 9, course-notes/004) are wrong, the test pins the true value and says so.
 """
 import matplotlib
+
 matplotlib.use("Agg")
 
 import mxnet as mx  # noqa: E402
@@ -13,9 +14,19 @@ from mxnet import gluon, nd  # noqa: E402
 from mxnet.gluon import nn  # noqa: E402
 
 from gluoncnn import analysis  # noqa: E402
-from gluoncnn.analysis import (compare, conv_macs, conv_output_size, conv_params,  # noqa: E402
-                               dense_macs, dense_params, fire_cost, inception_cost,
-                               plot_comparison, receptive_field, summary)
+from gluoncnn.analysis import (  # noqa: E402
+    compare,
+    conv_macs,
+    conv_output_size,
+    conv_params,
+    dense_macs,
+    dense_params,
+    fire_cost,
+    inception_cost,
+    plot_comparison,
+    receptive_field,
+    summary,
+)
 from gluoncnn.models import get_model, list_models, model_options  # noqa: E402
 from gluoncnn.models.common import InputShapeError  # noqa: E402
 from gluoncnn.models.googlenet import Inception  # noqa: E402

@@ -125,8 +125,8 @@ def test_every_fit_option_is_reachable():
 
 def test_init_flag_offers_every_initializer_of_fit(capsys, tmp_path):
     from gluoncnn.train import INITIALIZERS
-    init = next(a for a in cli.build_parser()._subparsers._group_actions[0].choices["train"]._actions
-                if a.dest == "init")
+    train_parser = cli.build_parser()._subparsers._group_actions[0].choices["train"]
+    init = next(a for a in train_parser._actions if a.dest == "init")
     assert tuple(init.choices) == INITIALIZERS and init.default == "paper"
     out = tmp_path / "he"
     assert run_cli(capsys, *TRAIN, "--init", "he", "--out", out)[0] == 0
@@ -209,6 +209,7 @@ def test_eval_params_of_another_model_is_one_line(run_dir, capsys):
 def test_export_and_reimport_give_the_same_outputs(run_dir, capsys, tmp_path):
     import mxnet as mx
     from mxnet import gluon
+
     from gluoncnn.models import get_model
     out = tmp_path / "export"
     code, text, err = run_cli(capsys, "export", "--run", run_dir, "--out", out)
@@ -249,6 +250,7 @@ def test_export_unsupported_model_leaves_nothing_behind(tmp_path, capsys, monkey
     monkeypatch.setattr(gluoncnn.export, "unsupported_onnx_ops",
                         lambda ops: {"Pooling": ops.get("Pooling", ["pool"])})
     import mxnet as mx
+
     from gluoncnn.models import get_model
     net = get_model("lenet")
     net.initialize()
@@ -263,7 +265,7 @@ def test_export_unsupported_model_leaves_nothing_behind(tmp_path, capsys, monkey
     assert sorted(os.listdir(tmp_path)) == ["lenet.params"]  # no staging folder either
 
 
-# ------------------------------------------------------------------------------ summary / list / doctor
+# -------------------------------------------------------------------------- summary / list / doctor
 def test_summary(capsys):
     code, out, err = run_cli(capsys, "summary", "lenet", "--input", "1,28,28")
     assert code == 0, err

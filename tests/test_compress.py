@@ -5,9 +5,9 @@ LeNet (ReLU), trained once per module for 4 epochs (about a second on one core).
 """
 import os
 
+import mxnet as mx
 import numpy as np
 import pytest
-import mxnet as mx
 from mxnet import nd
 from mxnet.gluon import nn
 

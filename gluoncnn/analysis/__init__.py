@@ -75,8 +75,15 @@ Conventions (the same everywhere in this module)
   ``grad_req != 'null'`` (BatchNorm's running mean and variance are not trainable).
 """
 from .compare import compare, plot_comparison, throughput
-from .formulas import (conv_macs, conv_output_size, conv_params, dense_macs, dense_params,
-                       fire_cost, inception_cost)
+from .formulas import (
+                       conv_macs,
+                       conv_output_size,
+                       conv_params,
+                       dense_macs,
+                       dense_params,
+                       fire_cost,
+                       inception_cost,
+)
 from .operators import KINDS  # noqa: F401  (the kinds of Summary.macs_by_kind)
 from .receptive import receptive_field
 from .summary import Row, Summary, summarise, summary

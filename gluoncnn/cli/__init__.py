@@ -27,10 +27,16 @@ import sys
 from .. import runs
 from ..errors import GluonCNNError
 from ..export import symbol_ops, unsupported_onnx_ops  # noqa: F401  (their old home)
-from .commands import (COMMANDS, cmd_doctor, cmd_eval, cmd_export, cmd_list,  # noqa: F401
-                       cmd_summary, cmd_train)
-from .parser import (ArgumentParser, CLIError, HelpFormatter, build_parser,  # noqa: F401
-                     parse_input_shape, parse_model_option, train_settings)
+from .commands import COMMANDS, cmd_doctor, cmd_eval, cmd_export, cmd_list, cmd_summary, cmd_train  # noqa: F401
+from .parser import (  # noqa: F401
+    ArgumentParser,
+    CLIError,
+    HelpFormatter,
+    build_parser,
+    parse_input_shape,
+    parse_model_option,
+    train_settings,
+)
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 # Kept importable under their old names; they live in gluoncnn.runs.

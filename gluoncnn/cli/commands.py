@@ -9,8 +9,15 @@ import sys
 from typing import Any, Callable
 
 from .. import runs
-from .parser import (CLIError, _add_data_args, _add_model_args, _add_train_args,
-                     _explicit_dests, _settings, parse_input_shape)
+from .parser import (
+    CLIError,
+    _add_data_args,
+    _add_model_args,
+    _add_train_args,
+    _explicit_dests,
+    _settings,
+    parse_input_shape,
+)
 
 
 def _say(*args, **kwargs) -> None:

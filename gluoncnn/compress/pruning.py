@@ -201,8 +201,9 @@ def run_fine_tune(fine_tune, net, on_step):
         try:
             args = (kw.pop("train_iter"), kw.pop("test_iter", None), kw.pop("epochs", 1))
         except KeyError:
-            raise OptionError("fine_tune as a dict is the keyword arguments of gluoncnn.train.fit "
-                              "and must contain 'train_iter' (and usually 'test_iter', 'epochs')")
+            raise OptionError(
+                "fine_tune as a dict is the keyword arguments of gluoncnn.train.fit and must "
+                "contain 'train_iter' (and usually 'test_iter', 'epochs')") from None
         return fine_tuner(*args, **kw)(net, on_step)
     if not callable(fine_tune):
         raise InputError("fine_tune must be None, a callable fine_tune(net, on_step) or a dict of "

@@ -32,19 +32,55 @@ The loaders return ``(train_iter, test_iter)`` of ``gluon.data.DataLoader`` like
 ``load_data_fashion_mnist``: ``X`` is a float32 NCHW batch in [0, 1] (or normalised) and ``y``
 an int32 batch of class indices.
 """
-from .catalogue import (CIFAR10_CLASSES, CIFAR100_CLASSES, CIFAR100_COARSE_CLASSES,
-                        CIFAR_OFFICIAL, DATASET_NAMES, DATASETS, FASHION_MNIST_2017_08_26,
-                        FASHION_MNIST_2017_08_31, FASHION_MNIST_CLASSES, FASHION_MNIST_SAMPLE,
-                        KNOWN_FILES, MEAN_STD, MNIST_CLASSES, MNIST_ORIGINAL, SAMPLE_DIR,
-                        SPLIT_FILES, Augmentation, DatasetSpec, Download, canonical_name,
-                        classes, dataset_spec, get_fashion_mnist_labels, text_labels)
-from .catalogue import _TITLES  # noqa: F401  (the name gluoncnn.doctor reads)
+from .catalogue import (
+                        _TITLES,  # noqa: F401  (the name gluoncnn.doctor reads)
+                        CIFAR10_CLASSES,
+                        CIFAR100_CLASSES,
+                        CIFAR100_COARSE_CLASSES,
+                        CIFAR_OFFICIAL,
+                        DATASET_NAMES,
+                        DATASETS,
+                        FASHION_MNIST_2017_08_26,
+                        FASHION_MNIST_2017_08_31,
+                        FASHION_MNIST_CLASSES,
+                        FASHION_MNIST_SAMPLE,
+                        KNOWN_FILES,
+                        MEAN_STD,
+                        MNIST_CLASSES,
+                        MNIST_ORIGINAL,
+                        SAMPLE_DIR,
+                        SPLIT_FILES,
+                        Augmentation,
+                        DatasetSpec,
+                        Download,
+                        canonical_name,
+                        classes,
+                        dataset_spec,
+                        get_fashion_mnist_labels,
+                        text_labels,
+)
 from .datasets import CIFAR10, CIFAR100, DATASET_CLASSES, MNIST, FashionMNIST
-from .files import (DatasetNotFoundError, DatasetStatus, FileStatus, check_file, data_root,
-                    dataset_status, folder_status, mixed_releases, resolve_data_root)
-from .loading import (PRETRANSFORM_LIMIT, TensorDataset, get_dataset, load_data,
-                      load_data_cifar10, load_data_cifar100, load_data_fashion_mnist,
-                      load_data_mnist)
+from .files import (
+                        DatasetNotFoundError,
+                        DatasetStatus,
+                        FileStatus,
+                        check_file,
+                        data_root,
+                        dataset_status,
+                        folder_status,
+                        mixed_releases,
+                        resolve_data_root,
+)
+from .loading import (
+                        PRETRANSFORM_LIMIT,
+                        TensorDataset,
+                        get_dataset,
+                        load_data,
+                        load_data_cifar10,
+                        load_data_cifar100,
+                        load_data_fashion_mnist,
+                        load_data_mnist,
+)
 from .show import show_images
 from .transforms import RandomCrop, get_transform
 

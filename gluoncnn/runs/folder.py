@@ -156,7 +156,7 @@ class RunLock:
         self.path = os.path.join(folder, LOCK_FILE)
         self.taken_over: dict[str, Any] | None = None
 
-    def __enter__(self) -> "RunLock":
+    def __enter__(self) -> RunLock:
         stale = check_unlocked(self.folder)
         if stale is not None:  # set aside the dead process's lock; only one taker wins
             try:

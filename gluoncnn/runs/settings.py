@@ -7,7 +7,8 @@ models' registry take them over (issue 13).
 from __future__ import annotations
 
 import os
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from ..errors import FileFormatError, GluonCNNError, OptionError
 
