@@ -782,17 +782,81 @@ def shard_loader(data_iter, num_parts, index):
     return _StridedBatches(data_iter, num_parts, index)
 
 
-def dist_env(role, root_port, num_workers, num_servers=1, root_uri="127.0.0.1", base=None):
+def dist_env(role, root_port, num_workers, num_servers=1, root_uri="127.0.0.1", base=None,
+             node_host=None):
     """The environment a ps-lite process needs: ``role`` is 'scheduler', 'server' or 'worker'.
 
     Every process (on every machine) gets the same ``DMLC_PS_ROOT_URI``/``PORT`` (the scheduler's
     address) and counts; then workers run the training script with ``fit(...,
     kvstore='dist_sync')``, servers and the scheduler run ``python -c "import mxnet"``.
+    ``node_host`` (``DMLC_NODE_HOST``) is the address this process listens on; by default
+    127.0.0.1 when the scheduler is on a loopback address, so that a one-machine job stays on
+    the loopback interface (ps-lite otherwise picks the first non-loopback interface), and
+    ps-lite's own choice (or ``DMLC_INTERFACE``) otherwise.
     """
     env = dict(os.environ if base is None else base)
     env.update(DMLC_ROLE=role, DMLC_PS_ROOT_URI=str(root_uri), DMLC_PS_ROOT_PORT=str(root_port),
                DMLC_NUM_SERVER=str(num_servers), DMLC_NUM_WORKER=str(num_workers))
+    if node_host is None and str(root_uri) in ("127.0.0.1", "localhost"):
+        node_host = "127.0.0.1"
+    if node_host is not None:
+        env["DMLC_NODE_HOST"] = str(node_host)
     return env
+
+
+def init_dist_kvstore(trainer):
+    """Create ``trainer``'s distributed kvstore and give every worker worker 0's parameters
+    before the first gradient is pushed (what ``Trainer`` does lazily at its first step, done
+    here so that it cannot fail and cannot race).
+
+    - The values pushed are copies of the parameters. MXNet's CPU build (oneDNN) keeps a
+      convolution weight in oneDNN's blocked layout after an inference-mode forward (fit's
+      output check makes one), and the dist kvstore cannot send that layout: the push dies
+      inside MXNet's engine without a word (``PushDefault`` -> ``NDArray::data()`` -> "Check
+      failed: !IsMKLDNNData()"), the key never reaches the server, and the first pull of it
+      aborts the server with "init N first". A copy is always in the plain layout.
+    - Trainer's lazy broadcast would come at the first step, where with
+      ``update_on_kvstore=False`` one worker's pull of the initial weights can race with the
+      other workers' gradients on the same key (workers then end with different weights).
+    - ``nd.waitall()`` surfaces any failed push here, with MXNet's message, instead of as a
+      server abort later; the barrier starts every worker's first step together.
+    """
+    trainer._init_kvstore()
+    kv = trainer._kvstore
+    for param in trainer._params:  # every worker has them in the same (sorted-name) order
+        if param._deferred_init:
+            raise RuntimeError(f"parameter {param.name} has no shape yet; run one forward pass "
+                               f"before distributed training")
+        idx = trainer._param2idx[param.name]
+        arrays = param.list_data()
+        if param._stype != "default":
+            kv.init(idx, arrays[0].copy())
+        else:
+            kv.broadcast(idx, arrays[0].copy(), arrays)
+    trainer._params_to_init = []
+    nd.waitall()
+    kv._barrier()
+
+
+def average_over_workers(trainer):
+    """Average the state gradients do not train (``grad_req='null'``: BatchNorm's running mean
+    and variance) over every device of every worker, so that all workers end an epoch with the
+    same parameters; each worker's statistics otherwise describe only its own shard.
+
+    Uses the parameters' own kvstore keys (``dist_sync`` sums what the workers push). With
+    ``update_on_kvstore`` (``dist_async``) the servers would treat the values as gradients, so
+    nothing is averaged there.
+    """
+    kv = trainer._kvstore
+    if kv is None or trainer._update_on_kvstore:
+        return
+    for param in trainer._params:
+        if param.grad_req != "null":
+            continue
+        idx = trainer._param2idx[param.name]
+        local = [a.copy() for a in param.list_data()]
+        kv.pushpull(idx, local, out=local)
+        param.set_data(local[0] / (kv.num_workers * len(local)))
 
 
 # --------------------------------------------------------------------------------------------
@@ -1134,15 +1198,7 @@ def fit(net, train_iter, test_iter, epochs, ctx=None, optimizer="sgd", lr=0.1, m
                 return history
 
     if distributed:
-        # Put worker 0's parameters on the servers and pull them everywhere *before* the first
-        # gradient push: Trainer does this lazily at its first step, and with
-        # update_on_kvstore=False a worker's broadcast pull can then race with the other
-        # workers' gradients on the same key (seen with MXNet 1.9.1: workers ended different).
-        trainer._init_kvstore()
-        if trainer._params_to_init:
-            trainer._init_params()
-        nd.waitall()
-        trainer._kvstore._barrier()
+        init_dist_kvstore(trainer)
 
     plotter = _make_plotter(plot, checkpoint_dir_write)
     log(f"{prefix}training on {_ctx_text(ctxs)}")
@@ -1186,6 +1242,8 @@ def fit(net, train_iter, test_iter, epochs, ctx=None, optimizer="sgd", lr=0.1, m
             if n == 0:
                 raise ValueError(f"{prefix}epoch {epoch + 1} had no training batch; the "
                                  f"training data (or this worker's shard) is empty")
+            if distributed:
+                average_over_workers(trainer)
             nd.waitall()
             train_time = time.time() - start
             rec = {"epoch": epoch + 1, "loss": l_sum / n, "train_acc": acc_sum / n,
@@ -1264,32 +1322,23 @@ def _make_plotter(plot, checkpoint_dir):
 
 
 # --------------------------------------------------------------------------------------------
-# MXNet's launcher
+# The launcher
 # --------------------------------------------------------------------------------------------
 def launch(argv):
-    """Run MXNet's own launcher, ``mxnet/tools/launch.py`` (the dmlc tracker), with ``argv``.
-
-    The tracker shipped with mxnet 1.9.1 calls ``Thread.isAlive()``, which Python 3.9 removed;
-    this puts the old name back and runs the launcher unchanged. From a shell::
+    """Start a distributed job and watch it (:mod:`gluoncnn.launcher`): ``argv`` are the
+    launcher's arguments, MXNet's ``tools/launch.py`` ones. Returns the exit status; a process
+    that dies stops the others, with a message naming it. From a shell::
 
         python -m gluoncnn.train launch -n 2 -s 2 -H hosts --launcher ssh \\
-            gluoncnn train --model lenet --dataset fashion-mnist --kvstore dist_sync
+            gluoncnn train --model resnet18 --dataset fashion-mnist --kvstore dist_sync
     """
-    import runpy
-    import threading
-    if not hasattr(threading.Thread, "isAlive"):
-        threading.Thread.isAlive = threading.Thread.is_alive
-    path = os.path.join(os.path.dirname(mx.__file__), "tools", "launch.py")
-    saved = sys.argv
-    sys.argv = [path] + list(argv)
-    try:
-        runpy.run_path(path, run_name="__main__")
-    finally:
-        sys.argv = saved
+    from .launcher import launch as run_job
+    return run_job(argv)
 
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] != "launch":
         sys.exit("usage: python -m gluoncnn.train launch -n WORKERS [-s SERVERS] [-H HOSTFILE] "
-                 "[--launcher local|ssh|mpi] COMMAND...  (MXNet's tools/launch.py)")
-    launch(sys.argv[2:])
+                 "[--launcher local|ssh] COMMAND...  (--help: every option)")
+    from .launcher import main as launcher_main
+    sys.exit(launcher_main(sys.argv[2:]))
