@@ -27,23 +27,27 @@ here hangs up, and so ends, the process there); the scheduler runs here. Other M
 (``mpi``, ``sge``, ``yarn``) are handed to MXNet's ``tools/launch.py`` unchanged, unwatched.
 
 ps-lite's own timeouts (the ps-lite inside mxnet 1.9.1, dmlc/ps-lite 34fd45c), for processes
-started by hand with the ``DMLC_*`` variables:
+started by hand with the ``DMLC_*`` variables. By default there are none: every wait is
+forever.
 
-- ``PS_RESEND=1`` (with ``PS_RESEND_TIMEOUT``, milliseconds, default 1000): a message that is
-  not acknowledged is sent again after 1, 2, ... timeouts, and at the tenth retry the process
-  aborts ("Check failed: it.second.num_retry < max_num_retry_"). This ends a worker whose
-  server or scheduler died *before* it received the worker's request; it does not end a worker
-  that waits for a live server's answer to a synchronous push while another worker is dead
-  (the server acknowledged the push and waits for the dead worker's share), nor one waiting in
-  a barrier (the scheduler acknowledged it).
+- ``PS_RESEND=1`` (``PS_RESEND_TIMEOUT`` in milliseconds, default 1000): a message that is not
+  acknowledged is sent again after 1, 2, ... timeouts, and at the tenth retry the process
+  aborts ("Check failed: it.second.num_retry < max_num_retry_ (10 vs. 10)"), i.e. about ten
+  timeouts after the peer died. Measured on 127.0.0.1 (2 workers, 1 server, timeout 1 s): with
+  the server killed, both workers aborted 10-11 s later; with a worker killed, the server
+  aborted 11 s later (its answer to the dead worker went unacknowledged) but the other worker,
+  whose push the server had acknowledged before dying, and the scheduler waited on (for good).
+  On a loaded machine a late acknowledgement is resent too ("Duplicated message" warnings),
+  so give a timeout well above the longest stall, e.g. ``PS_RESEND_TIMEOUT=10000``.
 - ``PS_HEARTBEAT_INTERVAL`` (seconds, default 0 = off) makes servers and workers send
   heartbeats to the scheduler, and ``PS_HEARTBEAT_TIMEOUT`` (seconds, default 0 = off) is how
   old a heartbeat may be before ps-lite counts a node dead. ps-lite only *counts* dead nodes
   (for MXNet's ``get_num_dead_node`` and to let a restarted node take a dead one's place); it
-  stops nothing. With ``PS_RESEND=1`` the heartbeats do give a worker a message to the
-  scheduler that goes unanswered when the scheduler dies, so it aborts then too.
+  stops nothing. With ``PS_RESEND=1`` the heartbeats do give every server and worker a
+  message to the scheduler that goes unanswered when the scheduler dies, so they abort then.
 
-So only a watcher that knows every process ends a job with a dead worker: this launcher.
+So only a watcher that knows every process ends every job with a dead member: this
+launcher.
 """
 import argparse
 import os
@@ -200,6 +204,16 @@ def _own_address():
         return s.getsockname()[0]
 
 
+def _address(host):
+    """``host``'s IP address: ps-lite binds to ``DMLC_NODE_HOST`` as given, and ZeroMQ binds to
+    addresses only, not names."""
+    try:
+        return socket.gethostbyname(host)
+    except OSError:
+        raise OptionError(f"cannot find the address of {host!r} (from the hostfile); write its "
+                          f"IP address instead") from None
+
+
 def _plan(args):
     """``[(role, index, host, argv, env)]`` of every process: the scheduler first, then the
     servers, then the workers."""
@@ -233,7 +247,7 @@ def _plan(args):
     for n, (role, i) in enumerate(roles):
         host, ssh_port = hosts[n % len(hosts)]
         env = dist_env(role, port, args.num_workers, args.num_servers, root, base={},
-                       node_host=host)
+                       node_host=_address(host))
         env.update({k: os.environ[k] for k in passed})
         env.update(extra[role])
         remote = (f"cd {shlex.quote(cwd)} && env "

@@ -1055,8 +1055,11 @@ def fit(net, train_iter, test_iter, epochs, ctx=None, optimizer="sgd", lr=0.1, m
       ``net.hybridize`` arguments.
     - ``kvstore``: ``'device'`` (default; several devices on one machine), ``'local'``, or
       ``'dist_sync'``/``'dist_device_sync'``/``'dist_async'`` for several processes or machines
-      (ps-lite, started with ``DMLC_*`` environment variables); the training data is sharded by
-      worker rank and only worker 0 writes checkpoints, history and plots.
+      (ps-lite, started with ``DMLC_*`` environment variables, e.g. by ``python -m
+      gluoncnn.train launch``); the training data is sharded by worker rank, only worker 0
+      writes checkpoints, history and plots, and with ``'dist_sync'`` every worker ends each
+      epoch with the same parameters (BatchNorm's running statistics are averaged over the
+      workers).
     - ``checkpoint_dir``: writes ``epoch-0003.params``/``.states``/``.json`` and ``last.json``
       atomically after each epoch (keeping ``keep_checkpoints`` of them) and
       ``interrupted.*`` on Ctrl-C; ``resume=True`` (or a checkpoint path) continues after the

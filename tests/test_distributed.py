@@ -135,6 +135,50 @@ def test_readme_several_machines_command_runs_on_this_machine(tmp_path):
     assert (run / "model.params").is_file()
 
 
+FAKE_SSH = """#!/bin/bash
+# ssh stand-in for the test: records its arguments, then runs the remote command here
+printf '%s\\n' "$*" >> "$FAKE_SSH_LOG"
+for last; do :; done
+exec bash -c "$last"
+"""
+
+
+@pytest.mark.slow
+def test_ssh_launcher_places_servers_and_workers_on_the_hosts(tmp_path):
+    """``--launcher ssh -H hosts``: servers first, then workers, round-robin over the hosts,
+    each through ``ssh -tt ... HOST 'cd CWD && env DMLC_...=... COMMAND'`` (here an ``ssh`` that
+    runs the command on this machine), the scheduler here."""
+    bin_dir, out = tmp_path / "bin", tmp_path / "out"
+    bin_dir.mkdir()
+    out.mkdir()
+    (bin_dir / "ssh").write_text(FAKE_SSH)
+    (bin_dir / "ssh").chmod(0o755)
+    (tmp_path / "hosts").write_text("127.0.0.1\nlocalhost:2222 slots=4\n")
+    log = tmp_path / "ssh.log"
+    env = dict(child_env(), PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+               FAKE_SSH_LOG=str(log))
+    proc = subprocess.Popen([sys.executable, "-m", "gluoncnn.train", "launch", "-n", "2", "-s",
+                             "1", "-H", str(tmp_path / "hosts"), "--host-ip", "127.0.0.1",
+                             sys.executable, WORKER, str(out), "lenet"],
+                            env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        stdout, err = finish(proc)
+    finally:
+        stop_if_running(proc)
+    assert proc.returncode == 0, stdout[-3000:] + err[-3000:]
+    assert_workers_agree(out)
+    calls = sorted(log.read_text().splitlines(), key=lambda c: "DMLC_ROLE=worker" in c)
+    assert len(calls) == 3  # 1 server + 2 workers; the scheduler runs here
+    for call, (host, port, role) in zip(calls, [("127.0.0.1", "22", "server"),
+                                                ("localhost", "2222", "worker"),
+                                                ("127.0.0.1", "22", "worker")]):
+        assert call.startswith(f"-tt -o StrictHostKeyChecking=no -o BatchMode=yes -p {port} "
+                               f"{host} cd {REPO} && env "), call
+        assert f"DMLC_ROLE={role}" in call and "DMLC_NODE_HOST=127.0.0.1" in call
+        assert "DMLC_PS_ROOT_URI=127.0.0.1" in call
+
+
 # ------------------------------------------------------------------------------ the watch
 @pytest.mark.slow
 @pytest.mark.parametrize("victim", ["worker", "server", "scheduler"])
