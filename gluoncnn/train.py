@@ -804,7 +804,7 @@ def dist_env(role, root_port, num_workers, num_servers=1, root_uri="127.0.0.1", 
     return env
 
 
-def init_dist_kvstore(trainer):
+def init_dist_kvstore(trainer, step_size):
     """Create ``trainer``'s distributed kvstore and give every worker worker 0's parameters
     before the first gradient is pushed (what ``Trainer`` does lazily at its first step, done
     here so that it cannot fail and cannot race).
@@ -820,7 +820,11 @@ def init_dist_kvstore(trainer):
       other workers' gradients on the same key (workers then end with different weights).
     - ``nd.waitall()`` surfaces any failed push here, with MXNet's message, instead of as a
       server abort later; the barrier starts every worker's first step together.
+
+    ``step_size`` is what ``trainer.step`` will be given (examples per update): when the
+    servers update (``dist_async``) they get the optimizer now, normalised by it once for all.
     """
+    trainer._optimizer.rescale_grad = trainer._scale / step_size
     trainer._init_kvstore()
     kv = trainer._kvstore
     for param in trainer._params:  # every worker has them in the same (sorted-name) order
@@ -1153,7 +1157,7 @@ def fit(net, train_iter, test_iter, epochs, ctx=None, optimizer="sgd", lr=0.1, m
         num_batches = min(num_batches, max_batches)
 
     update_on_kv = False if (clip_gradient is not None or distributed) else None
-    if distributed and isinstance(kvstore, str) and "async" in kvstore:
+    if distributed and "async" in kv.type:
         if clip_gradient is not None:
             raise ValueError("clip_gradient does not work with kvstore='dist_async' (updates "
                              "happen on the servers); use 'dist_sync'")
@@ -1200,12 +1204,14 @@ def fit(net, train_iter, test_iter, epochs, ctx=None, optimizer="sgd", lr=0.1, m
                     f"{epochs}; nothing to train (raise epochs= to train longer)")
                 return history
 
+    # dist_sync sums the workers' gradients; dist_async has the servers apply each worker's
+    # gradient on its own, normalised once for all by the first batch's size
+    fixed_step = X0.shape[0] if distributed and update_on_kv else None
     if distributed:
-        init_dist_kvstore(trainer)
+        init_dist_kvstore(trainer, fixed_step or X0.shape[0] * num_workers)
 
     plotter = _make_plotter(plot, checkpoint_dir_write)
     log(f"{prefix}training on {_ctx_text(ctxs)}")
-    step_scale = num_workers  # dist_sync sums gradients over workers
     epoch, i = start_epoch, -1
     try:
         for epoch in range(start_epoch, epochs):
@@ -1221,7 +1227,8 @@ def fit(net, train_iter, test_iter, epochs, ctx=None, optimizer="sgd", lr=0.1, m
                     trainer.set_learning_rate(cur_lr)
                     try:
                         ls, ac, m = _train_step(net, X, y, ctxs, loss_fn, trainer,
-                                                X.shape[0] * step_scale, aux_weight, amp_on,
+                                                fixed_step or X.shape[0] * num_workers,
+                                                aux_weight, amp_on,
                                                 clip_gradient, report_fn)
                     except _NonFiniteLoss as err:
                         nd.waitall()

@@ -1,7 +1,7 @@
 """One worker of the distributed tests (tests/test_distributed.py), started by the launcher
-(``python -m gluoncnn.train launch ... python tests/dist_worker.py OUT MODEL [EPOCHS]``).
+(``python -m gluoncnn.train launch ... python tests/dist_worker.py OUT MODEL [EPOCHS [KVSTORE]]``).
 
-It trains a zoo model with ``fit(..., kvstore='dist_sync')`` on its shard of the shipped
+It trains a zoo model with ``fit(..., kvstore='dist_sync')`` (or KVSTORE) on its shard of the shipped
 Fashion-MNIST sample, with a seed of its own (the workers must agree all the same), writes
 ``OUT/started-<rank>`` after its first optimizer step and saves every parameter (running
 statistics included) to ``OUT/worker-<rank>.npz``.
@@ -20,7 +20,7 @@ from gluoncnn.train import fit
 
 out, model = sys.argv[1], sys.argv[2]
 epochs = int(sys.argv[3]) if len(sys.argv) > 3 else 1
-kv = mx.kv.create("dist_sync")
+kv = mx.kv.create(sys.argv[4] if len(sys.argv) > 4 else "dist_sync")
 options = {} if model.startswith("lenet") else {"small_input": True}
 net = get_model(model, classes=10, in_channels=1, **options)
 train_iter, test_iter = load_data("fashion-mnist", 16, sample=True, train_size=128, test_size=32)

@@ -115,6 +115,21 @@ def test_dist_sync_workers_agree(tmp_path, model):
 
 
 @pytest.mark.slow
+def test_dist_async_trains(tmp_path):
+    """dist_async: the servers update (the optimizer is sent to them with the normalisation by
+    the batch size before the first step); workers need not agree."""
+    proc = start_launcher("-n", "2", "-s", "1", "--launcher", "local",
+                          sys.executable, WORKER, str(tmp_path), "resnet20_cifar", "1",
+                          "dist_async")
+    try:
+        out, err = finish(proc)
+    finally:
+        stop_if_running(proc)
+    assert proc.returncode == 0, out[-3000:] + err[-3000:]
+    assert "[worker 0/2] epoch 1" in out and "[worker 1/2] epoch 1" in out
+
+
+@pytest.mark.slow
 def test_readme_several_machines_command_runs_on_this_machine(tmp_path):
     """README's command (``launch -n 2 -s 2 -H hosts --launcher ssh gluoncnn train --model
     resnet18 --dataset fashion-mnist --epochs 10 --kvstore dist_sync``) with the local
