@@ -69,14 +69,29 @@ PASSED_ENV = ("OMP_NUM_THREADS", "KMP_AFFINITY", "LD_LIBRARY_PATH", "DMLC_INTERF
 UNWATCHED_LAUNCHERS = ("mpi", "sge", "yarn")
 
 
+def _death_signal_setter():
+    """On Linux, a function that asks the kernel to send the calling process SIGTERM when its
+    parent (the launcher) dies; elsewhere None. Looked up here, in the parent: a child between
+    fork and exec should only call it."""
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+    PR_SET_PDEATHSIG = 1
+    return lambda: prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 class Child:
     """One process of the job: its role, its number among that role, the host it runs on."""
 
     def __init__(self, role, index, argv, env, host=None):
         self.role, self.index, self.host = role, index, host
         self.name = role if role == "scheduler" else f"{role} {index}"
-        # a session of its own: stopping it stops what it started too (a shell, ssh's children)
-        self.popen = subprocess.Popen(argv, env=env, start_new_session=True)
+        # a session of its own: stopping it stops what it started too (a shell, ssh's children);
+        # and SIGTERM when the launcher dies, even by kill -9, so nothing is left waiting. (The
+        # launcher starts no thread, so preexec_fn is safe.)
+        self.popen = subprocess.Popen(argv, env=env, start_new_session=True,
+                                      preexec_fn=_death_signal_setter())  # noqa: PLW1509
         self.pid = self.popen.pid
 
     def running(self):
@@ -168,6 +183,8 @@ def _read_hostfile(path):
 
 
 def _check(args):
+    if args.command[:1] == ["--"]:
+        args.command = args.command[1:]
     if not args.command:
         raise OptionError("no command given; put the workers' command last, e.g. "
                           "... launch -n 2 -s 1 --launcher local gluoncnn train --model lenet "
@@ -185,8 +202,6 @@ def _check(args):
                           "use --launcher local to run everything on this machine")
     if args.grace <= 0 or (args.timeout is not None and args.timeout <= 0):
         raise OptionError("--grace and --timeout are positive numbers of seconds")
-    if args.command[0] == "--":
-        args.command = args.command[1:]
     return args
 
 

@@ -264,3 +264,43 @@ def test_dist_env_keeps_a_one_machine_job_on_loopback():
 def test_launcher_refuses_bad_options_before_starting_anything(argv, message):
     with pytest.raises(OptionError, match=re.escape(message)):
         launch(argv)
+
+
+@pytest.mark.slow
+def test_timeout_stops_the_whole_job():
+    proc = start_launcher("-n", "2", "-s", "1", "--launcher", "local", "--grace", "5",
+                          "--timeout", "5", sys.executable, "-c", "import time; time.sleep(600)")
+    try:
+        _, err = finish(proc, timeout=120)
+    finally:
+        stop_if_running(proc)
+    assert proc.returncode == 124, err
+    assert ("gluoncnn launch: the job ran past --timeout 5 s; stopped its 4 processes still "
+            "running (scheduler, server 0, worker 0, worker 1)") in err
+
+
+@pytest.mark.slow
+def test_a_killed_launcher_leaves_no_process_behind(tmp_path):
+    """kill -9 of the launcher itself: its children get SIGTERM from the kernel (Linux's
+    parent-death signal) instead of waiting forever."""
+    proc = start_launcher("-n", "2", "-s", "1", "--launcher", "local",
+                          sys.executable, WORKER, str(tmp_path), "lenet", "100000")
+    try:
+        deadline = time.monotonic() + JOB_TIMEOUT
+        while not all((tmp_path / f"started-{r}").exists() for r in (0, 1)):
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "the workers did not start training"
+            time.sleep(0.5)
+        children = [pid for pids in job_children(proc.pid).values() for pid in pids]
+        assert len(children) == 4
+        proc.kill()
+        proc.wait()
+        deadline = time.monotonic() + 60
+        while any(alive(pid) for pid in children) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        left = [pid for pid in children if alive(pid)]
+    finally:
+        stop_if_running(proc)
+    for pid in left:  # clean up before failing
+        os.kill(pid, signal.SIGKILL)
+    assert not left
