@@ -782,17 +782,85 @@ def shard_loader(data_iter, num_parts, index):
     return _StridedBatches(data_iter, num_parts, index)
 
 
-def dist_env(role, root_port, num_workers, num_servers=1, root_uri="127.0.0.1", base=None):
+def dist_env(role, root_port, num_workers, num_servers=1, root_uri="127.0.0.1", base=None,
+             node_host=None):
     """The environment a ps-lite process needs: ``role`` is 'scheduler', 'server' or 'worker'.
 
     Every process (on every machine) gets the same ``DMLC_PS_ROOT_URI``/``PORT`` (the scheduler's
     address) and counts; then workers run the training script with ``fit(...,
     kvstore='dist_sync')``, servers and the scheduler run ``python -c "import mxnet"``.
+    ``node_host`` (``DMLC_NODE_HOST``) is the address this process listens on; by default
+    127.0.0.1 when the scheduler is on a loopback address, so that a one-machine job stays on
+    the loopback interface (ps-lite otherwise picks the first non-loopback interface), and
+    ps-lite's own choice (or ``DMLC_INTERFACE``) otherwise.
     """
     env = dict(os.environ if base is None else base)
     env.update(DMLC_ROLE=role, DMLC_PS_ROOT_URI=str(root_uri), DMLC_PS_ROOT_PORT=str(root_port),
                DMLC_NUM_SERVER=str(num_servers), DMLC_NUM_WORKER=str(num_workers))
+    if node_host is None and str(root_uri) in ("127.0.0.1", "localhost"):
+        node_host = "127.0.0.1"
+    if node_host is not None:
+        env["DMLC_NODE_HOST"] = str(node_host)
     return env
+
+
+def init_dist_kvstore(trainer, step_size):
+    """Create ``trainer``'s distributed kvstore and give every worker worker 0's parameters
+    before the first gradient is pushed (what ``Trainer`` does lazily at its first step, done
+    here so that it cannot fail and cannot race).
+
+    - The values pushed are copies of the parameters. MXNet's CPU build (oneDNN) keeps a
+      convolution weight in oneDNN's blocked layout after an inference-mode forward (fit's
+      output check makes one), and the dist kvstore cannot send that layout: the push dies
+      inside MXNet's engine without a word (``PushDefault`` -> ``NDArray::data()`` -> "Check
+      failed: !IsMKLDNNData()"), the key never reaches the server, and the first pull of it
+      aborts the server with "init N first". A copy is always in the plain layout.
+    - Trainer's lazy broadcast would come at the first step, where with
+      ``update_on_kvstore=False`` one worker's pull of the initial weights can race with the
+      other workers' gradients on the same key (workers then end with different weights).
+    - ``nd.waitall()`` surfaces any failed push here, with MXNet's message, instead of as a
+      server abort later; the barrier starts every worker's first step together.
+
+    ``step_size`` is what ``trainer.step`` will be given (examples per update): when the
+    servers update (``dist_async``) they get the optimizer now, normalised by it once for all.
+    """
+    trainer._optimizer.rescale_grad = trainer._scale / step_size
+    trainer._init_kvstore()
+    kv = trainer._kvstore
+    for param in trainer._params:  # every worker has them in the same (sorted-name) order
+        if param._deferred_init:
+            raise RuntimeError(f"parameter {param.name} has no shape yet; run one forward pass "
+                               f"before distributed training")
+        idx = trainer._param2idx[param.name]
+        arrays = param.list_data()
+        if param._stype != "default":
+            kv.init(idx, arrays[0].copy())
+        else:
+            kv.broadcast(idx, arrays[0].copy(), arrays)
+    trainer._params_to_init = []
+    nd.waitall()
+    kv._barrier()
+
+
+def average_over_workers(trainer):
+    """Average the state gradients do not train (``grad_req='null'``: BatchNorm's running mean
+    and variance) over every device of every worker, so that all workers end an epoch with the
+    same parameters; each worker's statistics otherwise describe only its own shard.
+
+    Uses the parameters' own kvstore keys (``dist_sync`` sums what the workers push). With
+    ``update_on_kvstore`` (``dist_async``) the servers would treat the values as gradients, so
+    nothing is averaged there.
+    """
+    kv = trainer._kvstore
+    if kv is None or trainer._update_on_kvstore:
+        return
+    for param in trainer._params:
+        if param.grad_req != "null":
+            continue
+        idx = trainer._param2idx[param.name]
+        local = [a.copy() for a in param.list_data()]
+        kv.pushpull(idx, local, out=local)
+        param.set_data(local[0] / (kv.num_workers * len(local)))
 
 
 # --------------------------------------------------------------------------------------------
@@ -991,8 +1059,11 @@ def fit(net, train_iter, test_iter, epochs, ctx=None, optimizer="sgd", lr=0.1, m
       ``net.hybridize`` arguments.
     - ``kvstore``: ``'device'`` (default; several devices on one machine), ``'local'``, or
       ``'dist_sync'``/``'dist_device_sync'``/``'dist_async'`` for several processes or machines
-      (ps-lite, started with ``DMLC_*`` environment variables); the training data is sharded by
-      worker rank and only worker 0 writes checkpoints, history and plots.
+      (ps-lite, started with ``DMLC_*`` environment variables, e.g. by ``python -m
+      gluoncnn.train launch``); the training data is sharded by worker rank, only worker 0
+      writes checkpoints, history and plots, and with ``'dist_sync'`` every worker ends each
+      epoch with the same parameters (BatchNorm's running statistics are averaged over the
+      workers).
     - ``checkpoint_dir``: writes ``epoch-0003.params``/``.states``/``.json`` and ``last.json``
       atomically after each epoch (keeping ``keep_checkpoints`` of them) and
       ``interrupted.*`` on Ctrl-C; ``resume=True`` (or a checkpoint path) continues after the
@@ -1086,7 +1157,7 @@ def fit(net, train_iter, test_iter, epochs, ctx=None, optimizer="sgd", lr=0.1, m
         num_batches = min(num_batches, max_batches)
 
     update_on_kv = False if (clip_gradient is not None or distributed) else None
-    if distributed and isinstance(kvstore, str) and "async" in kvstore:
+    if distributed and "async" in kv.type:
         if clip_gradient is not None:
             raise ValueError("clip_gradient does not work with kvstore='dist_async' (updates "
                              "happen on the servers); use 'dist_sync'")
@@ -1133,20 +1204,14 @@ def fit(net, train_iter, test_iter, epochs, ctx=None, optimizer="sgd", lr=0.1, m
                     f"{epochs}; nothing to train (raise epochs= to train longer)")
                 return history
 
+    # dist_sync sums the workers' gradients; dist_async has the servers apply each worker's
+    # gradient on its own, normalised once for all by the first batch's size
+    fixed_step = X0.shape[0] if distributed and update_on_kv else None
     if distributed:
-        # Put worker 0's parameters on the servers and pull them everywhere *before* the first
-        # gradient push: Trainer does this lazily at its first step, and with
-        # update_on_kvstore=False a worker's broadcast pull can then race with the other
-        # workers' gradients on the same key (seen with MXNet 1.9.1: workers ended different).
-        trainer._init_kvstore()
-        if trainer._params_to_init:
-            trainer._init_params()
-        nd.waitall()
-        trainer._kvstore._barrier()
+        init_dist_kvstore(trainer, fixed_step or X0.shape[0] * num_workers)
 
     plotter = _make_plotter(plot, checkpoint_dir_write)
     log(f"{prefix}training on {_ctx_text(ctxs)}")
-    step_scale = num_workers  # dist_sync sums gradients over workers
     epoch, i = start_epoch, -1
     try:
         for epoch in range(start_epoch, epochs):
@@ -1162,7 +1227,8 @@ def fit(net, train_iter, test_iter, epochs, ctx=None, optimizer="sgd", lr=0.1, m
                     trainer.set_learning_rate(cur_lr)
                     try:
                         ls, ac, m = _train_step(net, X, y, ctxs, loss_fn, trainer,
-                                                X.shape[0] * step_scale, aux_weight, amp_on,
+                                                fixed_step or X.shape[0] * num_workers,
+                                                aux_weight, amp_on,
                                                 clip_gradient, report_fn)
                     except _NonFiniteLoss as err:
                         nd.waitall()
@@ -1186,6 +1252,8 @@ def fit(net, train_iter, test_iter, epochs, ctx=None, optimizer="sgd", lr=0.1, m
             if n == 0:
                 raise ValueError(f"{prefix}epoch {epoch + 1} had no training batch; the "
                                  f"training data (or this worker's shard) is empty")
+            if distributed:
+                average_over_workers(trainer)
             nd.waitall()
             train_time = time.time() - start
             rec = {"epoch": epoch + 1, "loss": l_sum / n, "train_acc": acc_sum / n,
@@ -1264,32 +1332,23 @@ def _make_plotter(plot, checkpoint_dir):
 
 
 # --------------------------------------------------------------------------------------------
-# MXNet's launcher
+# The launcher
 # --------------------------------------------------------------------------------------------
 def launch(argv):
-    """Run MXNet's own launcher, ``mxnet/tools/launch.py`` (the dmlc tracker), with ``argv``.
-
-    The tracker shipped with mxnet 1.9.1 calls ``Thread.isAlive()``, which Python 3.9 removed;
-    this puts the old name back and runs the launcher unchanged. From a shell::
+    """Start a distributed job and watch it (:mod:`gluoncnn.launcher`): ``argv`` are the
+    launcher's arguments, MXNet's ``tools/launch.py`` ones. Returns the exit status; a process
+    that dies stops the others, with a message naming it. From a shell::
 
         python -m gluoncnn.train launch -n 2 -s 2 -H hosts --launcher ssh \\
-            gluoncnn train --model lenet --dataset fashion-mnist --kvstore dist_sync
+            gluoncnn train --model resnet18 --dataset fashion-mnist --kvstore dist_sync
     """
-    import runpy
-    import threading
-    if not hasattr(threading.Thread, "isAlive"):
-        threading.Thread.isAlive = threading.Thread.is_alive
-    path = os.path.join(os.path.dirname(mx.__file__), "tools", "launch.py")
-    saved = sys.argv
-    sys.argv = [path] + list(argv)
-    try:
-        runpy.run_path(path, run_name="__main__")
-    finally:
-        sys.argv = saved
+    from .launcher import launch as run_job
+    return run_job(argv)
 
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] != "launch":
         sys.exit("usage: python -m gluoncnn.train launch -n WORKERS [-s SERVERS] [-H HOSTFILE] "
-                 "[--launcher local|ssh|mpi] COMMAND...  (MXNet's tools/launch.py)")
-    launch(sys.argv[2:])
+                 "[--launcher local|ssh] COMMAND...  (--help: every option)")
+    from .launcher import main as launcher_main
+    sys.exit(launcher_main(sys.argv[2:]))

@@ -1,31 +1,41 @@
-"""One process of the distributed test (tests/test_train.py::test_dist_sync_workers_agree).
+"""One worker of the distributed tests (tests/test_distributed.py), started by the launcher
+(``python -m gluoncnn.train launch ... python tests/dist_worker.py OUT MODEL [EPOCHS [KVSTORE]]``).
 
-Run with the ps-lite variables set (``gluoncnn.train.dist_env``): the scheduler and the server
-only import mxnet (which serves until the workers finish); each worker trains a tiny net with
-``fit(..., kvstore='dist_sync')`` on its shard of the shipped Fashion-MNIST sample and saves its
-parameters to ``<out>/worker-<rank>.npz``.
+It trains a zoo model with ``fit(..., kvstore='dist_sync')`` (or KVSTORE) on its shard of the shipped
+Fashion-MNIST sample, with a seed of its own (the workers must agree all the same), writes
+``OUT/started-<rank>`` after its first optimizer step and saves every parameter (running
+statistics included) to ``OUT/worker-<rank>.npz``.
 """
 import os
 import sys
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
-import mxnet as mx  # noqa: E402  (scheduler and server roles serve inside this import)
 
-if os.environ.get("DMLC_ROLE") == "worker":
-    import numpy as np
-    from mxnet.gluon import nn
-    from gluoncnn.data import load_data
-    from gluoncnn.train import fit
+import mxnet as mx
+import numpy as np
 
-    out = sys.argv[1]
-    train_iter, test_iter = load_data("fashion-mnist", 32, sample=True, train_size=256,
-                                      test_size=64)
-    net = nn.HybridSequential()
-    net.add(nn.Conv2D(4, 5, strides=2, activation="relu"), nn.MaxPool2D(2),
-            nn.Dense(16, activation="relu"), nn.Dense(10))
-    history = fit(net, train_iter, test_iter, epochs=1, ctx=mx.cpu(), optimizer="sgd", lr=0.1,
-                  kvstore="dist_sync", seed=int(os.environ.get("DMLC_WORKER_SEED", "1")), progress=False, plot=False, max_batches=3)
-    kv_rank = int(history.meta["rank"])
-    params = {k: v.data().asnumpy() for k, v in net.collect_params().items()}
-    np.savez(os.path.join(out, f"worker-{kv_rank}.npz"), **params)
-    print("worker", kv_rank, "done", history.records[-1]["loss"])
+from gluoncnn.data import load_data
+from gluoncnn.models import get_model
+from gluoncnn.train import fit
+
+out, model = sys.argv[1], sys.argv[2]
+epochs = int(sys.argv[3]) if len(sys.argv) > 3 else 1
+kv = mx.kv.create(sys.argv[4] if len(sys.argv) > 4 else "dist_sync")
+options = {} if model.startswith("lenet") else {"small_input": True}
+net = get_model(model, classes=10, in_channels=1, **options)
+train_iter, test_iter = load_data("fashion-mnist", 16, sample=True, train_size=128, test_size=32)
+
+
+marker = os.path.join(out, f"started-{kv.rank}")
+
+
+def mark_started(_net):
+    if not os.path.exists(marker):
+        open(marker, "w").close()
+
+
+history = fit(net, train_iter, test_iter, epochs=epochs, ctx=mx.cpu(), lr=0.05, kvstore=kv,
+              seed=os.getpid(), progress=False, plot=False, max_batches=2, on_step=mark_started)
+np.savez(os.path.join(out, f"worker-{kv.rank}.npz"),
+         **{name: p.data().asnumpy() for name, p in net.collect_params().items()})
+print(f"worker {kv.rank} saved", flush=True)
