@@ -124,13 +124,14 @@ class Settings:
                          + ("" if v.resize == self.resize and v.train_size == self.train_size
                             and v.epochs == self.epochs else
                             f" ({v.resize or 28}x{v.resize or 28}, "
-                            f"{_count(v.train_size, 60000)} images, {v.epochs} epochs)"))
+                            f"{_count(v.train_size, 60000)} images, "
+                            f"{_plural(v.epochs, 'epoch')})"))
         if self.model is not None:
             lines += [
                 (f"data:      {self.dataset} {size}x{size}, "
                  f"{_count(self.train_size, 60000)} training / {_count(self.test_size, 10000)} "
                  f"test images, batch {self.batch_size}"),
-                f"training:  {self.epochs} epochs, {self.optimizer} lr {self.lr}"
+                f"training:  {_plural(self.epochs, 'epoch')}, {self.optimizer} lr {self.lr}"
                 + (f", momentum {self.momentum}" if self.optimizer == "sgd" else "")
                 + (f", wd {self.wd}" if self.wd else "")
                 + (f", {self.schedule} schedule" if self.schedule else "")
@@ -141,6 +142,10 @@ class Settings:
         if self.note:
             lines.append(f"why:       {self.note}")
         return "\n".join(lines)
+
+
+def _plural(n, word):
+    return f"{n} {word}" + ("" if n == 1 else "s")
 
 
 def _count(size, full):

@@ -15,6 +15,7 @@ import argparse
 import datetime
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -111,7 +112,8 @@ def run_chapter(chapter, preset, notebooks_dir, results_dir, commit, kernel_name
                               f"{chapter}.ipynb")
         os.makedirs(os.path.dirname(failed), exist_ok=True)
         atomic_write_text(failed, nbformat.writes(nb) + "\n")
-        last_line = (str(err).strip().splitlines() or [type(err).__name__])[-1]
+        message = re.sub(r"\x1b\[[0-9;]*m", "", str(err)).strip()  # no terminal colours
+        last_line = (message.splitlines() or [type(err).__name__])[-1]
         log(f"{chapter}: FAILED after {time.time() - start:.0f} s: {last_line} "
             f"(the saved notebook is unchanged; the failed run: {failed})")
         return None
