@@ -150,7 +150,7 @@ def _notebook(path, cells):
 def fake_course(tmp_path):
     books = tmp_path / "books"
     books.mkdir()
-    _notebook(books / "01-good.ipynb", [
+    _notebook(books / "01-lenet.ipynb", [
         "from gluoncnn import course\nPRESET = course.preset()\nprint(PRESET)",
         "course.record(test_acc=0.875, preset_seen=PRESET)"])
     _notebook(books / "02-bad.ipynb", ["print('partial')", "raise ValueError('cell failed')"])
@@ -163,17 +163,21 @@ def test_runner_saves_successes_records_them_and_keeps_failures_unsaved(fake_cou
     lines = []
     done = runner.run("cpu", None, notebooks_dir=str(books), results_dir=str(results),
                       log=lines.append)
-    assert set(done) == {"01-good", "02-bad"} and done["02-bad"] is None
-    saved = json.loads((books / "01-good.ipynb").read_text())
+    assert set(done) == {"01-lenet", "02-bad"} and done["02-bad"] is None
+    saved = json.loads((books / "01-lenet.ipynb").read_text())
     assert "".join(saved["cells"][0]["outputs"][0]["text"]) == "cpu\n"
-    record = json.loads((results / "cpu" / "01-good.json").read_text())
+    record = json.loads((results / "cpu" / "01-lenet.json").read_text())
     assert record["results"] == {"test_acc": 0.875, "preset_seen": "cpu"}
-    assert record["preset"] == "cpu" and record["chapter"] == "01-good"
+    assert record["preset"] == "cpu" and record["chapter"] == "01-lenet"
     assert record["seconds"] > 0
     assert (books / "02-bad.ipynb").read_text() == bad_before
-    assert "the saved notebook is unchanged" in lines[1]
     assert not (results / "cpu" / "02-bad.json").exists()
-    assert lines[0].startswith("01-good: ") and lines[1].startswith("02-bad: FAILED")
+    assert lines[0].startswith("01-lenet: ")
+    assert lines[1] == "    test_acc: test accuracy 0.8750, target 0.880 MISSED"
+    assert record["targets"] == [{"name": "test_acc", "test_acc": 0.875, "target": 0.88,
+                                  "reached": False}]
+    assert lines[2].startswith("02-bad: FAILED after")
+    assert "ValueError: cell failed (the saved notebook is unchanged" in lines[2]
     assert "FAILED: 02-bad" in lines[-1]
 
 
@@ -187,11 +191,11 @@ def test_runner_resumes_unless_forced(fake_course, monkeypatch):
     assert done == {} and "already recorded" in lines[0]
     done = runner.run("cpu", "01", force=True, notebooks_dir=str(books),
                       results_dir=str(results), log=lines.append)
-    assert done["01-good"]["commit"] == "abc123"
+    assert done["01-lenet"]["commit"] == "abc123"
     monkeypatch.setattr(runner, "code_commit", lambda path: "def456")   # new code: run again
     done = runner.run("cpu", "01", notebooks_dir=str(books), results_dir=str(results),
                       log=lines.append)
-    assert done["01-good"]["commit"] == "def456"
+    assert done["01-lenet"]["commit"] == "def456"
 
 
 def test_runner_command_line(fake_course):
@@ -202,9 +206,18 @@ def test_runner_command_line(fake_course):
                            "--results", str(results)],
                           check=False, capture_output=True, text=True, env=env, timeout=300)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.startswith("01-good: ")
-    assert json.loads((results / "quick" / "01-good.json").read_text())["results"][
+    assert proc.stdout.startswith("01-lenet: ")
+    assert json.loads((results / "quick" / "01-lenet.json").read_text())["results"][
         "preset_seen"] == "quick"
     proc = subprocess.run([sys.executable, "-m", "gluoncnn.course", "run", "--preset", "cpuu"],
                           check=False, capture_output=True, text=True, env=env, timeout=60)
     assert proc.returncode == 2 and "invalid choice: 'cpuu'" in proc.stderr
+
+
+def test_targets_name_recorded_results():
+    rows = course.against_targets("08-beyond-resnet",
+                                  {"test_acc": {"ResNet-20": 0.91, "WRN-16-2": 0.89}})
+    assert rows == [("ResNet-20", 0.91, 0.90, True), ("WRN-16-2", 0.89, 0.90, False)]
+    assert course.against_targets("01-lenet", {"test_acc": 0.887, "history": []}) == [
+        ("test_acc", 0.887, 0.88, True)]
+    assert set(course.TARGETS) <= set(course.CHAPTERS)

@@ -24,7 +24,7 @@ import tempfile
 
 from ..errors import OptionError
 from ..utils import atomic_write_text, did_you_mean
-from .presets import CHAPTERS, PRESET_NAMES, PRESETS, Settings
+from .presets import CHAPTERS, PRESET_NAMES, PRESETS, TARGETS, Settings
 
 __all__ = [
     "CHAPTERS",
@@ -33,7 +33,9 @@ __all__ = [
     "PRESET_NAMES",
     "QUICK_ENV",
     "RECORD_ENV",
+    "TARGETS",
     "Settings",
+    "against_targets",
     "banner",
     "configure_threads",
     "native_logs_silenced",
@@ -179,6 +181,18 @@ def recorded(preset_name, results_dir=None):
                 with open(os.path.join(folder, name)) as f:
                     found[name[:-len(".json")]] = json.load(f)
     return found
+
+
+def against_targets(chapter, results):
+    """``[(name, accuracy, target, reached)]`` for each of the chapter's :data:`TARGETS` that
+    ``results`` (what the chapter recorded) holds; one row per net for a dict of accuracies."""
+    rows = []
+    for key, target in TARGETS.get(chapter, {}).items():
+        value = results.get(key)
+        found = value.items() if isinstance(value, dict) else [(key, value)]
+        rows.extend((name, acc, target, acc >= target) for name, acc in found
+                    if isinstance(acc, (int, float)))
+    return rows
 
 
 @contextlib.contextmanager

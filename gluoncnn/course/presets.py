@@ -308,3 +308,19 @@ PRESETS = MappingProxyType({
                                          "squeezenet1_1"),
                         "speed_batch": 32, "min_time": 0.2})),
 })
+
+#: The test accuracy each chapter should reach in the ``cpu`` preset (issue 18), by the name the
+#: chapter passes to ``course.record``; a dict of accuracies (one per net) must reach it for
+#: every net. The runner prints each as reached or missed.
+TARGETS = MappingProxyType({
+    "01-lenet": {"test_acc": 0.88},
+    "02-alexnet-zfnet": {"test_acc": 0.87},
+    "03-vgg": {"test_acc": 0.90},
+    "04-nin": {"test_acc": 0.86},
+    "05-googlenet": {"d2l_test_acc": 0.875},
+    "06-batch-norm": {"bn_lenet_test_acc": 0.90, "lenet_test_acc": 0.88},
+    "07-resnet": {"test_acc": 0.92},
+    "08-beyond-resnet": {"test_acc": 0.90},
+    "09-densenet": {"test_acc": 0.91},
+    "10-squeezenet": {"test_acc": 0.88},
+})

@@ -23,7 +23,7 @@ import time
 
 from ..errors import OptionError
 from ..utils import atomic_write_text
-from . import PRESET_ENV, PRESET_NAMES, QUICK_ENV, RECORD_ENV, RESULTS_DIR
+from . import PRESET_ENV, PRESET_NAMES, QUICK_ENV, RECORD_ENV, RESULTS_DIR, against_targets
 
 NOTEBOOKS_DIR = os.path.dirname(RESULTS_DIR)
 
@@ -127,10 +127,15 @@ def run_chapter(chapter, preset, notebooks_dir, results_dir, commit, kernel_name
     record = {"chapter": chapter, "preset": preset, "seconds": round(seconds, 1),
               "commit": commit, "date": datetime.date.today().isoformat(),
               "cpu": cpu_name(), "cores": os.cpu_count(),
-              "threads": os.environ.get("OMP_NUM_THREADS"), "results": results}
+              "threads": os.environ.get("OMP_NUM_THREADS"), "results": results,
+              "targets": [{"name": name, "test_acc": acc, "target": target, "reached": reached}
+                          for name, acc, target, reached in against_targets(chapter, results)]}
     atomic_write_text(record_path(results_dir, preset, chapter),
                       json.dumps(record, indent=1, sort_keys=True) + "\n")
     log(f"{chapter}: {_minutes(seconds)}")
+    for t in record["targets"]:
+        log(f"    {t['name']}: test accuracy {t['test_acc']:.4f}, target {t['target']:.3f} "
+            f"{'reached' if t['reached'] else 'MISSED'}")
     return record
 
 
