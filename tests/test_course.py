@@ -221,3 +221,25 @@ def test_targets_name_recorded_results():
     assert course.against_targets("01-lenet", {"test_acc": 0.887, "history": []}) == [
         ("test_acc", 0.887, 0.88, True)]
     assert set(course.TARGETS) <= set(course.CHAPTERS)
+
+
+def test_train_args_are_the_command_line_of_the_same_run():
+    assert course.settings("07-resnet", "gpu").train_args() == [
+        "--model", "resnet18", "--dataset", "fashion-mnist", "--epochs", "5",
+        "--batch-size", "256", "--optimizer", "sgd", "--lr", "0.1", "--wd", "0.0001",
+        "--momentum", "0.9", "--schedule", "cosine", "--small-input"]
+    args = course.settings("08-beyond-resnet", "cpu").train_args("WRN-16-2")
+    assert args[:2] == ["--model", "wide_resnet_cifar"]
+    assert args[-4:] == ["--model-option", "depth=16", "--model-option", "widen_factor=2"]
+    assert "--train-size" in args and args[args.index("--train-size") + 1] == "20000"
+    with pytest.raises(GluonCNNError, match="no 'gluoncnn train' form"):
+        course.settings("10-squeezenet", "cpu").train_args()
+
+
+def test_train_args_parse_with_the_cli():
+    from gluoncnn import cli
+    args = cli.build_parser().parse_args(
+        ["train", *course.settings("05-googlenet", "cpu").train_args()])
+    assert (args.model, args.resize, args.train_size, args.init) == ("googlenet", 48, 24000,
+                                                                     "xavier")
+    assert dict(args.model_options) == {"aux_logits": False, "lrn": False, "dropout": 0.0}

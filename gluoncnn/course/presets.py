@@ -110,6 +110,34 @@ class Settings:
             options["amp"] = self.amp
         return options
 
+    def train_args(self, variant=None):
+        """The same run as ``gluoncnn train`` arguments (``benchmarks/full_mode.py`` runs them);
+        a ``'linear'`` schedule has no command-line form and is refused."""
+        if variant is not None:
+            return self.variant(variant).train_args()
+        if self.schedule == "linear" or self.model in (None, "densenet_d2l"):
+            from ..errors import OptionError
+            raise OptionError(f"{self.model} with schedule {self.schedule!r} has no "
+                              f"'gluoncnn train' form; train it in its chapter")
+        args = ["--model", self.model, "--dataset", self.dataset, "--epochs", str(self.epochs),
+                "--batch-size", str(self.batch_size), "--optimizer", self.optimizer,
+                "--lr", str(self.lr), "--wd", str(self.wd)]
+        if self.optimizer in ("sgd", "nag"):
+            args += ["--momentum", str(self.momentum)]
+        for flag, value in (("--schedule", self.schedule), ("--init", self.init),
+                            ("--resize", self.resize), ("--train-size", self.train_size),
+                            ("--test-size", self.test_size)):
+            if value is not None:
+                args += [flag, str(value)]
+        if self.amp:
+            args.append("--amp")
+        options = dict(self.options)
+        if "small_input" in options:
+            args.append("--small-input" if options.pop("small_input") else "--no-small-input")
+        for key, value in options.items():
+            args += ["--model-option", f"{key}={value!r}"]
+        return args
+
     def describe(self):
         """One line per fact, for the chapter's settings cell."""
         size = self.resize or 28
