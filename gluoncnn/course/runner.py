@@ -23,7 +23,14 @@ import time
 
 from ..errors import OptionError
 from ..utils import atomic_write_text
-from . import PRESET_ENV, PRESET_NAMES, QUICK_ENV, RECORD_ENV, RESULTS_DIR, against_targets
+from . import (
+    PRESET_ENV,
+    PRESET_NAMES,
+    QUICK_ENV,
+    RECORD_ENV,
+    RESULTS_DIR,
+    against_targets,
+)
 
 NOTEBOOKS_DIR = os.path.dirname(RESULTS_DIR)
 
