@@ -1,0 +1,354 @@
+"""Every chapter's settings, in three presets, in one table.
+
+``PRESETS[chapter][preset]`` is the :class:`Settings` a chapter's settings cell reads:
+
+- ``gpu``: the d2l / paper settings (the course's "full mode": GoogLeNet and DenseNet at 96x96,
+  AlexNet and NiN at 224x224, all of Fashion-MNIST);
+- ``cpu``: what a 2-core laptop CPU can afford, at most about 10 minutes of training per chapter
+  and the whole course in under 2 hours, still teaching the chapter's lesson with a real result:
+  the papers' small-image forms at 28x28, training subsets and fewer epochs. Each entry's
+  ``minutes`` is the estimated training time on this course's 2-core AMD EPYC machine, from
+  the per-batch times measured in ``timings.json`` beside this file;
+- ``quick``: CI only (``GLUONCNN_QUICK=1``): a few hundred images, one short epoch; its
+  numbers mean nothing.
+
+The notebooks, ``python -m gluoncnn.course run`` and the last chapter read this table; nothing
+is copied into a notebook by hand.
+"""
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+
+PRESET_NAMES = ("gpu", "cpu", "quick")
+CHAPTERS = ("00-setup-and-data", "01-lenet", "02-alexnet-zfnet", "03-vgg", "04-nin",
+            "05-googlenet", "06-batch-norm", "07-resnet", "08-beyond-resnet", "09-densenet",
+            "10-squeezenet", "11-compression", "12-which-architecture")
+
+
+def _frozen(mapping):
+    return MappingProxyType(dict(mapping or {}))
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How one chapter trains in one preset.
+
+    ``model``/``options`` build the chapter's network with ``get_model(model, classes=10,
+    in_channels=1, **options)``; ``variants`` are the other networks the chapter trains (label
+    -> ``dict(model=..., **options)``, where a key naming a field below, e.g. ``resize`` or
+    ``epochs``, changes that setting for the variant: :meth:`variant`). The data: ``dataset``,
+    ``resize`` (None: 28x28), ``train_size``/``test_size`` (None: all 60,000 / 10,000 images),
+    ``batch_size``. The training, as ``fit`` takes it: ``epochs``, ``optimizer``, ``lr``,
+    ``momentum``, ``wd``, ``schedule`` (a ``fit`` schedule or ``'linear'``: lr * (1 - t /
+    epochs)), ``init`` (None: the net's own), ``amp``. ``extra``: the chapter's own knobs.
+    ``minutes``: estimated training time in this preset on the course's 2-core CPU (None: not
+    estimated); ``note``: why these settings, as the chapter states it.
+    """
+    model: str = None
+    options: MappingProxyType = field(default_factory=dict)
+    batch_size: int = 64
+    epochs: int = 1
+    optimizer: str = "sgd"
+    lr: float = 0.1
+    momentum: float = 0.0
+    wd: float = 0.0
+    schedule: object = None
+    init: str = None
+    amp: bool = False
+    dataset: str = "fashion-mnist"
+    resize: int = None
+    train_size: int = None
+    test_size: int = None
+    variants: MappingProxyType = field(default_factory=dict)
+    extra: MappingProxyType = field(default_factory=dict)
+    minutes: float = None
+    note: str = ""
+
+    def __post_init__(self):
+        for name in ("options", "extra"):
+            object.__setattr__(self, name, _frozen(getattr(self, name)))
+        object.__setattr__(self, "variants", _frozen(
+            {label: _frozen(spec) for label, spec in dict(self.variants).items()}))
+
+    def variant(self, label):
+        """The :class:`Settings` of the variant ``label``: its model and options, and this
+        chapter's settings where the variant does not change them."""
+        if label not in self.variants:
+            from ..errors import OptionError
+            raise OptionError(f"no variant {label!r}; this chapter trains "
+                              f"{', '.join(map(repr, self.variants)) or 'no variant'}")
+        spec = dict(self.variants[label])
+        fields = {k: spec.pop(k) for k in list(spec) if k in self.__dataclass_fields__}
+        fields.setdefault("options", spec)
+        return replace(self, variants={}, minutes=None, note="", **fields)
+
+    def build(self, variant=None, **overrides):
+        """The chapter's network (or the ``variant`` of that label), for 1x28x28 Fashion-MNIST
+        with 10 classes unless ``overrides`` say otherwise; not initialised."""
+        if variant is not None:
+            return self.variant(variant).build(**overrides)
+        from ..models import get_model
+        return get_model(self.model, **{"classes": 10, "in_channels": 1, **self.options,
+                                        **overrides})
+
+    def load_data(self, batch_size=None):
+        """``(train_iter, test_iter)`` of the preset's data (``data.load_data``)."""
+        from .. import data
+        return data.load_data(self.dataset, batch_size or self.batch_size, resize=self.resize,
+                              train_size=self.train_size, test_size=self.test_size)
+
+    def fit_options(self):
+        """The keyword arguments of ``fit`` these settings fix (epochs is positional)."""
+        schedule = self.schedule
+        if schedule == "linear":
+            lr, epochs = self.lr, self.epochs
+            schedule = lambda t: lr * (1 - t / epochs)
+        options = dict(optimizer=self.optimizer, lr=self.lr, wd=self.wd, schedule=schedule,
+                       init=self.init)
+        if self.optimizer in ("sgd", "nag"):
+            options["momentum"] = self.momentum
+        if self.amp:
+            options["amp"] = self.amp
+        return options
+
+    def train_args(self, variant=None):
+        """The same run as ``gluoncnn train`` arguments (``benchmarks/full_mode.py`` runs them);
+        a ``'linear'`` schedule has no command-line form and is refused."""
+        if variant is not None:
+            return self.variant(variant).train_args()
+        if self.schedule == "linear" or self.model in (None, "densenet_d2l"):
+            from ..errors import OptionError
+            raise OptionError(f"{self.model} with schedule {self.schedule!r} has no "
+                              f"'gluoncnn train' form; train it in its chapter")
+        args = ["--model", self.model, "--dataset", self.dataset, "--epochs", str(self.epochs),
+                "--batch-size", str(self.batch_size), "--optimizer", self.optimizer,
+                "--lr", str(self.lr), "--wd", str(self.wd)]
+        if self.optimizer in ("sgd", "nag"):
+            args += ["--momentum", str(self.momentum)]
+        for flag, value in (("--schedule", self.schedule), ("--init", self.init),
+                            ("--resize", self.resize), ("--train-size", self.train_size),
+                            ("--test-size", self.test_size)):
+            if value is not None:
+                args += [flag, str(value)]
+        if self.amp:
+            args.append("--amp")
+        options = dict(self.options)
+        if "small_input" in options:
+            args.append("--small-input" if options.pop("small_input") else "--no-small-input")
+        for key, value in options.items():
+            args += ["--model-option", f"{key}={value!r}"]
+        return args
+
+    def describe(self):
+        """One line per fact, for the chapter's settings cell."""
+        size = self.resize or 28
+
+        def net(model, options):
+            return model + (" " + ", ".join(f"{k}={v!r}" for k, v in options.items())
+                            if options else "")
+        lines = [f"net:       {net(self.model, self.options)}"] if self.model else []
+        for label in self.variants:
+            v = self.variant(label)
+            lines.append(f"{label + ':':10s} {net(v.model, v.options)}"
+                         + ("" if v.resize == self.resize and v.train_size == self.train_size
+                            and v.epochs == self.epochs else
+                            f" ({v.resize or 28}x{v.resize or 28}, "
+                            f"{_count(v.train_size, 60000)} images, "
+                            f"{_plural(v.epochs, 'epoch')})"))
+        if self.model is not None:
+            lines += [
+                (f"data:      {self.dataset} {size}x{size}, "
+                 f"{_count(self.train_size, 60000)} training / {_count(self.test_size, 10000)} "
+                 f"test images, batch {self.batch_size}"),
+                f"training:  {_plural(self.epochs, 'epoch')}, {self.optimizer} lr {self.lr}"
+                + (f", momentum {self.momentum}" if self.optimizer == "sgd" else "")
+                + (f", wd {self.wd}" if self.wd else "")
+                + (f", {self.schedule} schedule" if self.schedule else "")
+                + (f", init {self.init}" if self.init else "")
+                + (f", amp {self.amp}" if self.amp else "")]
+        if self.minutes is not None:
+            lines.append(f"estimate:  about {self.minutes:g} min of training on a 2-core CPU")
+        if self.note:
+            lines.append(f"why:       {self.note}")
+        return "\n".join(lines)
+
+
+def _plural(n, word):
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def _count(size, full):
+    return f"{full:,} (all)" if size is None else f"{size:,}"
+
+
+def _chapter(gpu, cpu, quick):
+    return MappingProxyType({"gpu": gpu, "cpu": cpu, "quick": quick})
+
+
+# --- the table ---------------------------------------------------------------------------------
+# cpu-preset estimates (``minutes``): training work = epochs x (3 x forward multiply-adds x
+# training images + forward multiply-adds x 10,000 test images), at 55 G multiply-adds/s for
+# the conv nets with MXNet's two OpenMP threads (50 for ResNet-20/WRN, 33 for DenseNet's
+# concatenations, 44 for SqueezeNet's 1x1 convs), from the quiet-machine runs of this 2-core
+# EPYC at one thread: ResNet-18 small 2,250 s per epoch = 38.6 G/s, NiN small 852 s = 41 G/s,
+# times the 1.5-1.9x that the second thread gave (issue 14). LeNet-sized nets are bound by
+# per-operator overhead, not multiply-adds: LeNet's 10 epochs took about 2 minutes. The
+# per-batch times measured while sharing the machine (``timings.json``) only rank the nets.
+
+_LENET = Settings("lenet", batch_size=64, epochs=10, optimizer="adam", lr=0.003)
+_LENET_QUICK = replace(_LENET, train_size=6000, test_size=1000, epochs=1, batch_size=32)
+
+_ALEXNET_GPU = Settings("alexnet", dict(input_size=224, lrn=False), resize=224, batch_size=128,
+                        epochs=5, lr=0.01, momentum=0.9, wd=5e-4, schedule="plateau", init="he")
+_ALEXNET_SMALL = dict(small_input=True, lrn=False)
+_VGG_GPU = Settings("vgg11", dict(small_input=True), batch_size=128, epochs=5, lr=0.05,
+                    init="he")
+_NIN_GPU = Settings("nin", dict(small_input=False), resize=224, batch_size=128, epochs=5, lr=0.1,
+                    init="he")
+# the d2l / course notes 001 net: no LRN, no auxiliary heads, no dropout before the classifier
+_GOOGLENET_D2L = dict(aux_logits=False, lrn=False, dropout=0.0)
+_GOOGLENET_PAPER = dict(model="googlenet", aux_logits=True, lrn=True)
+_GOOGLENET_GPU = Settings("googlenet", _GOOGLENET_D2L, resize=96, batch_size=128, epochs=5,
+                          lr=0.1, init="xavier", variants={"paper": _GOOGLENET_PAPER})
+_RESNET_GPU = Settings("resnet18", dict(small_input=True), batch_size=256, epochs=5, lr=0.1,
+                       momentum=0.9, wd=1e-4, schedule="cosine")
+_BEYOND_GPU = Settings(
+    "resnet56_cifar", batch_size=128, epochs=10, lr=0.1, momentum=0.9, wd=5e-4,
+    schedule="cosine", extra={"label": "ResNet-56"},
+    variants={"ResNet-56 + stochastic depth": dict(model="resnet56_cifar", stochastic_depth=0.5),
+              "WRN-16-2": dict(model="wide_resnet_cifar", depth=16, widen_factor=2)})
+_DENSENET_GPU = Settings("densenet_d2l", resize=96, batch_size=256, epochs=5, lr=0.1)
+_SQUEEZENET_GPU = Settings("squeezenet1_1", dict(small_input=True), batch_size=128, epochs=10,
+                           optimizer="adam", lr=0.001, wd=2e-4, schedule="linear")
+_SQUEEZE_IN_11 = dict(model="squeezenet1_1", small_input=True, batch_size=128, epochs=5,
+                      optimizer="adam", lr=0.001, wd=2e-4, schedule="linear")
+_COMPRESS_GPU = Settings("lenet", batch_size=256, epochs=10, optimizer="adam", lr=0.002,
+                         extra={"tune_batches": None, "squeeze_fine_tune": True},
+                         variants={"squeezenet": _SQUEEZE_IN_11})
+_SPEED_MODELS = ("lenet", "lenet_bn", "alexnet", "vgg11", "nin", "googlenet", "resnet18",
+                 "resnet20_cifar", "densenet_bc_100_k12", "squeezenet1_1")
+_SPEED_GPU = Settings(extra={"speed_models": _SPEED_MODELS, "speed_batch": 256, "min_time": 1.0})
+_TINY = dict(batch_size=64, train_size=128, test_size=128, epochs=1)
+
+PRESETS = MappingProxyType({
+    "00-setup-and-data": _chapter(Settings(), Settings(), Settings()),
+    "01-lenet": _chapter(
+        _LENET,
+        replace(_LENET, minutes=2.5, note="LeNet is cheap: the whole training set, 10 epochs, "
+                                           "as `make run`"),
+        _LENET_QUICK),
+    "02-alexnet-zfnet": _chapter(
+        _ALEXNET_GPU,
+        # 3 x (3 x 237.4 M x 10,000 + 2.37 T) = 28.5 T multiply-adds
+        replace(_ALEXNET_GPU, options=_ALEXNET_SMALL, resize=None, train_size=10000, epochs=3,
+                minutes=9,
+                note="AlexNet's small-image form (3x3 stride-1 conv1, 237 M multiply-adds) at "
+                     "28x28 instead of 224x224, 10,000 training images, 3 epochs"),
+        replace(_ALEXNET_GPU, options=_ALEXNET_SMALL, resize=None, **dict(_TINY, train_size=256))),
+    "03-vgg": _chapter(
+        _VGG_GPU,
+        # 3 x (3 x 134.4 M x 20,000 + 1.34 T) = 28.2 T
+        replace(_VGG_GPU, train_size=20000, epochs=3, minutes=8.5,
+                note="VGG-11's small-image form at 28x28 (134 M multiply-adds), 20,000 training "
+                     "images, 3 epochs"),
+        replace(_VGG_GPU, **dict(_TINY, train_size=256, test_size=256))),
+    "04-nin": _chapter(
+        _NIN_GPU,
+        # 3 x (3 x 184.4 M x 15,000 + 1.84 T) = 30.4 T
+        replace(_NIN_GPU, options=dict(small_input=True), resize=None, train_size=15000,
+                epochs=3, minutes=9.5,
+                note="NiN's small-image form (3x3 stride-1 first mlpconv, 184 M multiply-adds) "
+                     "at 28x28 instead of 224x224, 15,000 training images, 3 epochs"),
+        replace(_NIN_GPU, options=dict(small_input=True), resize=None,
+                **dict(_TINY, train_size=256, test_size=256))),
+    "05-googlenet": _chapter(
+        _GOOGLENET_GPU,
+        # d2l net at 48x48: 3 x (3 x 74.2 M x 24,000 + 0.74 T) = 18.3 T; paper net at 72x72
+        # (the auxiliary heads need >= 65x65): 2 x (3 x 180.9 M x 8,000 + 1.81 T) = 12.3 T
+        replace(_GOOGLENET_GPU, resize=48, train_size=24000, epochs=3, minutes=9.5,
+                variants={"paper": dict(_GOOGLENET_PAPER, resize=72, train_size=8000,
+                                        epochs=2)},
+                note="the d2l net at 48x48 instead of 96x96 (74 M multiply-adds instead of "
+                     "279 M), 24,000 training images, 3 epochs; the paper's net with its "
+                     "auxiliary heads at 72x72, 8,000 images, 2 epochs"),
+        replace(_GOOGLENET_GPU, resize=72, **_TINY,
+                note="the auxiliary heads need images >= 65x65")),
+    "06-batch-norm": _chapter(
+        replace(_LENET, variants={"BN-LeNet": dict(model="lenet_bn")}),
+        replace(_LENET, variants={"BN-LeNet": dict(model="lenet_bn")}, minutes=6,
+                note="chapter 1's settings for both nets, the whole training set"),
+        replace(_LENET_QUICK, batch_size=64, variants={"BN-LeNet": dict(model="lenet_bn")})),
+    "07-resnet": _chapter(
+        _RESNET_GPU,
+        # 4 x (3 x 31.3 M x 60,000 + 0.31 T) = 23.8 T
+        replace(_RESNET_GPU, model="resnet20_cifar", options={}, batch_size=128, epochs=4,
+                minutes=8,
+                note="ResNet-20, the paper's own CIFAR form (0.27 M parameters, 31 M "
+                     "multiply-adds) instead of ResNet-18 (11 M, 457 M), 4 epochs on the whole "
+                     "training set"),
+        replace(_RESNET_GPU, **_TINY)),
+    "08-beyond-resnet": _chapter(
+        _BEYOND_GPU,
+        # ResNet-20 twice: 2 x 3 x (3 x 31.3 M x 20,000 + 0.31 T) = 13.1 T; WRN-16-2:
+        # 3 x (3 x 77.8 M x 20,000 + 0.78 T) = 16.3 T
+        replace(_BEYOND_GPU, model="resnet20_cifar", train_size=20000, epochs=3, minutes=9.5,
+                extra={"label": "ResNet-20"},
+                variants={"ResNet-20 + stochastic depth": dict(model="resnet20_cifar",
+                                                               stochastic_depth=0.8),
+                          "WRN-16-2": dict(model="wide_resnet_cifar", depth=16, widen_factor=2)},
+                note="the CIFAR nets at 28x28: ResNet-20 without and with stochastic depth "
+                     "(last unit kept with probability 0.8), WRN-16-2; 20,000 training images, "
+                     "3 epochs each"),
+        replace(_BEYOND_GPU, schedule=None, **_TINY)),
+    "09-densenet": _chapter(
+        _DENSENET_GPU,
+        # 3 x (3 x 45.5 M x 40,000 + 0.46 T) = 17.8 T. Not depth 40: MXNet 1.9.1's oneDNN
+        # stops its backward pass with "could not construct a sub-memory" (chapter 9 says so)
+        replace(_DENSENET_GPU, model="densenet_bc_100_k12", options=dict(depth=34), resize=None,
+                batch_size=128, momentum=0.9, wd=1e-4, schedule="cosine", train_size=40000,
+                epochs=3, minutes=9,
+                note="DenseNet-BC-34 (k = 12), the paper's CIFAR form (0.14 M parameters, 46 M "
+                     "multiply-adds) at 28x28 instead of d2l's DenseNet at 96x96; 40,000 "
+                     "training images, 3 epochs"),
+        replace(_DENSENET_GPU, model="densenet_bc_100_k12", options=dict(depth=22), resize=None,
+                **dict(_TINY, train_size=512, test_size=256))),
+    "10-squeezenet": _chapter(
+        _SQUEEZENET_GPU,
+        # 3 x (3 x 67.9 M x 30,000 + 0.68 T) = 20.4 T
+        replace(_SQUEEZENET_GPU, train_size=30000, epochs=3, minutes=8,
+                note="SqueezeNet 1.1's small-image form (68 M multiply-adds), 30,000 training "
+                     "images, 3 epochs"),
+        replace(_SQUEEZENET_GPU, **dict(_TINY, train_size=512, test_size=256))),
+    "11-compression": _chapter(
+        _COMPRESS_GPU,
+        # LeNet about 3 min with pruning's fine-tuning; SqueezeNet 3 x (3 x 67.9 M x 10,000 +
+        # 0.68 T) = 8.2 T, and as much again for its fine-tuning in the report
+        replace(_COMPRESS_GPU, minutes=10,
+                variants={"squeezenet": dict(_SQUEEZE_IN_11, epochs=3, train_size=10000)},
+                note="LeNet as chapter 1 (the whole training set, 10 epochs); SqueezeNet 1.1 "
+                     "on 10,000 images, 3 epochs"),
+        replace(_COMPRESS_GPU, train_size=6000, test_size=1000, epochs=1, batch_size=32,
+                extra={"tune_batches": 20, "squeeze_fine_tune": False},
+                variants={"squeezenet": dict(_SQUEEZE_IN_11, batch_size=64, train_size=256,
+                                             test_size=256, epochs=1)})),
+    "12-which-architecture": _chapter(
+        _SPEED_GPU, replace(_SPEED_GPU, minutes=2),
+        Settings(extra={"speed_models": ("lenet", "lenet_bn", "resnet20_cifar",
+                                         "squeezenet1_1"),
+                        "speed_batch": 32, "min_time": 0.2})),
+})
+
+#: The test accuracy each chapter should reach in the ``cpu`` preset (issue 18), by the name the
+#: chapter passes to ``course.record``; a dict of accuracies (one per net) must reach it for
+#: every net. The runner prints each as reached or missed.
+TARGETS = MappingProxyType({
+    "01-lenet": {"test_acc": 0.88},
+    "02-alexnet-zfnet": {"test_acc": 0.87},
+    "03-vgg": {"test_acc": 0.90},
+    "04-nin": {"test_acc": 0.86},
+    "05-googlenet": {"d2l_test_acc": 0.875},
+    "06-batch-norm": {"bn_lenet_test_acc": 0.90, "lenet_test_acc": 0.88},
+    "07-resnet": {"test_acc": 0.92},
+    "08-beyond-resnet": {"test_acc": 0.90},
+    "09-densenet": {"test_acc": 0.91},
+    "10-squeezenet": {"test_acc": 0.88},
+})

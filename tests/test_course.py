@@ -1,0 +1,245 @@
+"""The course's presets table, preset selection, records and the chapter runner."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from gluoncnn import course
+from gluoncnn.course import runner
+from gluoncnn.errors import GluonCNNError
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_every_chapter_has_every_preset_and_a_notebook():
+    assert tuple(course.PRESETS) == course.CHAPTERS
+    for chapter, presets in course.PRESETS.items():
+        assert tuple(presets) == course.PRESET_NAMES, chapter
+        assert (REPO / "notebooks" / f"{chapter}.ipynb").is_file(), chapter
+
+
+def test_settings_are_frozen():
+    s = course.settings("07-resnet", "cpu")
+    with pytest.raises(AttributeError):
+        s.lr = 1.0
+    with pytest.raises(TypeError):
+        s.options["x"] = 1
+
+
+def test_cpu_preset_fits_the_budget():
+    minutes = {c: p["cpu"].minutes for c, p in course.PRESETS.items()}
+    training = {c: m for c, m in minutes.items() if course.PRESETS[c]["cpu"].model}
+    assert all(m is not None and m <= 10 for m in training.values()), training
+    assert sum(training.values()) <= 120
+
+
+def test_cpu_and_quick_presets_train_at_28x28_and_gpu_keeps_d2l_sizes():
+    assert course.settings("05-googlenet", "gpu").resize == 96
+    assert course.settings("09-densenet", "gpu").resize == 96
+    assert course.settings("02-alexnet-zfnet", "gpu").resize == 224
+    assert course.settings("01-lenet", "cpu").train_size is None   # the whole training set
+
+
+def test_chapter_05_trains_the_d2l_net_without_dropout_in_every_preset():
+    for name in course.PRESET_NAMES:
+        options = course.settings("05-googlenet", name).options
+        assert (options["aux_logits"], options["lrn"], options["dropout"]) == (False, False, 0.0)
+
+
+def test_every_model_in_the_table_builds():
+    for presets in course.PRESETS.values():
+        for s in presets.values():
+            if s.model is None or s.model == "densenet_d2l":
+                continue
+            s.build()
+            for label in s.variants:
+                s.build(label)
+
+
+def test_fit_options_linear_schedule():
+    s = course.settings("10-squeezenet", "gpu")
+    options = s.fit_options()
+    assert options["optimizer"] == "adam" and options["lr"] == 0.001
+    assert options["schedule"](0) == pytest.approx(0.001)
+    assert options["schedule"](s.epochs / 2) == pytest.approx(0.0005)
+
+
+def test_describe_states_the_data_and_training():
+    text = course.settings("01-lenet", "cpu").describe()
+    assert "60,000 (all) training / 10,000 (all) test images, batch 64" in text
+    assert "10 epochs, adam lr 0.003" in text
+
+
+def test_preset_selection(monkeypatch):
+    monkeypatch.setenv(course.QUICK_ENV, "1")
+    monkeypatch.setenv(course.PRESET_ENV, "gpu")
+    assert course.preset() == "quick"
+    monkeypatch.setenv(course.QUICK_ENV, "0")
+    assert course.preset() == "gpu"
+    monkeypatch.delenv(course.PRESET_ENV)
+    assert course.preset("cpu") == "cpu"
+    assert course.preset() == "cpu"            # this machine has no GPU
+
+
+def test_bad_preset_and_chapter_are_clear_errors(monkeypatch):
+    monkeypatch.setenv(course.PRESET_ENV, "cpuu")
+    monkeypatch.delenv(course.QUICK_ENV, raising=False)
+    with pytest.raises(GluonCNNError, match=r"unknown preset 'cpuu' \(did you mean cpu"):
+        course.preset()
+    with pytest.raises(GluonCNNError, match="unknown chapter '07-resnt'.*did you mean 07-resnet"):
+        course.settings("07-resnt", "cpu")
+
+
+def test_banner_has_no_date(capsys):
+    course.banner("cpu")
+    out = capsys.readouterr().out
+    assert "'cpu' preset" in out and "mxnet 1.9.1" in out
+    assert "2026" not in out and "-20" not in out
+
+
+def test_record_writes_only_for_the_runner(tmp_path, monkeypatch):
+    from gluoncnn.train import History
+    monkeypatch.delenv(course.RECORD_ENV, raising=False)
+    course.record(test_acc=0.5)
+    assert list(tmp_path.iterdir()) == []
+    path = tmp_path / "r.json"
+    monkeypatch.setenv(course.RECORD_ENV, str(path))
+    history = History()
+    history.records.append({"epoch": 1, "test_acc": 0.8})
+    import numpy as np
+    course.record(test_acc=np.float32(0.75), history=history)
+    assert json.loads(path.read_text()) == {"history": [{"epoch": 1, "test_acc": 0.8}],
+                                            "test_acc": 0.75}
+    with pytest.raises(GluonCNNError, match="cannot store object"):
+        course.record(x=object())
+
+
+def test_native_logs_silenced_hides_fd_level_stderr_and_restores_it(capfd):
+    with course.native_logs_silenced():
+        os.write(2, b"[12:00:00] src/operator/x.cc:1: noise\n")
+    os.write(2, b"after\n")
+    assert capfd.readouterr().err == "after\n"
+    with pytest.raises(RuntimeError), course.native_logs_silenced():
+        os.write(2, b"why it failed\n")
+        raise RuntimeError("boom")
+    assert "why it failed" in capfd.readouterr().err
+
+
+def test_select_chapters():
+    chapters = list(course.CHAPTERS)
+    assert runner.select_chapters("5,01", chapters) == ["01-lenet", "05-googlenet"]
+    assert runner.select_chapters(None, chapters) == chapters
+    with pytest.raises(GluonCNNError, match="no chapter '42'"):
+        runner.select_chapters("42", chapters)
+
+
+# ---------------------------------------------------------------------------- the runner
+def _notebook(path, cells):
+    import nbformat
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(src) for src in cells]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    nbformat.write(nb, str(path))
+
+
+@pytest.fixture
+def fake_course(tmp_path):
+    books = tmp_path / "books"
+    books.mkdir()
+    _notebook(books / "01-lenet.ipynb", [
+        "from gluoncnn import course\nPRESET = course.preset()\nprint(PRESET)",
+        "course.record(test_acc=0.875, preset_seen=PRESET)"])
+    _notebook(books / "02-bad.ipynb", ["print('partial')", "raise ValueError('cell failed')"])
+    return books, tmp_path / "results"
+
+
+def test_runner_saves_successes_records_them_and_keeps_failures_unsaved(fake_course):
+    books, results = fake_course
+    bad_before = (books / "02-bad.ipynb").read_text()
+    lines = []
+    done = runner.run("cpu", None, notebooks_dir=str(books), results_dir=str(results),
+                      log=lines.append)
+    assert set(done) == {"01-lenet", "02-bad"} and done["02-bad"] is None
+    saved = json.loads((books / "01-lenet.ipynb").read_text())
+    assert "".join(saved["cells"][0]["outputs"][0]["text"]) == "cpu\n"
+    record = json.loads((results / "cpu" / "01-lenet.json").read_text())
+    assert record["results"] == {"test_acc": 0.875, "preset_seen": "cpu"}
+    assert record["preset"] == "cpu" and record["chapter"] == "01-lenet"
+    assert record["seconds"] > 0
+    assert (books / "02-bad.ipynb").read_text() == bad_before
+    assert not (results / "cpu" / "02-bad.json").exists()
+    assert lines[0].startswith("01-lenet: ")
+    assert lines[1] == "    test_acc: test accuracy 0.8750, target 0.880 MISSED"
+    assert record["targets"] == [{"name": "test_acc", "test_acc": 0.875, "target": 0.88,
+                                  "reached": False}]
+    assert lines[2].startswith("02-bad: FAILED after")
+    assert "ValueError: cell failed (the saved notebook is unchanged" in lines[2]
+    assert "FAILED: 02-bad" in lines[-1]
+
+
+def test_runner_resumes_unless_forced(fake_course, monkeypatch):
+    books, results = fake_course
+    monkeypatch.setattr(runner, "code_commit", lambda path: "abc123")
+    runner.run("cpu", "01", notebooks_dir=str(books), results_dir=str(results), log=print)
+    lines = []
+    done = runner.run("cpu", "01", notebooks_dir=str(books), results_dir=str(results),
+                      log=lines.append)
+    assert done == {} and "already recorded" in lines[0]
+    done = runner.run("cpu", "01", force=True, notebooks_dir=str(books),
+                      results_dir=str(results), log=lines.append)
+    assert done["01-lenet"]["commit"] == "abc123"
+    monkeypatch.setattr(runner, "code_commit", lambda path: "def456")   # new code: run again
+    done = runner.run("cpu", "01", notebooks_dir=str(books), results_dir=str(results),
+                      log=lines.append)
+    assert done["01-lenet"]["commit"] == "def456"
+
+
+def test_runner_command_line(fake_course):
+    books, results = fake_course
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    proc = subprocess.run([sys.executable, "-m", "gluoncnn.course", "run", "--preset", "quick",
+                           "--chapters", "01", "--notebooks", str(books),
+                           "--results", str(results)],
+                          check=False, capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("01-lenet: ")
+    assert json.loads((results / "quick" / "01-lenet.json").read_text())["results"][
+        "preset_seen"] == "quick"
+    proc = subprocess.run([sys.executable, "-m", "gluoncnn.course", "run", "--preset", "cpuu"],
+                          check=False, capture_output=True, text=True, env=env, timeout=60)
+    assert proc.returncode == 2 and "invalid choice: 'cpuu'" in proc.stderr
+
+
+def test_targets_name_recorded_results():
+    rows = course.against_targets("08-beyond-resnet",
+                                  {"test_acc": {"ResNet-20": 0.91, "WRN-16-2": 0.89}})
+    assert rows == [("ResNet-20", 0.91, 0.90, True), ("WRN-16-2", 0.89, 0.90, False)]
+    assert course.against_targets("01-lenet", {"test_acc": 0.887, "history": []}) == [
+        ("test_acc", 0.887, 0.88, True)]
+    assert set(course.TARGETS) <= set(course.CHAPTERS)
+
+
+def test_train_args_are_the_command_line_of_the_same_run():
+    assert course.settings("07-resnet", "gpu").train_args() == [
+        "--model", "resnet18", "--dataset", "fashion-mnist", "--epochs", "5",
+        "--batch-size", "256", "--optimizer", "sgd", "--lr", "0.1", "--wd", "0.0001",
+        "--momentum", "0.9", "--schedule", "cosine", "--small-input"]
+    args = course.settings("08-beyond-resnet", "cpu").train_args("WRN-16-2")
+    assert args[:2] == ["--model", "wide_resnet_cifar"]
+    assert args[-4:] == ["--model-option", "depth=16", "--model-option", "widen_factor=2"]
+    assert "--train-size" in args and args[args.index("--train-size") + 1] == "20000"
+    with pytest.raises(GluonCNNError, match="no 'gluoncnn train' form"):
+        course.settings("10-squeezenet", "cpu").train_args()
+
+
+def test_train_args_parse_with_the_cli():
+    from gluoncnn import cli
+    args = cli.build_parser().parse_args(
+        ["train", *course.settings("05-googlenet", "cpu").train_args()])
+    assert (args.model, args.resize, args.train_size, args.init) == ("googlenet", 48, 24000,
+                                                                     "xavier")
+    assert dict(args.model_options) == {"aux_logits": False, "lrn": False, "dropout": 0.0}
