@@ -226,6 +226,6 @@ def restore(record: Dict[str, Any], net, trainer, ctxs) -> None:
         warnings.warn(f"{record['states_path']} is in the old pickle format, which gluoncnn does "
                       f"not load (no file of a run folder is ever unpickled); the optimizer "
                       f"state (momentum, Adam's moments) restarts from zero",
-                      RuntimeWarning, stacklevel=3)
+                      RuntimeWarning, stacklevel=4)
         return
     load_optimizer_state(trainer, record["states_path"], record["optimizer_state"])

@@ -209,8 +209,8 @@ def train(state: TrainingState, train_iter, test_iter, callbacks) -> History:
     try:
         call(callbacks, "on_train_begin", state)
         for epoch in range(state.start_epoch + 1, state.epochs + 1):
-            record = train_epoch(state, train_iter, test_iter, callbacks, epoch)
-            state.history.append(record)
+            state.history.append(train_epoch(state, train_iter, test_iter, callbacks, epoch))
+            record = state.history.records[-1]  # what callbacks add to it is kept
             call(callbacks, "on_epoch_end", state, record)
             if state.stop_training:
                 state.status = "stopped"
