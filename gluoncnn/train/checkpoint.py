@@ -48,15 +48,16 @@ def sha256_of(path) -> str:
 
 
 # ------------------------------------------------------------------------------ optimizer state
-def _updater(trainer):
-    """The updater holding the optimizer state: the kvstore's when it updates, else the first
-    device's (every device's updater holds the same values)."""
+def _updaters(trainer):
+    """The updaters holding the optimizer state: the kvstore's when it updates, else one per
+    device (each holds the same values); none when the servers update (``dist_async``)."""
     if not trainer._kv_initialized:
         trainer._init_kvstore()
     if trainer._params_to_init:
         trainer._init_params()
     if trainer._update_on_kvstore:
-        return [trainer._kvstore._updater]
+        updater = getattr(trainer._kvstore, "_updater", None)
+        return [updater] if updater is not None else []
     return trainer._updaters
 
 
@@ -82,10 +83,14 @@ def _unflatten(layout, arrays):
     return tuple(_unflatten(item, arrays) for item in layout)
 
 
-def save_optimizer_state(trainer, path) -> Dict[str, Any]:
+def save_optimizer_state(trainer, path) -> Optional[Dict[str, Any]]:
     """Write the trainer's optimizer state to ``path`` as plain arrays; return the JSON part
-    (layout, optimizer name and update counts) for the checkpoint record."""
-    updater = _updater(trainer)[0]
+    (layout, optimizer name and update counts) for the checkpoint record. None (and no file)
+    when the state is not in this process (``dist_async``: the servers hold it)."""
+    updaters = _updaters(trainer)
+    if not updaters:
+        return None
+    updater = updaters[0]
     opt = updater.optimizer
     arrays: Dict[str, Any] = {}
     layout = {str(index): _flatten(state, index, arrays)
@@ -104,7 +109,10 @@ def _index(key: str):
 def load_optimizer_state(trainer, path, info: Dict[str, Any]) -> None:
     """Put the state saved by :func:`save_optimizer_state` back into ``trainer`` (every device's
     updater, and the optimizer's update counts, which Adam's bias correction reads)."""
-    updaters = _updater(trainer)
+    updaters = _updaters(trainer)
+    if not updaters:
+        raise OptionError("this run's optimizer state lives on the servers (kvstore="
+                          "'dist_async'); resume it with the servers it ran with")
     opt = updaters[0].optimizer
     if info.get("optimizer") != type(opt).__name__.lower():
         raise OptionError(
@@ -157,9 +165,11 @@ def save_checkpoint(directory, epoch: int, net, trainer=None, meta: Optional[Dic
     record["sha256"] = {record["params"]: sha256_of(params_path)}
     if trainer is not None:
         states_path = os.path.join(directory, name + ".states")
-        record["optimizer_state"] = save_optimizer_state(trainer, states_path)
-        record.update(states=name + ".states", states_format=STATES_FORMAT)
-        record["sha256"][record["states"]] = sha256_of(states_path)
+        state = save_optimizer_state(trainer, states_path)
+        if state is not None:
+            record.update(states=name + ".states", states_format=STATES_FORMAT,
+                          optimizer_state=state)
+            record["sha256"][record["states"]] = sha256_of(states_path)
     atomic_write_text(os.path.join(directory, name + ".json"), to_json_text(record))
     if name.startswith("epoch-"):
         atomic_write_text(os.path.join(directory, "last.json"), to_json_text(record))
