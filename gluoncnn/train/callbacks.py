@@ -22,7 +22,6 @@ Only worker 0 of a distributed run gets the callbacks that write files.
 from __future__ import annotations
 
 import os
-from typing import Optional
 
 from .. import progress as _progress
 from ..errors import OptionError
@@ -175,7 +174,7 @@ class Checkpoint(Callback):
     ``interrupted.*`` on Ctrl-C; the record carries what resuming needs (see
     :func:`gluoncnn.train.checkpoint.save_checkpoint`)."""
 
-    def __init__(self, directory, keep: Optional[int] = 2):
+    def __init__(self, directory, keep: int | None = 2):
         self.directory = os.fspath(directory)
         self.keep = keep
 
@@ -288,7 +287,7 @@ class LivePlot(Callback):
                 state.logger.warning("could not save %s: %s", self.plotter.path, err)
 
 
-def make_plot(plot, checkpoint_dir) -> Optional[LivePlot]:
+def make_plot(plot, checkpoint_dir) -> LivePlot | None:
     """The :class:`LivePlot` ``fit(plot=...)`` asks for, or None."""
     if plot is False or plot is None:
         return None

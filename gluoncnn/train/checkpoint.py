@@ -24,7 +24,7 @@ import json
 import os
 import time
 import warnings
-from typing import Any, Dict, Optional
+from typing import Any
 
 import mxnet as mx
 
@@ -83,7 +83,7 @@ def _unflatten(layout, arrays):
     return tuple(_unflatten(item, arrays) for item in layout)
 
 
-def save_optimizer_state(trainer, path) -> Optional[Dict[str, Any]]:
+def save_optimizer_state(trainer, path) -> dict[str, Any] | None:
     """Write the trainer's optimizer state to ``path`` as plain arrays; return the JSON part
     (layout, optimizer name and update counts) for the checkpoint record. None (and no file)
     when the state is not in this process (``dist_async``: the servers hold it)."""
@@ -92,7 +92,7 @@ def save_optimizer_state(trainer, path) -> Optional[Dict[str, Any]]:
         return None
     updater = updaters[0]
     opt = updater.optimizer
-    arrays: Dict[str, Any] = {}
+    arrays: dict[str, Any] = {}
     layout = {str(index): _flatten(state, index, arrays)
               for index, state in updater.states.items()}
     atomic_write(path, lambda tmp: mx.nd.save(tmp, arrays))
@@ -106,7 +106,7 @@ def _index(key: str):
     return int(key) if key.lstrip("-").isdigit() else key
 
 
-def load_optimizer_state(trainer, path, info: Dict[str, Any]) -> None:
+def load_optimizer_state(trainer, path, info: dict[str, Any]) -> None:
     """Put the state saved by :func:`save_optimizer_state` back into ``trainer`` (every device's
     updater, and the optimizer's update counts, which Adam's bias correction reads)."""
     updaters = _updaters(trainer)
@@ -131,7 +131,7 @@ def load_optimizer_state(trainer, path, info: Dict[str, Any]) -> None:
     opt._index_update_count = opt._all_index_update_counts.setdefault(0, {})
 
 
-def load_arrays(path) -> Dict[str, mx.nd.NDArray]:
+def load_arrays(path) -> dict[str, mx.nd.NDArray]:
     """``mx.nd.load(path)``, with a one-line error naming the file when it is not an NDArray
     file (truncated, corrupt, or something else, such as a pickle)."""
     try:
@@ -150,8 +150,8 @@ def load_parameters(net, path, ctx=None) -> None:
 
 
 # ------------------------------------------------------------------------------ checkpoints
-def save_checkpoint(directory, epoch: int, net, trainer=None, meta: Optional[Dict] = None,
-                    name: Optional[str] = None, keep: Optional[int] = None) -> Dict[str, Any]:
+def save_checkpoint(directory, epoch: int, net, trainer=None, meta: dict | None = None,
+                    name: str | None = None, keep: int | None = None) -> dict[str, Any]:
     """Write ``<name>.params``, ``<name>.states`` (trainer) and ``<name>.json`` atomically, then
     ``last.json`` pointing at them (``name`` defaults to ``epoch-0003``); ``keep`` old epoch
     checkpoints are kept (all when None). Returns the JSON record written."""
@@ -188,7 +188,7 @@ def _prune_checkpoints(directory, keep):
                 os.remove(p)
 
 
-def load_checkpoint(path) -> Dict[str, Any]:
+def load_checkpoint(path) -> dict[str, Any]:
     """Read a checkpoint's JSON record: ``path`` is a checkpoint folder (its ``last.json``), a
     ``.json`` file, or a ``.params`` file with its ``.json`` beside it. Adds absolute
     ``params_path`` (and ``states_path``), and checks each file against its sha256. Raises
@@ -226,7 +226,7 @@ def load_checkpoint(path) -> Dict[str, Any]:
     return record
 
 
-def restore(record: Dict[str, Any], net, trainer, ctxs) -> None:
+def restore(record: dict[str, Any], net, trainer, ctxs) -> None:
     """Load a checkpoint record's parameters into ``net`` and its optimizer state into
     ``trainer``; a state in the old pickle format is skipped with a warning, never unpickled."""
     load_parameters(net, record["params_path"], ctx=ctxs)

@@ -1,13 +1,14 @@
 """Devices: which contexts exist, reading ``ctx=`` arguments, and where a net's parameters live."""
 from __future__ import annotations
 
-from typing import Iterable, List, Union
+from collections.abc import Iterable
+from typing import Union
 
 import mxnet as mx
 
 from ..errors import GluonCNNError
 
-CtxArg = Union[None, str, mx.Context, Iterable[Union[str, mx.Context]]]
+CtxArg = Union[None, str, mx.Context, Iterable[str | mx.Context]]
 
 
 class ContextError(GluonCNNError, ValueError):
@@ -26,7 +27,7 @@ def try_gpu(i: int = 0) -> mx.Context:
     return mx.gpu(i) if _num_gpus() >= i + 1 else mx.cpu()
 
 
-def try_all_gpus() -> List[mx.Context]:
+def try_all_gpus() -> list[mx.Context]:
     """Every GPU as a list of contexts, or ``[mx.cpu()]`` when there is none (as in d2l)."""
     n = _num_gpus()
     return [mx.gpu(i) for i in range(n)] if n else [mx.cpu()]
@@ -57,7 +58,7 @@ def _parse_one_ctx(item) -> mx.Context:
     return ctx
 
 
-def parse_ctx(ctx: CtxArg = None) -> List[mx.Context]:
+def parse_ctx(ctx: CtxArg = None) -> list[mx.Context]:
     """Turn ``ctx`` into a list of contexts, checking that each exists.
 
     Accepts ``None`` (the first GPU, else the CPU), a ``mx.Context``, a list of them, or strings:
@@ -85,7 +86,7 @@ def parse_ctx(ctx: CtxArg = None) -> List[mx.Context]:
     return ctxs
 
 
-def ctx_text(ctxs: List[mx.Context]) -> str:
+def ctx_text(ctxs: list[mx.Context]) -> str:
     """``cpu(0)`` for one context, ``[gpu(0), gpu(1)]`` for several (d2l's 'training on' line)."""
     return str(ctxs[0]) if len(ctxs) == 1 else "[" + ", ".join(str(c) for c in ctxs) + "]"
 
@@ -100,7 +101,7 @@ def is_initialized(net) -> bool:
     return True
 
 
-def net_ctx(net) -> List[mx.Context]:
+def net_ctx(net) -> list[mx.Context]:
     """The contexts ``net``'s parameters live on (``[cpu()]`` before initialisation)."""
     for p in net.collect_params().values():
         try:
@@ -110,7 +111,7 @@ def net_ctx(net) -> List[mx.Context]:
     return [mx.cpu()]
 
 
-def place_net(net, ctxs: List[mx.Context], initializer=None) -> None:
+def place_net(net, ctxs: list[mx.Context], initializer=None) -> None:
     """Initialise ``net`` on ``ctxs`` if it is not yet (``initializer``, else the model's own
     ``default_init``, else Xavier), or move its parameters there if they live elsewhere."""
     if not is_initialized(net):

@@ -6,7 +6,8 @@ import math
 import os
 import time
 import warnings
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Union
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 from mxnet import nd
 
@@ -28,19 +29,19 @@ from .seeding import epoch_seed, seed_everything
 from .state import TrainingState
 
 
-def fit(net, train_iter: Iterable, test_iter: Optional[Iterable], epochs: int,
+def fit(net, train_iter: Iterable, test_iter: Iterable | None, epochs: int,
         ctx: CtxArg = None, optimizer: str = "sgd", lr: float = 0.1, momentum: float = 0.9,
         nesterov: bool = False, wd: float = 0.0, schedule: ScheduleArg = None,
         warmup_epochs: float = 0, label_smoothing: float = 0.0,
-        clip_gradient: Optional[float] = None, aux_weight: float = 0.3, amp: AmpArg = False,
-        hybridize: Union[bool, Dict[str, Any]] = True, kvstore: Any = "device",
-        checkpoint_dir: Optional[str] = None, resume: Union[bool, str, os.PathLike] = False,
-        seed: Optional[int] = None, progress: Union[bool, str] = "auto",
-        plot: Union[bool, str] = "auto", history_file: Optional[str] = None,
-        on_step: Optional[Callable] = None, max_batches: Optional[int] = None,
-        classes: Union[None, int, Sequence[str]] = None, keep_checkpoints: Optional[int] = 2,
-        verbose: bool = True, init: Any = None, callbacks: Optional[List[Callback]] = None,
-        log_dir: Optional[str] = None) -> History:
+        clip_gradient: float | None = None, aux_weight: float = 0.3, amp: AmpArg = False,
+        hybridize: bool | dict[str, Any] = True, kvstore: Any = "device",
+        checkpoint_dir: str | None = None, resume: bool | str | os.PathLike = False,
+        seed: int | None = None, progress: bool | str = "auto",
+        plot: bool | str = "auto", history_file: str | None = None,
+        on_step: Callable | None = None, max_batches: int | None = None,
+        classes: None | int | Sequence[str] = None, keep_checkpoints: int | None = 2,
+        verbose: bool = True, init: Any = None, callbacks: list[Callback] | None = None,
+        log_dir: str | None = None) -> History:
     """Train ``net`` on ``train_iter`` for ``epochs`` epochs, evaluating on ``test_iter``.
 
     Prints ``training on cpu(0)`` and then, per epoch, the d2l line
@@ -159,7 +160,7 @@ def fit(net, train_iter: Iterable, test_iter: Optional[Iterable], epochs: int,
 
 
 def own_callbacks(progress, on_step, schedule, checkpoint_dir, keep_checkpoints, history_file,
-                  plot, log_dir) -> List[Callback]:
+                  plot, log_dir) -> list[Callback]:
     """The callbacks ``fit``'s own arguments ask for, in the order they run."""
     own = [StepHook(on_step)] if on_step is not None else []
     own += [ProgressBar(progress), EpochLine()]
@@ -233,7 +234,7 @@ def train(state: TrainingState, train_iter, test_iter, callbacks) -> History:
 
 
 def train_epoch(state: TrainingState, train_iter, test_iter, callbacks, epoch: int
-                ) -> Dict[str, Any]:
+                ) -> dict[str, Any]:
     """Train epoch ``epoch`` (1-based), evaluate, and return its History record."""
     state.epoch, state.batch, state.running = epoch, 0, None
     if state.seed is not None:

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import numbers
 import time
-from typing import Any, Dict, Iterable, Optional, Sequence, Union
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 from mxnet import autograd, gluon, nd
@@ -13,7 +14,7 @@ from .devices import CtxArg, is_initialized, net_ctx, parse_ctx
 from .losses import split_outputs
 
 
-def limited(data_iter: Iterable, max_batches: Optional[int]):
+def limited(data_iter: Iterable, max_batches: int | None):
     """The batches of ``data_iter``, at most ``max_batches`` of them (all when None)."""
     for i, batch in enumerate(data_iter):
         if max_batches is not None and i >= max_batches:
@@ -34,7 +35,7 @@ def split_batch(X, y, ctxs):
             gluon.utils.split_and_load(y, use, even_split=False))
 
 
-def num_classes(classes: Union[None, int, Sequence[str]]) -> Optional[int]:
+def num_classes(classes: None | int | Sequence[str]) -> int | None:
     """``classes`` as a number: an int, or a list of class names."""
     if classes is None:
         return None
@@ -46,10 +47,10 @@ def num_classes(classes: Union[None, int, Sequence[str]]) -> Optional[int]:
     return int(classes)
 
 
-def evaluate(net, data_iter: Iterable, ctx: CtxArg = None, topk: Optional[int] = 5,
+def evaluate(net, data_iter: Iterable, ctx: CtxArg = None, topk: int | None = 5,
              loss: bool = True, confusion: bool = False,
-             classes: Union[None, int, Sequence[str]] = None,
-             max_batches: Optional[int] = None) -> Dict[str, Any]:
+             classes: None | int | Sequence[str] = None,
+             max_batches: int | None = None) -> dict[str, Any]:
     """Evaluate ``net`` on ``data_iter`` in inference mode (dropout off, GoogLeNet → logits only).
 
     Returns a dict with ``acc`` (top-1), ``top{k}`` (when the net has more than ``topk``

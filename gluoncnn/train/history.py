@@ -4,7 +4,8 @@ from __future__ import annotations
 import csv
 import io
 import json
-from typing import Any, Dict, Iterable, List, Optional
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 
@@ -25,12 +26,12 @@ class History:
     FIELDS = ("epoch", "loss", "train_acc", "test_acc", "test_loss", "test_top5", "lr", "time",
               "examples_per_sec")
 
-    def __init__(self, records: Optional[Iterable[Dict[str, Any]]] = None,
-                 meta: Optional[Dict[str, Any]] = None):
+    def __init__(self, records: Iterable[dict[str, Any]] | None = None,
+                 meta: dict[str, Any] | None = None):
         self.records = [dict(r) for r in (records or [])]
         self.meta = dict(meta or {})
 
-    def append(self, record: Dict[str, Any]) -> None:
+    def append(self, record: dict[str, Any]) -> None:
         self.records.append(dict(record))
 
     def __len__(self):
@@ -50,11 +51,11 @@ class History:
         return (f"History({len(self.records)} epochs; last: loss {last['loss']:.4f}, "
                 f"train acc {last['train_acc']:.3f}{test})")
 
-    def column(self, key: str) -> List[Any]:
+    def column(self, key: str) -> list[Any]:
         """One value per epoch, e.g. ``history.column('test_acc')``."""
         return [r.get(key) for r in self.records]
 
-    def best(self, key: str = "test_acc") -> Dict[str, Any]:
+    def best(self, key: str = "test_acc") -> dict[str, Any]:
         """The record with the highest ``key`` (lowest for keys containing 'loss'/'time')."""
         rows = [r for r in self.records if r.get(key) is not None]
         if not rows:
@@ -94,7 +95,7 @@ class History:
         return self.to_csv(path) if str(path).lower().endswith(".csv") else self.to_json(path)
 
     @classmethod
-    def from_json(cls, path) -> "History":
+    def from_json(cls, path) -> History:
         with open(path) as f:
             data = json.load(f)
         return cls(data.get("records", []), data.get("meta", {}))

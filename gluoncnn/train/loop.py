@@ -15,7 +15,6 @@ checkpoint is ever written from bad weights (checkpoints are written after the e
 from __future__ import annotations
 
 import math
-from typing import Optional
 
 import numpy as np
 from mxnet import autograd, nd
@@ -150,7 +149,7 @@ class DivergenceWatch:
     larger of the run's first batch loss (``reference``) and chance level (``floor``, the loss of
     a uniform guess, ln(classes)); keeps the parameters of the last good check to put back."""
 
-    def __init__(self, net, factor: float = DIVERGENCE_FACTOR, reference: Optional[float] = None,
+    def __init__(self, net, factor: float = DIVERGENCE_FACTOR, reference: float | None = None,
                  floor: float = 0.0):
         self.params = list(net.collect_params().values())
         self.factor, self.reference, self.floor = factor, reference, floor

@@ -10,7 +10,7 @@ switch between float16 and bfloat16.
 from __future__ import annotations
 
 import warnings
-from typing import List, Optional, Union
+from typing import Union
 
 import mxnet as mx
 
@@ -23,7 +23,7 @@ AmpArg = Union[None, bool, str]
 AMP_CHOICES = (None, False, True, "float16", "bfloat16", "auto")
 
 log = console_logger()
-_initialised_dtype: Optional[str] = None
+_initialised_dtype: str | None = None
 
 
 def _warn(message: str) -> None:
@@ -37,7 +37,7 @@ def cpu_can_emulate_bf16() -> bool:
     return runtime.cpu_has_native_bf16() or "avx512bw" in runtime.cpu_flags()
 
 
-def choose_amp_dtype(amp: AmpArg, ctxs: List[mx.Context]) -> Optional[str]:
+def choose_amp_dtype(amp: AmpArg, ctxs: list[mx.Context]) -> str | None:
     """The low-precision type ``fit(amp=amp)`` trains in on ``ctxs``: ``'float16'``,
     ``'bfloat16'`` or None (float32).
 
@@ -77,7 +77,7 @@ def choose_amp_dtype(amp: AmpArg, ctxs: List[mx.Context]) -> Optional[str]:
     raise OptionError("amp='bfloat16' runs on CPUs (oneDNN); on GPUs use amp='float16' or 'auto'")
 
 
-def init_amp(dtype: Optional[str]) -> bool:
+def init_amp(dtype: str | None) -> bool:
     """Patch MXNet's operators for ``dtype`` (once per process); True when AMP is on."""
     global _initialised_dtype
     if dtype is None:
@@ -93,13 +93,13 @@ def init_amp(dtype: Optional[str]) -> bool:
     return True
 
 
-def init_amp_trainer(trainer, dtype: Optional[str]) -> None:
+def init_amp_trainer(trainer, dtype: str | None) -> None:
     """float16 needs dynamic loss scaling; bfloat16 has float32's range and needs none."""
     if dtype == "float16":
         from mxnet.contrib import amp
         amp.init_trainer(trainer)
 
 
-def loss_scaler(trainer, dtype: Optional[str]):
+def loss_scaler(trainer, dtype: str | None):
     """The trainer's AMP loss scaler (float16), else None."""
     return getattr(trainer, "_amp_loss_scaler", None) if dtype == "float16" else None

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Optional
 
 import mxnet as mx
 from mxnet import autograd, gluon, nd
@@ -25,7 +24,7 @@ INITIALIZERS = tuple(_INITIALIZERS)
 FLOAT32_MAX = 3.4028234663852886e38
 
 
-def make_initializer(init) -> Optional[mx.init.Initializer]:
+def make_initializer(init) -> mx.init.Initializer | None:
     """``None``/``'paper'`` -> None (the net's own default), a name of :data:`INITIALIZERS` ->
     its ``mx.init`` initializer; an ``mx.init.Initializer`` is returned as it is."""
     if init is None or isinstance(init, mx.init.Initializer):
@@ -99,7 +98,7 @@ def make_trainer(net, optimizer, lr, momentum, wd, kv, update_on_kvstore) -> glu
                          update_on_kvstore=update_on_kvstore)
 
 
-def num_batches_of(train_iter, max_batches) -> Optional[int]:
+def num_batches_of(train_iter, max_batches) -> int | None:
     """Batches per epoch (None when the iterator has no length)."""
     try:
         n = len(train_iter)

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import math
-from typing import Callable, Optional, Sequence, Union
+from collections.abc import Callable, Sequence
+from typing import Union
 
 from ..errors import OptionError
 
@@ -25,7 +26,7 @@ class LRSchedule:
     """
 
     def __init__(self, base_lr: float, epochs: int, kind: ScheduleArg = None,
-                 warmup_epochs: float = 0, milestones: Optional[Sequence[int]] = None,
+                 warmup_epochs: float = 0, milestones: Sequence[int] | None = None,
                  factor: float = 0.1,
                  patience: int = 2, min_lr: float = 0.0):
         self.base_lr = float(base_lr)
@@ -79,7 +80,7 @@ class LRSchedule:
             raise OptionError(f"unknown learning-rate schedule {spec!r}; valid: "
                               f"{', '.join(SCHEDULES)} (or a function epoch -> lr)")
 
-    def __call__(self, t: float, steps_per_epoch: Optional[int] = None) -> float:
+    def __call__(self, t: float, steps_per_epoch: int | None = None) -> float:
         """The rate at fractional epoch ``t`` (0-based: batch ``i`` of epoch ``e`` is
         ``e + i / steps_per_epoch``)."""
         if self.kind == "callable":
@@ -98,7 +99,7 @@ class LRSchedule:
             lr *= min(1.0, (t + step) / self.warmup_epochs)
         return max(lr, self.min_lr) if self.kind == "plateau" else lr
 
-    def end_epoch(self, value: Optional[float]) -> bool:
+    def end_epoch(self, value: float | None) -> bool:
         """Report the monitored value (higher is better) at the end of an epoch; returns True
         when a plateau lowered the rate."""
         if self.kind != "plateau" or value is None:

@@ -1,7 +1,8 @@
 """What a training run is doing, shared by ``fit``, the epoch loop and the callbacks."""
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, List, Optional
+from collections.abc import Callable
+from typing import Any
 
 from .history import History
 from .logs import console_logger
@@ -25,30 +26,30 @@ class TrainingState:
 
     logger = console_logger()
 
-    def __init__(self, net, trainer, ctxs, schedule: Optional[LRSchedule], epochs: int,
-                 meta: Dict[str, Any],
-                 verbose: bool = True, prefix: str = "", seed: Optional[int] = None):
+    def __init__(self, net, trainer, ctxs, schedule: LRSchedule | None, epochs: int,
+                 meta: dict[str, Any],
+                 verbose: bool = True, prefix: str = "", seed: int | None = None):
         self.net, self.trainer, self.ctxs = net, trainer, ctxs
         self.schedule, self.epochs, self.meta = schedule, epochs, meta
         self.verbose, self.prefix, self.seed = bool(verbose), prefix, seed
         self.log: Callable[..., None] = print if verbose else (lambda *args, **kwargs: None)
-        self.checkpoint_dir: Optional[str] = None
+        self.checkpoint_dir: str | None = None
         self.advice = ("Lower lr (now {lr:g}), add warmup_epochs= or clip_gradient=."
                        .format(lr=meta.get("lr", 0.0)))
         self.history = History(meta=meta)
         self.start_epoch, self.epoch, self.batch = 0, 0, 0
-        self.num_batches: Optional[int] = None
-        self.max_batches: Optional[int] = None
+        self.num_batches: int | None = None
+        self.max_batches: int | None = None
         self.running = None
-        self.last_good: Optional[str] = None
+        self.last_good: str | None = None
         self.status = "running"
         self.stop_training = False
-        self.interrupt_notes: List[str] = []
-        self.watch: Optional[DivergenceWatch] = None
-        self.current_lr: Optional[float] = None
+        self.interrupt_notes: list[str] = []
+        self.watch: DivergenceWatch | None = None
+        self.current_lr: float | None = None
         # the step's settings (see loop.run_epoch)
         self.loss_fn = self.report_fn = None
-        self.step_size: Optional[int] = None
+        self.step_size: int | None = None
         self.step_scale, self.aux_weight, self.amp_dtype, self.clip_gradient = 1, 0.3, None, None
 
     def note(self, message: str) -> None:
@@ -67,7 +68,7 @@ class TrainingState:
             self.trainer.set_learning_rate(lr)
             self.current_lr = lr
 
-    def checkpoint_meta(self) -> Dict[str, Any]:
+    def checkpoint_meta(self) -> dict[str, Any]:
         """What a checkpoint record carries so that resuming continues exactly."""
         return {"history": self.history.records,
                 "schedule_state": self.schedule.state_dict() if self.schedule else {},
