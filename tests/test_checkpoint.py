@@ -159,3 +159,18 @@ def test_non_finite_numbers_are_refused(kwargs, message):
     train_iter, test_iter = data()
     with pytest.raises(OptionError, match=message):
         fit(tiny_net(), train_iter, test_iter, 1, ctx="cpu", verbose=False, **QUIET, **kwargs)
+
+
+def test_train_ch5_stops_on_a_nan_loss_naming_epoch_and_batch():
+    from mxnet import gluon
+    from gluoncnn.train import train_ch5
+    from test_train import PoisonedLoader
+    train_iter, test_iter = data(train_size=96)
+    net = get_model("lenet")
+    net.initialize()
+    trainer = gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": 0.1})
+    poisoned = PoisonedLoader(train_iter, epoch=1, batch=2)  # its +1 is our epoch 2: no peek
+    with pytest.raises(TrainingDivergedError, match="became nan in epoch 2, batch 2") as err:
+        train_ch5(net, poisoned, test_iter, 32, trainer, mx.cpu(), 3)
+    assert "learning rate of the trainer" in str(err.value)
+    assert all(np.isfinite(v).all() for v in params_of(net).values())
