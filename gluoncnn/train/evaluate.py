@@ -81,6 +81,7 @@ def evaluate(net, data_iter: Iterable, ctx: CtxArg = None, topk: int | None = 5,
             Xs, ys = split_batch(X, y, ctxs)
             for Xi, yi in zip(Xs, ys):
                 logits, _ = split_outputs(net(Xi))
+                logits = logits.astype("float32", copy=False)  # bfloat16 under AMP
                 c = Xi.context
                 num_out = logits.shape[1]
                 yf = yi.astype("float32")
@@ -90,7 +91,7 @@ def evaluate(net, data_iter: Iterable, ctx: CtxArg = None, topk: int | None = 5,
                     idx = nd.topk(logits, k=topk, ret_typ="indices", dtype="float32")
                     correct_k[c] += (idx == yf.reshape((-1, 1))).sum()
                 if loss:
-                    loss_sum[c] += ce(logits.astype("float32", copy=False), yi).sum()
+                    loss_sum[c] += ce(logits, yi).sum()
                 if confusion:
                     k = num_classes(classes) or num_out
                     if conf is None:

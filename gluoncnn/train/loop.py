@@ -85,8 +85,10 @@ def train_step(net, X, y, ctxs, loss_fn, trainer, step_size, aux_weight=0.3, amp
     ctx0 = Xs[0].context
     loss_sum = _on(ctx0, [m.sum() for m in mains])
     total_sum = loss_sum if totals[0] is mains[0] else _on(ctx0, [t.sum() for t in totals])
-    correct = _on(ctx0, [(lg.argmax(axis=1) == yi.astype(lg.dtype)).sum()
-                         for lg, yi in zip(logits_all, ys)])
+    # float32 before argmax: under bfloat16 AMP the logits are bfloat16, whose integers are
+    # exact only up to 256 (class 257 would read as 256)
+    correct = _on(ctx0, [(lg.astype("float32", copy=False).argmax(axis=1)
+                          == yi.astype("float32")).sum() for lg, yi in zip(logits_all, ys)])
     return loss_sum, total_sum, correct
 
 
