@@ -14,6 +14,8 @@ objects drawn with the Agg canvas, which needs no display.
 import os
 import sys
 
+from .utils import atomic_write
+
 __all__ = ["in_notebook", "want_progress_bar", "progress_bar", "TrainingPlot", "plot_history"]
 
 #: Epochs with more batches than this get a progress bar when ``progress='auto'``.
@@ -109,17 +111,12 @@ def _new_figure(figsize):
 
 def _save(fig, path):
     """Save atomically: a half-written PNG never replaces a good one."""
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    tmp = os.path.join(folder, f".{os.path.basename(path)}.tmp")
-    fig.savefig(tmp, format="png", dpi=100)
-    os.replace(tmp, path)
-    return path
+    return atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=100))
 
 
 def plot_history(records, path=None, figsize=(5, 3.5)):
-    """Draw ``records`` (dicts with ``epoch, loss, train_acc, test_acc``); save to ``path`` if given.
+    """Draw ``records`` (dicts with ``epoch, loss, train_acc, test_acc``); save to ``path`` if
+    given.
 
     Returns the matplotlib ``Figure`` (Jupyter shows it when it is a cell's last value).
     """

@@ -3,7 +3,6 @@
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -172,66 +171,7 @@ def test_two_devices_equal_one_device(optimizer):
 
 
 # ------------------------------------------------------------------------------ distributed
-def _free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-@pytest.mark.slow
-def test_dist_sync_workers_agree(tmp_path):
-    """A scheduler, a server and two workers (ps-lite over 127.0.0.1): each worker trains on its
-    own shard with its own seed, yet both end with the same parameters."""
-    port = _free_port()
-    procs = []
-    repo = os.path.dirname(HERE)
-    try:
-        for i, role in enumerate(["scheduler", "server", "worker", "worker"]):
-            env = dist_env(role, port, num_workers=2, num_servers=1)
-            env["DMLC_WORKER_SEED"] = str(i)
-            env["PYTHONPATH"] = repo + os.pathsep + env.get("PYTHONPATH", "")
-            env.pop("CI", None)
-            procs.append(subprocess.Popen(
-                [sys.executable, os.path.join(HERE, "dist_worker.py"), str(tmp_path)], env=env,
-                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
-        deadline = time.time() + 80
-        outputs = []
-        for p in procs:
-            outputs.append(p.communicate(timeout=max(1, deadline - time.time()))[0])
-        assert [p.returncode for p in procs] == [0] * 4, "\n".join(outputs)
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-    joined = "\n".join(outputs)
-    assert "[worker 0/2] epoch 1" in joined and "[worker 1/2] epoch 1" in joined
-    a, b = np.load(tmp_path / "worker-0.npz"), np.load(tmp_path / "worker-1.npz")
-    assert sorted(a.files) == sorted(b.files) and a.files
-    for k in a.files:
-        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
-
-
-@pytest.mark.slow
-def test_mxnet_launcher_runs_on_this_python(tmp_path):
-    """MXNet's tools/launch.py (dmlc tracker) through gluoncnn.train.launch, local launcher: it
-    starts the servers and workers with their DMLC_ROLE (the bare launcher fails on Python >= 3.9
-    with Thread.isAlive)."""
-    out = tmp_path / "roles"
-    out.mkdir()
-    script = tmp_path / "role.py"  # the local launcher joins the command into a shell line
-    script.write_text("import os, sys, uuid\nopen(os.path.join(sys.argv[1], "
-                      "os.environ['DMLC_ROLE'] + '-' + uuid.uuid4().hex), 'w').close()\n")
-    proc = subprocess.run([sys.executable, "-m", "gluoncnn.train", "launch", "-n", "2", "-s", "1",
-                           "--launcher", "local", sys.executable, str(script), str(out)],
-                          capture_output=True, text=True, timeout=60)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    roles = sorted(f.split("-")[0] for f in os.listdir(out))
-    assert roles == ["scheduler", "server", "worker", "worker"], roles
-
-
+# (dist_sync and the launcher: tests/test_distributed.py)
 def test_shard_loader_splits_the_data():
     train_iter, _ = data(batch_size=10, train_size=100)
     parts = [shard_loader(train_iter, 2, r) for r in (0, 1)]

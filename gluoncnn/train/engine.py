@@ -1,0 +1,265 @@
+"""``fit``: the full training engine, written as the algorithm it runs (prepare, resume, then
+for each epoch: run it, evaluate, end it); the duties around the loop are callbacks."""
+from __future__ import annotations
+
+import math
+import os
+import time
+import warnings
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from mxnet import nd
+
+from ..errors import OptionError
+from .callbacks import (Callback, Checkpoint, EpochLine, HistoryFile, LRPlateau, ProgressBar,
+                        StepHook, call, check_callbacks, make_plot)
+from .checkpoint import load_checkpoint, restore
+from .devices import CtxArg, ctx_text, parse_ctx, place_net
+from .distributed import (average_over_workers, create_kvstore, init_dist_kvstore, shard_loader,
+                          update_on_kvstore)
+from .evaluate import evaluate, num_classes
+from .history import History
+from .loop import DivergenceWatch, run_epoch
+from .losses import make_loss
+from .precision import AmpArg, choose_amp_dtype, init_amp, init_amp_trainer
+from .prepare import (check_args, check_output_size, dataset_classes, finish_deferred_init,
+                      first_batch, make_initializer, make_trainer, num_batches_of)
+from .schedule import LRSchedule, ScheduleArg
+from .seeding import epoch_seed, seed_everything
+from .state import TrainingState
+
+
+def fit(net, train_iter: Iterable, test_iter: Iterable | None, epochs: int,
+        ctx: CtxArg = None, optimizer: str = "sgd", lr: float = 0.1, momentum: float = 0.9,
+        nesterov: bool = False, wd: float = 0.0, schedule: ScheduleArg = None,
+        warmup_epochs: float = 0, label_smoothing: float = 0.0,
+        clip_gradient: float | None = None, aux_weight: float = 0.3, amp: AmpArg = False,
+        hybridize: bool | dict[str, Any] = True, kvstore: Any = "device",
+        checkpoint_dir: str | None = None, resume: bool | str | os.PathLike = False,
+        seed: int | None = None, progress: bool | str = "auto",
+        plot: bool | str = "auto", history_file: str | None = None,
+        on_step: Callable | None = None, max_batches: int | None = None,
+        classes: None | int | Sequence[str] = None, keep_checkpoints: int | None = 2,
+        verbose: bool = True, init: Any = None, callbacks: list[Callback] | None = None,
+        log_dir: str | None = None) -> History:
+    """Train ``net`` on ``train_iter`` for ``epochs`` epochs, evaluating on ``test_iter``.
+
+    Prints ``training on cpu(0)`` and then, per epoch, the d2l line
+    ``epoch 1, loss 0.5912, train acc 0.776, test acc 0.826, time 12.3 sec``. Returns a
+    :class:`History`.
+
+    Parameters (all checked before training starts; a bad one raises ``ValueError`` saying
+    what to change):
+
+    - ``ctx``: a context, a list (data parallel), or ``'cpu'``, ``'gpu:0,gpu:1'``; default the
+      first GPU, else the CPU.
+    - ``optimizer``: ``'sgd'`` (with ``momentum``; ``nesterov=True`` → ``'nag'``), ``'nag'``,
+      ``'adam'``, ``'rmsprop'``; ``lr``, ``wd`` (weight decay).
+    - ``schedule``: ``None``, ``'step'``, ``'step:5,8'``, ``'cosine'``, ``'plateau'``,
+      ``'plateau:2'`` or a function ``epoch_float -> lr``; ``warmup_epochs``: linear warm-up.
+      ``'plateau'`` watches test accuracy (train loss without test data).
+    - ``label_smoothing``: epsilon; ``clip_gradient``: max global L2 norm of the gradient;
+      ``aux_weight``: weight of auxiliary outputs (GoogLeNet returns ``(logits, aux1, aux2)``
+      in training).
+    - ``amp``: mixed precision with ``mxnet.contrib.amp`` (see :mod:`.precision`): ``'auto'``
+      is float16 on GPUs, bfloat16 on CPUs with native bfloat16 and float32 elsewhere;
+      ``'float16'`` (or ``True``) on GPUs; ``'bfloat16'`` on CPUs; ``None``/``False`` float32.
+      Parameters, checkpoints and exports stay float32.
+    - ``hybridize``: True (``static_alloc=True, static_shape=True``), False, or a dict of
+      ``net.hybridize`` arguments.
+    - ``kvstore``: ``'device'`` (default; several devices on one machine), ``'local'``, or
+      ``'dist_sync'``/``'dist_device_sync'``/``'dist_async'`` for several processes or machines
+      (ps-lite, started with ``DMLC_*`` environment variables); the training data is sharded by
+      worker rank and only worker 0 writes checkpoints, history and plots.
+    - ``checkpoint_dir``: writes ``epoch-0003.params``/``.states``/``.json`` and ``last.json``
+      atomically after each epoch (keeping ``keep_checkpoints`` of them) and
+      ``interrupted.*`` on Ctrl-C; ``resume=True`` (or a checkpoint path) continues after the
+      last complete epoch with the same schedule.
+    - ``seed``: seeds MXNet, numpy (and so the DataLoader's shuffling) and Python, and each
+      epoch again from ``(seed, epoch)``, so a resumed run matches an uninterrupted one.
+    - ``progress``: ``'auto'`` shows a tqdm bar only on long epochs (> 50 batches) in a
+      terminal or notebook, never in CI or quick mode; ``True``/``False`` force it.
+    - ``plot``: ``'auto'`` draws live curves in notebooks and, outside them, saves
+      ``<checkpoint_dir>/curves.png`` when there is a checkpoint dir; a path saves the PNG
+      there (after every epoch); ``True`` live in notebooks, else ``curves.png``; ``False`` none.
+    - ``history_file``: a ``.csv`` or ``.json`` path written after every epoch.
+    - ``on_step(net)``: called after every optimizer step (pruning masks use it).
+    - ``callbacks``: more :class:`~gluoncnn.train.callbacks.Callback` objects (hooks
+      ``on_train_begin``, ``on_epoch_begin``, ``on_batch_end``, ``on_epoch_end``,
+      ``on_interrupt``, ``on_train_end``), called after fit's own: e.g. ``EarlyStopping()``,
+      ``BestCheckpoint('runs/x')``, ``TensorBoard('logs', histograms=True)`` or your own.
+    - ``log_dir``: TensorBoard event files there (loss, accuracies, learning rate per epoch;
+      needs ``pip install tensorboardX``).
+    - ``max_batches``: at most this many batches per epoch, for training and evaluation.
+    - ``classes``: the number of classes (or the list of their names), checked against the net's
+      output before training.
+    - ``init``: how to initialise a net that is not initialised yet: ``None``/``'paper'`` its
+      own default (gluoncnn models: the paper's), ``'he'``, ``'xavier'`` or an
+      ``mx.init.Initializer``. An initialised net keeps its weights.
+
+    A NaN or infinite loss, or one over 100 times its start (or chance level), raises
+    :class:`TrainingDivergedError` naming the epoch and batch and the last good checkpoint,
+    which stays as it was; the net in memory is put back to its last checked good weights (the
+    loop reads the loss every 50 batches, not after each one).
+    """
+    opt_name = check_args(epochs, optimizer, lr, momentum, wd, warmup_epochs, label_smoothing,
+                          clip_gradient, aux_weight, max_batches, classes, keep_checkpoints,
+                          nesterov)
+    sched = LRSchedule(lr, epochs, schedule, warmup_epochs=warmup_epochs)
+    initializer = make_initializer(init)
+    ctxs = parse_ctx(ctx)
+    amp_dtype = choose_amp_dtype(amp, ctxs)
+    if resume and not checkpoint_dir and not isinstance(resume, (str, os.PathLike)):
+        raise OptionError("resume=True needs checkpoint_dir= (the folder of the run to continue), "
+                          "or pass the checkpoint path as resume='runs/x/last.json'")
+    dist = create_kvstore(kvstore)
+    distributed = dist.num_workers > 1
+    if distributed:
+        train_iter = shard_loader(train_iter, dist.num_workers, dist.rank)
+    writes = dist.rank == 0  # only worker 0 writes files
+    callbacks = own_callbacks(progress, on_step, sched, checkpoint_dir if writes else None,
+                              keep_checkpoints, history_file if writes else None,
+                              plot if writes else False, log_dir if writes else None
+                              ) + check_callbacks(callbacks)
+
+    # prepare: the net on its devices, one look at the data, the trainer
+    if seed is not None:
+        seed_everything(seed)
+    place_net(net, ctxs, initializer)
+    init_amp(amp_dtype)
+    if hybridize:
+        net.hybridize(**(hybridize if isinstance(hybridize, dict)
+                         else {"static_alloc": True, "static_shape": True}))
+    X0, y0 = first_batch(train_iter)
+    num_out = check_output_size(net, X0, y0, ctxs[0], num_classes(classes),
+                                dataset_classes(train_iter))
+    finish_deferred_init(net, X0, ctxs[0])
+    update_on_kv = update_on_kvstore(dist.kv, distributed, clip_gradient)
+    trainer = make_trainer(net, opt_name, lr, momentum, wd, dist.kv, update_on_kv)
+    init_amp_trainer(trainer, amp_dtype)
+    meta = {"net": type(net).__name__, "net_name": net.name, "optimizer": opt_name, "lr": lr,
+            "momentum": momentum, "wd": wd, "schedule": schedule if isinstance(schedule, str)
+            else (None if schedule is None else "callable"), "warmup_epochs": warmup_epochs,
+            "label_smoothing": label_smoothing, "clip_gradient": clip_gradient, "epochs": epochs,
+            "seed": seed, "ctx": [str(c) for c in ctxs], "num_workers": dist.num_workers,
+            "classes": num_out, "rank": dist.rank, "amp": amp_dtype or "float32"}
+    state = TrainingState(net, trainer, ctxs, sched, epochs, meta, verbose,
+                          f"[worker {dist.rank}/{dist.num_workers}] " if distributed else "", seed)
+    state.loss_fn, state.report_fn = make_loss(label_smoothing)
+    state.step_scale = dist.num_workers  # dist_sync sums gradients over workers
+    # dist_async: the servers apply each worker's gradient on its own, normalised once for all
+    state.step_size = X0.shape[0] if distributed and update_on_kv else None
+    state.aux_weight, state.amp_dtype, state.clip_gradient = aux_weight, amp_dtype, clip_gradient
+    state.num_batches, state.max_batches = num_batches_of(train_iter, max_batches), max_batches
+    state.checkpoint_dir = checkpoint_dir if writes else None
+    state.watch = DivergenceWatch(net, floor=math.log(max(num_out, 2)))
+
+    if resume and resume_from(state, resume, checkpoint_dir):
+        return state.history
+    if distributed:
+        init_dist_kvstore(trainer, state.step_size or X0.shape[0] * dist.num_workers)
+    return train(state, train_iter, test_iter, callbacks)
+
+
+def own_callbacks(progress, on_step, schedule, checkpoint_dir, keep_checkpoints, history_file,
+                  plot, log_dir) -> list[Callback]:
+    """The callbacks ``fit``'s own arguments ask for, in the order they run."""
+    own = [StepHook(on_step)] if on_step is not None else []
+    own += [ProgressBar(progress), EpochLine()]
+    if schedule.kind == "plateau":
+        own.append(LRPlateau())
+    if checkpoint_dir:
+        own.append(Checkpoint(checkpoint_dir, keep_checkpoints))
+    if history_file:
+        own.append(HistoryFile(history_file))
+    if log_dir:
+        from .tensorboard import TensorBoard
+        own.append(TensorBoard(log_dir))
+    live_plot = make_plot(plot, checkpoint_dir)
+    return own + ([live_plot] if live_plot else [])
+
+
+def resume_from(state: TrainingState, resume, checkpoint_dir) -> bool:
+    """Continue after the checkpoint ``resume`` names (or ``checkpoint_dir``'s last one); True
+    when it already did every epoch."""
+    source = resume if isinstance(resume, (str, os.PathLike)) else checkpoint_dir
+    if resume is True and not os.path.exists(os.path.join(checkpoint_dir, "last.json")):
+        state.note(f"no checkpoint in {checkpoint_dir} yet; starting at epoch 1")
+        return False
+    record = load_checkpoint(source)
+    restore(record, state.net, state.trainer, state.ctxs)
+    state.history = History(record.get("history", []), state.meta)
+    state.schedule.load_state_dict(record.get("schedule_state", {}))
+    state.watch.reference = record.get("reference_loss")
+    state.start_epoch = int(record["epoch"])
+    state.last_good = record["params_path"]
+    for key in ("optimizer", "lr", "schedule"):
+        if key in record.get("meta", {}) and record["meta"][key] != state.meta[key]:
+            warnings.warn(f"resuming a run that used {key}={record['meta'][key]!r} with "
+                          f"{key}={state.meta[key]!r}", RuntimeWarning, stacklevel=3)
+    state.log(f"{state.prefix}resuming from {record['params_path']} after epoch "
+              f"{state.start_epoch}")
+    if state.start_epoch >= state.epochs:
+        state.log(f"{state.prefix}the checkpoint has already done {state.start_epoch} epoch(s) "
+                  f"of {state.epochs}; nothing to train (raise epochs= to train longer)")
+        return True
+    return False
+
+
+def train(state: TrainingState, train_iter, test_iter, callbacks) -> History:
+    """The epochs, with the callbacks around them."""
+    state.log(f"{state.prefix}training on {ctx_text(state.ctxs)}")
+    try:
+        call(callbacks, "on_train_begin", state)
+        for epoch in range(state.start_epoch + 1, state.epochs + 1):
+            state.history.append(train_epoch(state, train_iter, test_iter, callbacks, epoch))
+            record = state.history.records[-1]  # what callbacks add to it is kept
+            call(callbacks, "on_epoch_end", state, record)
+            if state.stop_training:
+                state.status = "stopped"
+                break
+        else:
+            state.status = "completed"
+    except KeyboardInterrupt:
+        state.status = "interrupted"
+        call(callbacks, "on_interrupt", state)
+        state.logger.warning("%sinterrupted in epoch %d%s", state.prefix, state.epoch,
+                             "".join(state.interrupt_notes))
+        raise
+    except BaseException:
+        if state.status == "running":
+            state.status = "failed"
+        raise
+    finally:
+        call(callbacks, "on_train_end", state)
+    return state.history
+
+
+def train_epoch(state: TrainingState, train_iter, test_iter, callbacks, epoch: int
+                ) -> dict[str, Any]:
+    """Train epoch ``epoch`` (1-based), evaluate, and return its History record."""
+    state.epoch, state.batch, state.running = epoch, 0, None
+    if state.seed is not None:
+        seed_everything(epoch_seed(state.seed, epoch - 1))
+    call(callbacks, "on_epoch_begin", state, epoch)
+    start = time.time()
+    loss_sum, correct, n = run_epoch(state, train_iter, callbacks)
+    if n == 0:
+        raise OptionError(f"{state.prefix}epoch {epoch} had no training batch; the training data "
+                          f"(or this worker's shard) is empty")
+    if state.meta["num_workers"] > 1:
+        average_over_workers(state.trainer)
+    nd.waitall()
+    train_time = time.time() - start
+    record = {"epoch": epoch, "loss": loss_sum / n, "train_acc": correct / n, "test_acc": None}
+    if test_iter is not None:
+        ev = evaluate(state.net, test_iter, state.ctxs, topk=5, loss=True,
+                      max_batches=state.max_batches)
+        record["test_acc"], record["test_loss"] = ev["acc"], ev["loss"]
+        if "top5" in ev:
+            record["test_top5"] = ev["top5"]
+    record["lr"] = state.trainer.learning_rate
+    record["time"] = time.time() - start
+    record["examples_per_sec"] = n / train_time if train_time > 0 else float("inf")
+    return record

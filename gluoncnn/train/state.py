@@ -1,0 +1,92 @@
+"""What a training run is doing, shared by ``fit``, the epoch loop and the callbacks."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from .history import History
+from .logs import console_logger
+from .loop import DivergenceWatch, TrainingDivergedError
+from .schedule import LRSchedule
+
+
+class TrainingState:
+    """One run of ``fit``: the objects it trains with and where it is.
+
+    Read by callbacks: ``net``, ``trainer``, ``ctxs``, ``history``, ``schedule``, ``meta`` (the
+    run's settings), ``epochs``, ``epoch`` (1-based, the one running), ``batch`` (1-based),
+    ``num_batches`` (per epoch, None if unknown), ``running`` (``(batches, loss, acc)`` at the
+    loop's last read), ``last_good`` (the newest complete checkpoint's ``.params``), ``status``
+    (``'running'``, ``'completed'``, ``'stopped'``, ``'interrupted'``, ``'diverged'``,
+    ``'failed'``), ``prefix`` (``'[worker r/n] '`` in distributed runs), ``log`` (prints d2l's
+    lines when ``verbose``), ``note`` (an INFO message to the ``'gluoncnn'`` logger when
+    ``verbose``), ``logger`` (that logger, for warnings). Written by callbacks:
+    ``stop_training`` (True ends the run after this epoch), ``interrupt_notes``.
+    """
+
+    logger = console_logger()
+
+    def __init__(self, net, trainer, ctxs, schedule: LRSchedule | None, epochs: int,
+                 meta: dict[str, Any],
+                 verbose: bool = True, prefix: str = "", seed: int | None = None):
+        self.net, self.trainer, self.ctxs = net, trainer, ctxs
+        self.schedule, self.epochs, self.meta = schedule, epochs, meta
+        self.verbose, self.prefix, self.seed = bool(verbose), prefix, seed
+        self.log: Callable[..., None] = print if verbose else (lambda *args, **kwargs: None)
+        self.checkpoint_dir: str | None = None
+        self.advice = ("Lower lr (now {lr:g}), add warmup_epochs= or clip_gradient=."
+                       .format(lr=meta.get("lr", 0.0)))
+        self.history = History(meta=meta)
+        self.start_epoch, self.epoch, self.batch = 0, 0, 0
+        self.num_batches: int | None = None
+        self.max_batches: int | None = None
+        self.running = None
+        self.last_good: str | None = None
+        self.status = "running"
+        self.stop_training = False
+        self.interrupt_notes: list[str] = []
+        self.watch: DivergenceWatch | None = None
+        self.current_lr: float | None = None
+        # the step's settings (see loop.run_epoch)
+        self.loss_fn = self.report_fn = None
+        self.step_size: int | None = None
+        self.step_scale, self.aux_weight, self.amp_dtype, self.clip_gradient = 1, 0.3, None, None
+
+    def note(self, message: str) -> None:
+        """Say ``message`` (prefixed in distributed runs) through the logger, when verbose."""
+        if self.verbose:
+            self.logger.info(self.prefix + message)
+
+    def set_lr(self, i: int) -> None:
+        """The schedule's rate for batch ``i`` of the running epoch, given to the trainer only
+        when it changed (no schedule: the trainer's own rate)."""
+        if self.schedule is None:
+            return
+        n = self.num_batches
+        lr = self.schedule(self.epoch - 1 + (i / n if n else 0), n)
+        if lr != self.current_lr:
+            self.trainer.set_learning_rate(lr)
+            self.current_lr = lr
+
+    def checkpoint_meta(self) -> dict[str, Any]:
+        """What a checkpoint record carries so that resuming continues exactly."""
+        return {"history": self.history.records,
+                "schedule_state": self.schedule.state_dict() if self.schedule else {},
+                "meta": self.meta, "seed": self.seed,
+                "reference_loss": self.watch.reference if self.watch else None}
+
+    def diverged(self, batch: int, value: float) -> None:
+        """Raise :class:`TrainingDivergedError` for ``batch`` of the running epoch."""
+        self.status = "diverged"
+        where = (f"The last good checkpoint, {self.last_good}, is unchanged; resume from it with a "
+                 f"lower lr." if self.last_good else
+                 "No checkpoint was written" + (" (it was the first epoch)."
+                                                if self.checkpoint_dir else
+                                                " (pass checkpoint_dir=)."))
+        what = (f"became {value}" if value != value or value in (float("inf"), float("-inf"))
+                else f"grew to {value:.4g} per example (over {self.watch.factor:g} times its "
+                     f"start, {max(self.watch.reference or 0, self.watch.floor):.4g})")
+        raise TrainingDivergedError(
+            f"{self.prefix}training diverged: the loss {what} in epoch {self.epoch}, batch "
+            f"{batch} (lr {self.current_lr:g}). {where} {self.advice}", self.epoch, batch,
+            self.last_good)
