@@ -3,24 +3,35 @@
 import json
 import os
 import re
-import subprocess
 import sys
-import time
 import warnings
 
+import mxnet as mx
 import numpy as np
 import pytest
-import mxnet as mx
 from mxnet import autograd, gluon, nd
 from mxnet.gluon import nn
 
 from gluoncnn import progress
 from gluoncnn.data import load_data
 from gluoncnn.models import get_model
-from gluoncnn.train import (ContextError, History, LabelSmoothingLoss, LRSchedule,
-                            TrainingDivergedError, dist_env, evaluate, evaluate_accuracy, fit,
-                            load_checkpoint, parse_ctx, seed_everything, shard_loader, train_ch5,
-                            try_all_gpus, try_gpu)
+from gluoncnn.train import (
+    ContextError,
+    History,
+    LabelSmoothingLoss,
+    LRSchedule,
+    TrainingDivergedError,
+    evaluate,
+    evaluate_accuracy,
+    fit,
+    load_checkpoint,
+    parse_ctx,
+    seed_everything,
+    shard_loader,
+    train_ch5,
+    try_all_gpus,
+    try_gpu,
+)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 LINE = re.compile(r"^epoch \d+, loss \d+\.\d{4}, train acc \d\.\d{3}, test acc \d\.\d{3}, "
@@ -163,7 +174,7 @@ def test_two_devices_equal_one_device(optimizer):
             **QUIET)
         p = params_of(net)
         if len(ctx) == 2:  # both copies agree
-            for k, v in net.collect_params().items():
+            for v in net.collect_params().values():
                 np.testing.assert_array_equal(v.data(mx.cpu(0)).asnumpy(),
                                               v.data(mx.cpu(1)).asnumpy())
         out.append(p)

@@ -38,8 +38,17 @@ Several machines (MXNet's ps-lite parameter server, shipped in the mxnet wheel):
 ``fit(..., kvstore='dist_sync')`` script in every process with the ``DMLC_*`` environment variables
 set (see :func:`dist_env`); each worker trains on its ``1/num_workers`` shard of the training set.
 """
-from .callbacks import (BestCheckpoint, Callback, Checkpoint, EarlyStopping, HistoryFile, LivePlot,
-                        LRPlateau, ProgressBar, StepHook)
+from .callbacks import (
+                        BestCheckpoint,
+                        Callback,
+                        Checkpoint,
+                        EarlyStopping,
+                        HistoryFile,
+                        LivePlot,
+                        LRPlateau,
+                        ProgressBar,
+                        StepHook,
+)
 from .checkpoint import load_checkpoint, load_parameters, save_checkpoint
 from .d2l import train_ch5
 from .devices import ContextError, parse_ctx, try_all_gpus, try_gpu

@@ -150,10 +150,10 @@ class EpochLine(Callback):
     """d2l's line: ``epoch 1, loss 0.5912, train acc 0.776, test acc 0.826, time 12.3 sec``."""
 
     def on_epoch_end(self, state, record):
-        line = "epoch %d, loss %.4f, train acc %.3f" % (record["epoch"], record["loss"],
-                                                         record["train_acc"])
+        line = (f"epoch {record['epoch']}, loss {record['loss']:.4f}, "
+                f"train acc {record['train_acc']:.3f}")
         if record["test_acc"] is not None:
-            line += ", test acc %.3f" % record["test_acc"]
+            line += f", test acc {record['test_acc']:.3f}"
         state.log(f"{state.prefix}{line}, time {record['time']:.1f} sec")
 
 

@@ -40,5 +40,5 @@ def train_ch5(net, train_iter, test_iter, batch_size: int, trainer: gluon.Traine
         train_l_sum, train_acc_sum, n = run_epoch(state, train_iter, [])
         nd.waitall()
         test_acc = evaluate_accuracy(test_iter, net, ctxs)
-        print('epoch %d, loss %.4f, train acc %.3f, test acc %.3f, time %.1f sec'
+        print('epoch %d, loss %.4f, train acc %.3f, test acc %.3f, time %.1f sec'  # noqa: UP031 (d2lzh's line)
               % (epoch, train_l_sum / n, train_acc_sum / n, test_acc, time.time() - start))

@@ -12,19 +12,42 @@ from typing import Any
 from mxnet import nd
 
 from ..errors import OptionError
-from .callbacks import (Callback, Checkpoint, EpochLine, HistoryFile, LRPlateau, ProgressBar,
-                        StepHook, call, check_callbacks, make_plot)
+from .callbacks import (
+    Callback,
+    Checkpoint,
+    EpochLine,
+    HistoryFile,
+    LRPlateau,
+    ProgressBar,
+    StepHook,
+    call,
+    check_callbacks,
+    make_plot,
+)
 from .checkpoint import load_checkpoint, restore
 from .devices import CtxArg, ctx_text, parse_ctx, place_net
-from .distributed import (average_over_workers, create_kvstore, init_dist_kvstore, shard_loader,
-                          update_on_kvstore)
+from .distributed import (
+    average_over_workers,
+    create_kvstore,
+    init_dist_kvstore,
+    shard_loader,
+    update_on_kvstore,
+)
 from .evaluate import evaluate, num_classes
 from .history import History
 from .loop import DivergenceWatch, run_epoch
 from .losses import make_loss
 from .precision import AmpArg, choose_amp_dtype, init_amp, init_amp_trainer
-from .prepare import (check_args, check_output_size, dataset_classes, finish_deferred_init,
-                      first_batch, make_initializer, make_trainer, num_batches_of)
+from .prepare import (
+    check_args,
+    check_output_size,
+    dataset_classes,
+    finish_deferred_init,
+    first_batch,
+    make_initializer,
+    make_trainer,
+    num_batches_of,
+)
 from .schedule import LRSchedule, ScheduleArg
 from .seeding import epoch_seed, seed_everything
 from .state import TrainingState

@@ -60,8 +60,9 @@ class LRSchedule:
                 try:
                     self.milestones = sorted(int(a) for a in arg.split(",") if a.strip())
                 except ValueError:
-                    raise OptionError(f"cannot read the milestones in schedule {spec!r}; write "
-                                      f"'step:30,60' (epochs after which the rate is lowered)")
+                    raise OptionError(
+                        f"cannot read the milestones in schedule {spec!r}; write 'step:30,60' "
+                        f"(epochs after which the rate is lowered)") from None
             elif not self.milestones:
                 self.milestones = sorted({max(1, self.epochs // 2), max(1, self.epochs * 3 // 4)})
             bad = [m for m in self.milestones if m < 1]
