@@ -141,9 +141,20 @@ def test_every_fit_option_is_reachable():
     from gluoncnn import runs
     from gluoncnn.train import fit
     params = set(inspect.signature(fit).parameters)
-    settings = vars(cli.build_parser().parse_args(["train", "--model", "lenet"]))
+    settings = vars(cli.build_parser().parse_args(["train", "--model", "lenet", "--log-dir",
+                                                   "tb"]))
     reachable = set(runs.fit_kwargs_from_settings(settings, None)) | runs.FIT_SET_BY_RUN
     assert params <= reachable, f"fit options without a flag: {params - reachable}"
+
+
+def test_log_dir_writes_tensorboard_event_files(tmp_path, capsys):
+    from gluoncnn.train import fit
+    if "log_dir" not in inspect.signature(fit).parameters:
+        pytest.skip("this gluoncnn.train.fit has no log_dir yet")
+    code, out, err = run_cli(capsys, *TRAIN, "--no-plot", "--out", tmp_path / "run",
+                             "--log-dir", tmp_path / "tb")
+    assert code == 0, err
+    assert [f for f in os.listdir(tmp_path / "tb") if f.startswith("events.out.tfevents")]
 
 
 def test_init_flag_offers_every_initializer_of_fit(capsys, tmp_path):

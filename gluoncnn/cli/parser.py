@@ -203,6 +203,9 @@ def _add_train_args(p: argparse.ArgumentParser) -> None:
                    help="epoch checkpoints kept in the run folder")
     g.add_argument("--quiet", dest="verbose", action="store_false", default=True,
                    help="no per-epoch lines from fit")
+    g.add_argument("--log-dir", metavar="DIR",
+                   help="also write TensorBoard event files there: loss, accuracies and "
+                        "learning rate per epoch ('tensorboard --logdir DIR' shows them)")
     r = p.add_argument_group("run folder")
     r.add_argument("--out", metavar="DIR",
                    help="run folder: checkpoints/, history.csv/.json, curves.png, model.params, "

@@ -22,7 +22,7 @@ TRAIN_DEFAULTS: dict[str, Any] = {
     "nesterov": False, "wd": 0.0, "init": "paper", "schedule": None, "warmup_epochs": 0,
     "label_smoothing": 0.0, "clip_gradient": None, "aux_weight": 0.3, "amp": False,
     "hybridize": True, "kvstore": "device", "seed": None, "max_batches": None,
-    "progress": "auto", "keep_checkpoints": 2, "verbose": True,
+    "progress": "auto", "keep_checkpoints": 2, "verbose": True, "log_dir": None,
 }
 _PROGRESS = {"auto": "auto", "on": True, "off": False}
 
@@ -222,8 +222,9 @@ def check_fit_options(fit_kwargs: dict[str, Any]) -> None:
 
 
 def fit_kwargs_from_settings(s: dict[str, Any], ctx) -> dict[str, Any]:
-    """fit's keyword arguments from a run's settings (one setting per fit option)."""
-    return {"epochs": s["epochs"], "ctx": ctx, "optimizer": s["optimizer"], "lr": s["lr"],
+    """fit's keyword arguments from a run's settings (one setting per fit option; ``log_dir``,
+    TensorBoard's folder, only when one is given)."""
+    kwargs = {"epochs": s["epochs"], "ctx": ctx, "optimizer": s["optimizer"], "lr": s["lr"],
             "momentum": s["momentum"], "nesterov": s["nesterov"], "wd": s["wd"],
             "schedule": s["schedule"], "warmup_epochs": s["warmup_epochs"],
             "label_smoothing": s["label_smoothing"], "clip_gradient": s["clip_gradient"],
@@ -232,11 +233,15 @@ def fit_kwargs_from_settings(s: dict[str, Any], ctx) -> dict[str, Any]:
             "progress": _PROGRESS.get(s["progress"], s["progress"]),
             "max_batches": s["max_batches"], "keep_checkpoints": s["keep_checkpoints"],
             "verbose": s["verbose"], "init": s["init"]}
+    if s.get("log_dir"):
+        kwargs["log_dir"] = s["log_dir"]
+    return kwargs
 
 
-#: fit's parameters that the run folder sets rather than a setting of their own.
+#: fit's parameters that the run folder sets rather than a setting of their own (``callbacks``
+#: and ``on_step`` are Python objects, for the API only).
 FIT_SET_BY_RUN = {"net", "train_iter", "test_iter", "checkpoint_dir", "resume", "history_file",
-                  "plot", "on_step", "classes"}
+                  "plot", "on_step", "classes", "callbacks"}
 
 
 
