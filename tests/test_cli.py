@@ -50,6 +50,29 @@ def test_subcommand_help(capsys, command):
     assert out.startswith(f"usage: gluoncnn {command}")
 
 
+def test_dataset_help_lists_the_catalogue_and_the_parser_needs_no_mxnet():
+    """--dataset's help names data.DATASET_NAMES, read only when help is printed: building the
+    parser (every command, 'gluoncnn doctor' too) must not import MXNet."""
+    code = ("import sys; from gluoncnn.cli import build_parser; parser = build_parser(); "
+            "parser.parse_args(['doctor']); print('mxnet' in sys.modules); "
+            "parser.parse_args(['train', '--help'])")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    from gluoncnn.data import DATASET_NAMES
+    assert proc.stdout.startswith("False\n")
+    assert f"dataset name ({', '.join(DATASET_NAMES)})" in " ".join(proc.stdout.split())
+
+
+def test_dataset_facts_come_from_the_catalogue():
+    from gluoncnn import data, runs
+    spec = data.DATASETS["cifar100"]
+    assert runs.dataset_info("CIFAR-100") == {
+        "key": "cifar100", "size": spec.image_size, "channels": spec.channels,
+        "classes": spec.num_classes, "labels": list(spec.class_names)}
+    assert (spec.image_size, spec.channels, spec.num_classes) == (32, 3, 100)
+
+
 def test_version(capsys):
     code, out, _ = run_cli(capsys, "--version")
     assert code == 0 and "gluoncnn 0.1.0" in out
@@ -118,9 +141,20 @@ def test_every_fit_option_is_reachable():
     from gluoncnn import runs
     from gluoncnn.train import fit
     params = set(inspect.signature(fit).parameters)
-    settings = vars(cli.build_parser().parse_args(["train", "--model", "lenet"]))
+    settings = vars(cli.build_parser().parse_args(["train", "--model", "lenet", "--log-dir",
+                                                   "tb"]))
     reachable = set(runs.fit_kwargs_from_settings(settings, None)) | runs.FIT_SET_BY_RUN
     assert params <= reachable, f"fit options without a flag: {params - reachable}"
+
+
+def test_log_dir_writes_tensorboard_event_files(tmp_path, capsys):
+    from gluoncnn.train import fit
+    if "log_dir" not in inspect.signature(fit).parameters:
+        pytest.skip("this gluoncnn.train.fit has no log_dir yet")
+    code, out, err = run_cli(capsys, *TRAIN, "--no-plot", "--out", tmp_path / "run",
+                             "--log-dir", tmp_path / "tb")
+    assert code == 0, err
+    assert [f for f in os.listdir(tmp_path / "tb") if f.startswith("events.out.tfevents")]
 
 
 def test_init_flag_offers_every_initializer_of_fit(capsys, tmp_path):

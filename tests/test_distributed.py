@@ -147,7 +147,45 @@ def test_readme_several_machines_command_runs_on_this_machine(tmp_path):
         stop_if_running(proc)
     assert proc.returncode == 0, out[-3000:] + err[-3000:]
     assert "[worker 0/2] epoch 1" in out and "[worker 1/2] epoch 1" in out
-    assert (run / "model.params").is_file()
+    assert_one_consistent_run_folder(run, out)
+
+
+def assert_one_consistent_run_folder(run, out):
+    """Only worker 0 kept the folder: one "saved" line, a finished run.json that records the
+    model.params beside it, no lock left, the other workers' notes naming worker 0."""
+    from gluoncnn import runs
+    assert out.count("saved in") == 1 and "earlier run" not in out, out
+    assert out.count("; worker 0 writes the run folder") == 1, out
+    assert runs.read_run(run)["status"] == "finished"
+    assert runs.check_finished(run) == os.path.join(run, "model.params")
+    assert not (run / runs.LOCK_FILE).exists()
+
+
+@pytest.mark.slow
+def test_processes_started_by_hand_with_one_command(tmp_path):
+    """Started by hand, every process (scheduler, server, workers) runs the same 'gluoncnn
+    train' with its own DMLC_ROLE: the scheduler and the server serve, and touch no folder."""
+    import socket
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    run = tmp_path / "run"
+    command = [sys.executable, "-m", "gluoncnn", "train", "--model", "lenet", "--sample",
+               "--epochs", "1", "--kvstore", "dist_sync", "--train-size", "128", "--test-size",
+               "32", "--batch-size", "16", "--max-batches", "2", "--ctx", "cpu", "--progress",
+               "off", "--no-plot", "--out", str(run)]
+    procs = [subprocess.Popen(command, env=dist_env(role, port, 2, 1, base=child_env()),
+                              cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True)
+             for role in ("scheduler", "server", "worker", "worker")]
+    try:
+        outs = [finish(proc)[0] for proc in procs]
+    finally:
+        for proc in procs:
+            stop_if_running(proc)
+    assert [proc.returncode for proc in procs] == [0] * 4, outs
+    assert outs[0] == outs[1] == "", outs  # the scheduler and the server: nothing to say
+    assert_one_consistent_run_folder(run, outs[2] + outs[3])
 
 
 FAKE_SSH = """#!/bin/bash

@@ -58,7 +58,9 @@ SKIPPED = {
     "make test": "the set-up command that runs this very suite",
     "make lab": "starts a JupyterLab server",
     "make clean && make run GPU=1": "needs an NVIDIA GPU with CUDA 11.2 (and recreates .venv)",
-    "python -m gluoncnn.train launch": "needs ssh access to the machines of a hosts file",
+    "python -m gluoncnn.train launch": "needs ssh access to the machines of a hosts file "
+                                       "(tests/test_distributed.py runs it with --launcher "
+                                       "local)",
     "pip install": "installs from the package index (tests never touch the network)",
 }
 # Replacements in the README's python blocks: (README text, what the test runs instead).

@@ -305,9 +305,9 @@ def test_only_worker_0_of_a_distributed_run_keeps_the_folder(tmp_path, monkeypat
     import gluoncnn.train as train
 
     class Worker:
-        rank = 1
+        rank, num_workers = 1, 2
 
-    seen = {}
+    seen, said = {}, []
 
     def fit(net, train_iter, test_iter, **kwargs):
         seen.update(kwargs)
@@ -320,6 +320,24 @@ def test_only_worker_0_of_a_distributed_run_keeps_the_folder(tmp_path, monkeypat
         "pid": os.getpid(), "host": __import__("socket").gethostname()}))  # worker 0's lock
     result = runs.train(str(tmp_path / "run"), {"model": "lenet", "sample": True, "epochs": 1,
                                                 "kvstore": "dist_sync", "ctx": "cpu"},
-                        say=lambda text: None)
+                        say=said.append)
     assert result.status == "finished" and isinstance(seen["kvstore"], Worker)
     assert sorted(os.listdir(tmp_path / "run")) == [runs.LOCK_FILE]
+    assert len(said) == 1 and said[0].startswith("[worker 1/2] training lenet(")
+    assert said[0].endswith(" on fashion-mnist (1x28x28) for 1 epoch(s); worker 0 writes the "
+                            "run folder")
+
+
+@pytest.mark.parametrize("role", ["server", "scheduler"])
+def test_a_server_or_scheduler_process_serves_and_touches_no_folder(tmp_path, monkeypatch, role):
+    """A job started by hand may run the same 'gluoncnn train' everywhere: in a process whose
+    DMLC_ROLE is server or scheduler, importing MXNet serves that role and exits the process
+    (here MXNet is imported already, as a worker, so only the exit is left)."""
+    monkeypatch.setenv("DMLC_ROLE", role)
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["train", "--model", "lenet", "--sample", "--out", str(tmp_path / "run")])
+    assert exit_.value.code == 0
+    assert not (tmp_path / "run").exists()
+    with pytest.raises(SystemExit):
+        runs.train(str(tmp_path / "lib"), {"model": "nope"})  # before any check
+    assert not (tmp_path / "lib").exists()

@@ -39,8 +39,8 @@ from .parser import (  # noqa: F401
 )
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
-# Kept importable under their old names; they live in gluoncnn.runs.
-DATASETS = runs.DATASET_FORMS
+# Kept importable under their old names; they live in gluoncnn.runs (the datasets' facts in the
+# catalogue, gluoncnn.data.DATASETS).
 SMALL_INPUT_BELOW = runs.SMALL_INPUT_BELOW
 RUN_FILE, CHECKPOINT_DIR, FINAL_PARAMS = runs.RUN_FILE, runs.CHECKPOINT_DIR, runs.FINAL_PARAMS
 FIT_SET_BY_CLI = runs.FIT_SET_BY_RUN

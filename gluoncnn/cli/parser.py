@@ -12,6 +12,10 @@ from ..errors import OptionError
 D = runs.TRAIN_DEFAULTS
 
 
+#: In a help text, where the catalogue's dataset names go.
+DATASET_NAMES_HERE = "{dataset names}"
+
+
 class CLIError(OptionError):
     """A mistake in the command line: printed as one line, exit code 2."""
 
@@ -28,6 +32,11 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescript
         super().__init__(prog, max_help_position=32, width=100)
 
     def _get_help_string(self, action):
+        if action.help and DATASET_NAMES_HERE in action.help:
+            # read when help is printed: importing gluoncnn.data imports MXNet, which 'gluoncnn
+            # doctor' must be able to do without
+            from ..data import DATASET_NAMES
+            action.help = action.help.replace(DATASET_NAMES_HERE, ", ".join(DATASET_NAMES))
         # Show defaults only where they say something.
         if action.default in (None, False, argparse.SUPPRESS, []) or action.nargs == 0 \
                 or "%(default)" in (action.help or "") or "default" in (action.help or ""):
@@ -116,7 +125,7 @@ def _add_model_args(p: argparse.ArgumentParser, classes_help: str):
 def _add_data_args(p: argparse.ArgumentParser, train: bool = True):
     g = p.add_argument_group("data")
     g.add_argument("--dataset", default=D["dataset"],
-                   help=f"dataset name ({', '.join(runs.DATASET_FORMS)})")
+                   help=f"dataset name ({DATASET_NAMES_HERE})")
     g.add_argument("--data-root", metavar="DIR",
                    help="folder holding the datasets (default: $GLUONCNN_DATA or the data "
                         "module's default)")
@@ -194,6 +203,9 @@ def _add_train_args(p: argparse.ArgumentParser) -> None:
                    help="epoch checkpoints kept in the run folder")
     g.add_argument("--quiet", dest="verbose", action="store_false", default=True,
                    help="no per-epoch lines from fit")
+    g.add_argument("--log-dir", metavar="DIR",
+                   help="also write TensorBoard event files there: loss, accuracies and "
+                        "learning rate per epoch ('tensorboard --logdir DIR' shows them)")
     r = p.add_argument_group("run folder")
     r.add_argument("--out", metavar="DIR",
                    help="run folder: checkpoints/, history.csv/.json, curves.png, model.params, "

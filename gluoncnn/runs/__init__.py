@@ -65,7 +65,6 @@ from .folder import (
     write_run,
 )
 from .settings import (
-    DATASET_FORMS,
     FIT_SET_BY_RUN,
     SMALL_INPUT_BELOW,
     TRAIN_DEFAULTS,
@@ -86,7 +85,7 @@ from .settings import (
 )
 
 __all__ = [
-    "CHECKPOINT_DIR", "CHECKPOINT_FILE", "CURVES", "DATASET_FORMS", "FINAL_PARAMS",
+    "CHECKPOINT_DIR", "CHECKPOINT_FILE", "CURVES", "FINAL_PARAMS",
     "FIT_SET_BY_RUN", "FIXED_ON_RESUME", "FORMAT", "HISTORY_CSV", "HISTORY_JSON", "LOCK_FILE",
     "RUN_FILE", "RUN_OUTPUTS", "SMALL_INPUT_BELOW", "TRAIN_DEFAULTS", "DatasetMissingError",
     "RunFolderError", "RunLock", "RunResult", "TrainingPlan", "build_model", "check_finished",
@@ -122,9 +121,13 @@ class TrainingPlan:
 
     def describe(self) -> str:
         c, h, w = self.input_shape
-        return (f"{'resuming' if self.resume else 'training'} "
+        text = (f"{'resuming' if self.resume else 'training'} "
                 f"{describe_model(self.model, self.model_kwargs)} on {self.dataset['key']} "
-                f"({c}x{h}x{w}) for {self.settings['epochs']} epoch(s); run folder: {self.folder}")
+                f"({c}x{h}x{w}) for {self.settings['epochs']} epoch(s)")
+        if self.chief:
+            return f"{text}; run folder: {self.folder}"
+        kv = self.fit_kwargs["kvstore"]
+        return f"[worker {kv.rank}/{kv.num_workers}] {text}; worker 0 writes the run folder"
 
 
 def plan_training(folder: str | None, settings: dict[str, Any], resume: bool = False,
@@ -132,7 +135,11 @@ def plan_training(folder: str | None, settings: dict[str, Any], resume: bool = F
     """Check everything a training of ``folder`` needs, writing nothing.
 
     ``settings``: for a new run, the run's settings (missing ones from :data:`TRAIN_DEFAULTS`);
-    with ``resume``, only the settings to change. Raises a GluonCNNError saying what is wrong."""
+    with ``resume``, only the settings to change. Raises a GluonCNNError saying what is wrong.
+
+    In a server or scheduler process of a distributed job (``DMLC_ROLE``), this serves that role
+    and exits, touching no folder: such a job may start every process with the same command."""
+    _serve_if_server_or_scheduler()
     unknown = sorted(set(settings) - set(TRAIN_DEFAULTS))
     if unknown:
         raise OptionError(f"unknown run setting(s) {', '.join(unknown)}; the settings are "
@@ -166,6 +173,14 @@ def plan_training(folder: str | None, settings: dict[str, Any], resume: bool = F
     return TrainingPlan(folder, settings, name, kwargs, info, input_shape, resume,
                         previous, changes, fit_kwargs, list(command or []), net, train_iter,
                         test_iter, chief)
+
+
+def _serve_if_server_or_scheduler() -> None:
+    """Importing MXNet in a process whose ``DMLC_ROLE`` is ``server`` or ``scheduler`` runs that
+    role of ps-lite until the job ends, then exits the process (MXNet's kvstore_server)."""
+    if os.environ.get("DMLC_ROLE") in ("server", "scheduler"):
+        import mxnet  # noqa: F401  (serves, then exits)
+        raise SystemExit(0)  # not reached with an MXNet built with the distributed kvstore
 
 
 def _distributed_kvstore(kvstore: str):

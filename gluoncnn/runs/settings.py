@@ -1,8 +1,7 @@
 """A run's settings: their defaults, and what they build -- the model, the data, fit's options.
 
-The CLI's table of dataset forms (:data:`DATASET_FORMS`) and the small-input rule
-(:func:`default_small_input`) live here, each in one place, until the dataset catalogue and the
-models' registry take them over (issue 13).
+The dataset facts come from the catalogue (:data:`gluoncnn.data.DATASETS`); the small-input rule
+(:func:`default_small_input`) lives here, in one place.
 """
 from __future__ import annotations
 
@@ -23,17 +22,10 @@ TRAIN_DEFAULTS: dict[str, Any] = {
     "nesterov": False, "wd": 0.0, "init": "paper", "schedule": None, "warmup_epochs": 0,
     "label_smoothing": 0.0, "clip_gradient": None, "aux_weight": 0.3, "amp": False,
     "hybridize": True, "kvstore": "device", "seed": None, "max_batches": None,
-    "progress": "auto", "keep_checkpoints": 2, "verbose": True,
+    "progress": "auto", "keep_checkpoints": 2, "verbose": True, "log_dir": None,
 }
 _PROGRESS = {"auto": "auto", "on": True, "off": False}
 
-#: Native image side, channels and classes of each dataset the data module serves.
-DATASET_FORMS = {
-    "fashion-mnist": {"size": 28, "channels": 1, "classes": 10},
-    "mnist": {"size": 28, "channels": 1, "classes": 10},
-    "cifar10": {"size": 32, "channels": 3, "classes": 10},
-    "cifar100": {"size": 32, "channels": 3, "classes": 100},
-}
 #: Inputs smaller than this use the small-image stem: the ImageNet stems (7x7/2 conv + 3x3/2
 #: pool, /32 overall) leave a 3x3 map or more from 96x96 up, the side d2l resizes to.
 SMALL_INPUT_BELOW = 96
@@ -50,8 +42,9 @@ class DatasetMissingError(GluonCNNError, FileNotFoundError):
 # ----------------------------------------------------------------------------- library errors
 
 class _as_option_error:
-    """Turns a plain ValueError/TypeError of the registry, data or fit checks into an
-    OptionError with the same message. A no-op once they raise GluonCNNError themselves."""
+    """Turns a plain ValueError/TypeError of the models' registry or of fit's checks into an
+    OptionError with the same message (the data module raises OptionError itself). A no-op once
+    they raise GluonCNNError themselves."""
 
     def __enter__(self) -> None:
         return None
@@ -75,17 +68,13 @@ def resolve_model(name: str | None) -> str:
 
 
 def dataset_info(name: str) -> dict[str, Any]:
-    """Canonical name, native side, channels, classes and class names of dataset ``name``."""
+    """Canonical name, native side, channels, classes and class names of dataset ``name``, from
+    the catalogue (an unknown name is the catalogue's OptionError, with "did you mean")."""
     from .. import data
-    with _as_option_error():
-        key = data.canonical_name(name)
-    info = dict(DATASET_FORMS[key], key=key, labels=None)
-    try:
-        info["labels"] = list(data.classes(key))
-        info["classes"] = len(info["labels"])
-    except (AttributeError, KeyError, ValueError):
-        pass
-    return info
+    key = data.canonical_name(name)
+    spec = data.DATASETS[key]
+    return {"key": key, "size": spec.image_size, "channels": spec.channels,
+            "classes": spec.num_classes, "labels": list(spec.class_names)}
 
 
 def model_kwargs(name: str, classes: int | None, in_channels: int | None,
@@ -160,15 +149,14 @@ def load_data(settings: dict[str, Any], train: bool = True):
     """``data.load_data`` with a run's data settings; ``(train_iter, test_iter)``."""
     from .. import data
     try:
-        with _as_option_error():
-            return data.load_data(
-                settings["dataset"], settings["batch_size"], resize=settings.get("resize"),
-                root=settings.get("data_root"), normalize=settings.get("normalize", False),
-                augment=bool(settings.get("augment")) and train,
-                train_size=settings.get("train_size") if train else 1,
-                test_size=settings.get("test_size"), sample=settings.get("sample", False),
-                num_workers=settings.get("num_workers", 0),
-                download=settings.get("download", False))
+        return data.load_data(
+            settings["dataset"], settings["batch_size"], resize=settings.get("resize"),
+            root=settings.get("data_root"), normalize=settings.get("normalize", False),
+            augment=bool(settings.get("augment")) and train,
+            train_size=settings.get("train_size") if train else 1,
+            test_size=settings.get("test_size"), sample=settings.get("sample", False),
+            num_workers=settings.get("num_workers", 0),
+            download=settings.get("download", False))
     except data.DatasetNotFoundError as err:
         raise DatasetMissingError(str(err)) from err
 
@@ -214,17 +202,19 @@ def first_line(err: BaseException) -> str:
 
 
 def check_fit_options(fit_kwargs: dict[str, Any]) -> None:
-    """fit's own checks of its options, run before anything is written.
-
-    Until ``gluoncnn.train`` exposes them as one public function, these are the checks fit runs
+    """fit's own checks of its options, run before anything is written: the checks fit runs
     first (argument ranges, schedule, initializer, device)."""
     import inspect
 
     from .. import train
+    try:
+        from ..train.prepare import check_args  # gluoncnn.train as a package
+    except ImportError:
+        check_args = train._check_args  # gluoncnn.train as one module
     with _as_option_error():
         inspect.signature(train.fit).bind_partial(**fit_kwargs)
-        keys = inspect.signature(train._check_args).parameters
-        train._check_args(**{k: fit_kwargs[k] for k in keys})
+        keys = inspect.signature(check_args).parameters
+        check_args(**{k: fit_kwargs[k] for k in keys})
         train.LRSchedule(fit_kwargs["lr"], fit_kwargs["epochs"], fit_kwargs["schedule"],
                          warmup_epochs=fit_kwargs["warmup_epochs"])
         train.make_initializer(fit_kwargs["init"])
@@ -232,8 +222,9 @@ def check_fit_options(fit_kwargs: dict[str, Any]) -> None:
 
 
 def fit_kwargs_from_settings(s: dict[str, Any], ctx) -> dict[str, Any]:
-    """fit's keyword arguments from a run's settings (one setting per fit option)."""
-    return {"epochs": s["epochs"], "ctx": ctx, "optimizer": s["optimizer"], "lr": s["lr"],
+    """fit's keyword arguments from a run's settings (one setting per fit option; ``log_dir``,
+    TensorBoard's folder, only when one is given)."""
+    kwargs = {"epochs": s["epochs"], "ctx": ctx, "optimizer": s["optimizer"], "lr": s["lr"],
             "momentum": s["momentum"], "nesterov": s["nesterov"], "wd": s["wd"],
             "schedule": s["schedule"], "warmup_epochs": s["warmup_epochs"],
             "label_smoothing": s["label_smoothing"], "clip_gradient": s["clip_gradient"],
@@ -242,11 +233,15 @@ def fit_kwargs_from_settings(s: dict[str, Any], ctx) -> dict[str, Any]:
             "progress": _PROGRESS.get(s["progress"], s["progress"]),
             "max_batches": s["max_batches"], "keep_checkpoints": s["keep_checkpoints"],
             "verbose": s["verbose"], "init": s["init"]}
+    if s.get("log_dir"):
+        kwargs["log_dir"] = s["log_dir"]
+    return kwargs
 
 
-#: fit's parameters that the run folder sets rather than a setting of their own.
+#: fit's parameters that the run folder sets rather than a setting of their own (``callbacks``
+#: and ``on_step`` are Python objects, for the API only).
 FIT_SET_BY_RUN = {"net", "train_iter", "test_iter", "checkpoint_dir", "resume", "history_file",
-                  "plot", "on_step", "classes"}
+                  "plot", "on_step", "classes", "callbacks"}
 
 
 
