@@ -52,7 +52,7 @@ from .registry import register_model
 
 __all__ = ['LocalResponseNorm', 'AlexNetInit', 'PaperBias', 'AlexNet', 'ZFNet', 'alexnet', 'zfnet']
 
-ALEXNET_PAPER = ('Krizhevsky, Sutskever & Hinton, ImageNet Classification with Deep '
+ALEXNET_PAPER = ('Krizhevsky, Sutskever & Hinton: ImageNet Classification with Deep '
                  'Convolutional Neural Networks, NIPS 2012')
 ZFNET_PAPER = ('Zeiler & Fergus, Visualizing and Understanding Convolutional Networks, '
                'ECCV 2014 (arXiv:1311.2901)')

@@ -44,7 +44,7 @@ __all__ = ['DenseLayer', 'DenseBlock', 'Transition', 'DenseNet',
            'densenet', 'densenet121', 'densenet161', 'densenet169', 'densenet201',
            'densenet_cifar', 'densenet_bc_100_k12']
 
-DENSENET_PAPER = ('Huang, Liu, van der Maaten & Weinberger, Densely Connected Convolutional '
+DENSENET_PAPER = ('Huang, Liu, van der Maaten & Weinberger: Densely Connected Convolutional '
                   'Networks, CVPR 2017 (arXiv:1608.06993)')
 
 

@@ -56,7 +56,7 @@ from .registry import register_model
 __all__ = ['ConvUnit', 'FractalBlock', 'FractalNet', 'fractalnet', 'fractalnet34']
 
 CIFAR_CHANNELS = (64, 128, 256, 512, 512)
-FRACTALNET_PAPER = ('Larsson, Maire & Shakhnarovich, FractalNet: Ultra-Deep Neural Networks '
+FRACTALNET_PAPER = ('Larsson, Maire & Shakhnarovich: FractalNet: Ultra-Deep Neural Networks '
                     'without Residuals, ICLR 2017 (arXiv:1605.07648)')
 
 

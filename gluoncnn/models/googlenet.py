@@ -27,7 +27,7 @@ dropout 0.7, fully-connected classes. With ``aux_logits=True`` (the default) the
 hybridized or not; the paper adds the auxiliary losses with weight 0.3
 (``gluoncnn.train.fit(aux_weight=0.3)``) and discards the heads at inference. The auxiliary
 heads' fully-connected layers get their input size at the first call, training or inference
-(the first inference call runs the heads once, without recording), so after one call every
+(the first inference call also runs the heads once, without recording), so after one call every
 parameter has its shape and data; train at one input size. ``net.param_counts(shape)`` tells
 the inference parameters from the training-only ones without running anything.
 
@@ -191,10 +191,10 @@ class GoogLeNet(Classifier):
             return self._forward_with_aux(x)
         if self.aux_logits and isinstance(x, nd.NDArray) and self._aux_shapes_unknown():
             # first call, in inference: run the heads once (not recorded) so that their
-            # parameters get their shapes and data too; the logits are the inference graph's
+            # parameters get their shapes and data too, then the inference graph as always
             self.check_input(x.shape)
             with autograd.pause(train_mode=False):
-                return self._forward_with_aux(x)[0]
+                self._forward_with_aux(x)
         if self.aux_logits:
             # the inference graph leaves the auxiliary heads out: that is intended
             with warnings.catch_warnings():

@@ -113,8 +113,8 @@ class KerasResNet(Classifier):
         return self.output(self.features(x))
 
 
-@register_model(family='resnet', paper='course notes 000 (TensorFlow 2 / Keras chapter), '
-                'after He et al., CVPR 2016', input_shape=(3, 32, 32), small_only=True,
+@register_model(family='resnet', paper='course notes 000, the TensorFlow 2 / Keras chapter, '
+                'after He et al. (CVPR 2016)', input_shape=(3, 32, 32), small_only=True,
                 params=17_495_780, macs=807_164_288)
 def keras_resnet(classes: int = 100, in_channels: int = 3, small_input: bool = True,
                  layer_dims: Sequence[int] = (2, 2, 2, 2)) -> KerasResNet:

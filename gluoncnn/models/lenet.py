@@ -36,8 +36,8 @@ from .registry import register_model
 __all__ = ['batch_norm', 'BatchNorm', 'LeNet', 'lenet', 'lenet_bn']
 
 LENET_PAPER = ('LeCun et al., Gradient-Based Learning Applied to Document Recognition, '
-               'Proc. IEEE 86(11), 1998')
-BN_PAPER = ('Ioffe & Szegedy, Batch Normalization: Accelerating Deep Network Training by '
+               'Proc. IEEE 86(11) 1998')
+BN_PAPER = ('Ioffe & Szegedy: Batch Normalization: Accelerating Deep Network Training by '
             'Reducing Internal Covariate Shift, ICML 2015 (arXiv:1502.03167)')
 
 

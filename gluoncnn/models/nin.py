@@ -31,7 +31,7 @@ from .registry import register_model
 
 __all__ = ['nin_block', 'NiN', 'nin']
 
-NIN_PAPER = 'Lin, Chen & Yan, Network In Network, ICLR 2014 (arXiv:1312.4400)'
+NIN_PAPER = 'Lin, Chen & Yan: Network In Network, ICLR 2014 (arXiv:1312.4400)'
 
 
 def nin_block(channels, kernel_size, strides=1, padding=0, prefix=None):

@@ -59,12 +59,22 @@ class ModelInfo:
 
     @property
     def description(self) -> str:
-        """The first line of the builder's docstring."""
-        return (inspect.getdoc(self.builder) or '').strip().split('\n')[0]
+        """The first paragraph of the builder's docstring, as plain text."""
+        doc = (inspect.getdoc(self.builder) or '').strip().split('\n\n')[0]
+        return ' '.join(doc.split()).replace('``', '')
 
     @property
     def default_classes(self) -> int:
         return _options_of(self.builder)['classes']
+
+    @property
+    def short_paper(self) -> str:
+        """Authors and venue of ``paper`` (``'He et al., CVPR 2016 (arXiv:1512.03385)'``)."""
+        authors, _, rest = self.paper.partition(': ')
+        if not rest:
+            authors, _, rest = self.paper.partition(', ')
+        venue = rest.rsplit(', ', 1)[-1]
+        return f"{authors}, {venue}" if venue != rest else self.paper
 
 
 # --------------------------------------------------------------------------------------------
@@ -264,12 +274,13 @@ def model_table(pattern: Optional[str] = None,
                 family: Optional[str] = None) -> list[dict[str, Any]]:
     """One row per model (``pattern``/``family`` as :func:`list_models`), grouped by family in
     the course's order: name, family, params, train_only_params, macs, input (C, H, W),
-    classes, paper, description. What ``gluoncnn list`` prints."""
+    classes, paper, short_paper, small_only, description. What ``gluoncnn list`` prints."""
     names = set(list_models(pattern, family))
     order = {f: i for i, f in enumerate(families())}
     rows = [{'name': i.name, 'family': i.family, 'params': i.params,
              'train_only_params': i.train_only_params, 'macs': i.macs,
              'input': list(i.input_shape), 'classes': i.default_classes, 'paper': i.paper,
-             'small_only': i.small_only, 'description': i.description}
+             'short_paper': i.short_paper, 'small_only': i.small_only,
+             'description': i.description}
             for i in _MODELS.values() if i.name in names]
     return sorted(rows, key=lambda r: (order[r['family']], r['name']))

@@ -41,8 +41,8 @@ from .registry import register_model
 __all__ = ['Fire', 'SqueezeNet', 'squeezenet1_0', 'squeezenet1_1']
 
 _BYPASS = (None, 'simple', 'complex')
-SQUEEZENET_PAPER = ('Iandola et al., SqueezeNet: AlexNet-level accuracy with 50x fewer '
-                    'parameters and <0.5MB model size, arXiv:1602.07360, 2016')
+SQUEEZENET_PAPER = ('Iandola et al.: SqueezeNet: AlexNet-level accuracy with 50x fewer '
+                    'parameters and <0.5MB model size, arXiv:1602.07360 (2016)')
 
 
 class Fire(nn.HybridBlock):
