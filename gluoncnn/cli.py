@@ -304,7 +304,8 @@ def build_parser():
     p = sub.add_parser("list", help="the models gluoncnn can build, by family, with their figures",
                        formatter_class=HelpFormatter,
                        description="List the registered models by family: parameters and "
-                                   "multiply-adds at each model's default input, input size, paper.",
+                                   "multiply-adds at each model's default input, input size "
+                                   "and paper.",
                        epilog="examples:\n  gluoncnn list\n  gluoncnn list 'resnet*'\n"
                               "  gluoncnn list --family densenet -v\n  gluoncnn list --json")
     p.add_argument("pattern", nargs="?", help="only names matching this glob, e.g. 'resnet*'")

@@ -5,12 +5,13 @@
 >>> model_info('resnet18').params
 11689512
 """
-from .registry import (ModelInfo, UnknownOptionError, compute_figures, families, get_model,
-                       list_models, model_info, model_options, model_table, register_model)
-from .common import Classifier, InputShapeError
-from .pretrained import load_pretrained
-from . import (lenet, alexnet, vgg, nin, googlenet, resnet, keras_resnet, fractalnet, densenet,
-               squeezenet)
+from .registry import (ModelInfo, UnknownOptionError, compute_figures, families,  # noqa: F401
+                       get_model, list_models, model_info, model_options, model_table,
+                       register_model)
+from .common import Classifier, InputShapeError  # noqa: F401
+from .pretrained import load_pretrained  # noqa: F401
+from . import (lenet, alexnet, vgg, nin, googlenet, resnet, keras_resnet,  # noqa: F401
+               fractalnet, densenet, squeezenet)
 from .lenet import *  # noqa: F401,F403
 from .alexnet import *  # noqa: F401,F403
 from .vgg import *  # noqa: F401,F403

@@ -115,7 +115,7 @@ def _out(size, kernel, stride=1, padding=0):
 def _fixed_size(name, input_size, min_size):
     if input_size < min_size:
         raise OptionError(f"{name} needs input_size >= {min_size} (smaller images shrink to "
-                         f"nothing before fc6), got {input_size}")
+                          f"nothing before fc6), got {input_size}")
     return input_size
 
 

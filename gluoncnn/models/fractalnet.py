@@ -291,7 +291,7 @@ def _check_blocks(blocks, channels):
     if channels is None:
         if not 1 <= blocks <= len(CIFAR_CHANNELS):
             raise OptionError(f"blocks must be 1..{len(CIFAR_CHANNELS)} with the paper's widths "
-                             f"{CIFAR_CHANNELS}; for more blocks give channels=(...)")
+                              f"{CIFAR_CHANNELS}; for more blocks give channels=(...)")
         return CIFAR_CHANNELS[:blocks]
     if len(channels) != blocks:
         raise OptionError(f"channels {tuple(channels)} must have one width per block ({blocks})")

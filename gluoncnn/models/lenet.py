@@ -88,7 +88,7 @@ class BatchNorm(nn.HybridBlock):
         super().__init__(**kwargs)
         if num_dims not in (2, 4):
             raise OptionError(f"num_dims must be 2 (after a dense layer) or 4 (after a "
-                             f"convolution), got {num_dims}")
+                              f"convolution), got {num_dims}")
         self.num_features, self.num_dims = num_features, num_dims
         self.momentum, self.eps = momentum, eps
         with self.name_scope():
@@ -106,7 +106,7 @@ class BatchNorm(nn.HybridBlock):
         if F is nd:
             if x.ndim != self.num_dims:
                 raise OptionError(f"BatchNorm(num_dims={self.num_dims}) got a {x.ndim}-d input "
-                                 f"of shape {x.shape}")
+                                  f"of shape {x.shape}")
             Y, mean, var = batch_norm(x, gamma.reshape(shape), beta.reshape(shape),
                                       running_mean.reshape(shape), running_var.reshape(shape),
                                       self.eps, self.momentum)
@@ -145,7 +145,7 @@ class LeNet(Classifier):
                  batch_norm=False, scratch_bn=False, **kwargs):
         if input_size < 12:
             raise OptionError(f"LeNet needs input_size >= 12 (its maps shrink to 16x1x1 at "
-                             f"12), got {input_size}")
+                              f"12), got {input_size}")
         super().__init__(in_channels=in_channels, input_size=(input_size, input_size),
                          default_init=mx_init.Xavier(), **kwargs)
         self.scratch_bn = bool(batch_norm and scratch_bn)

@@ -25,7 +25,6 @@ to 224. Default initialisation: Glorot (``mx.init.Xavier()``), as d2l.
 from mxnet import init as mx_init
 from mxnet.gluon import nn
 
-from ..errors import OptionError
 from .common import Classifier
 from .registry import register_model
 

@@ -34,7 +34,6 @@ import os
 from dataclasses import dataclass, field
 
 import mxnet as mx
-import numpy as np
 from mxnet.base import MXNetError
 
 from ..errors import FileFormatError, OptionError

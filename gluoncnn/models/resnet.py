@@ -109,8 +109,9 @@ class ZeroPadShortcut(nn.HybridBlock):
     def __init__(self, in_channels, out_channels, stride, **kwargs):
         super().__init__(**kwargs)
         if not in_channels <= out_channels <= 2 * in_channels:
-            raise OptionError(f"option A can at most double the channels (zero padding); got {in_channels} -> "
-                             f"{out_channels}: use shortcut='B' (a 1x1 projection)")
+            raise OptionError(f"option A can at most double the channels (zero padding); got "
+                              f"{in_channels} -> {out_channels}: use shortcut='B' (a 1x1 "
+                              f"projection)")
         self.extra = out_channels - in_channels
         self.stride = stride
 
@@ -149,7 +150,7 @@ class StochasticDepth(nn.HybridBlock):
 
 def survival_probabilities(num_units, final_survival):
     """Linear decay of Huang et al.: ``p_l = 1 - l / L * (1 - p_L)`` for units ``l = 1 .. L``."""
-    return [1.0 - l / num_units * (1.0 - final_survival) for l in range(1, num_units + 1)]
+    return [1.0 - unit / num_units * (1.0 - final_survival) for unit in range(1, num_units + 1)]
 
 
 class _ResidualUnit(nn.HybridBlock):
@@ -171,7 +172,7 @@ class _ResidualUnit(nn.HybridBlock):
                     self.shortcut.add(nn.BatchNorm(in_channels=out_channels))
         else:
             raise OptionError(f"shortcut must be 'A' (zero padding) or 'B' (projection), "
-                             f"got {shortcut!r}")
+                              f"got {shortcut!r}")
         self.gate = StochasticDepth(survival, per_sample) if survival < 1.0 else None
 
     def _sum(self, x, residual):
@@ -358,15 +359,15 @@ class ResNet(Classifier):
         bottleneck = block.expansion > 1
         if not bottleneck and (groups != 1 or width_per_group != 64):
             raise OptionError("groups and width_per_group belong to bottleneck units; "
-                             "BasicBlock has no grouped conv")
+                              "BasicBlock has no grouped conv")
         if bottleneck and dropout > 0:
             raise OptionError("dropout between convs is for basic blocks (Wide ResNet)")
         if block.version == 2 and (zero_init_residual or stride_in_3x3):
             raise OptionError("zero_init_residual and stride_in_3x3 are options of v1 units; "
-                             "v2 units end with a conv and stride their 3x3 conv already")
+                              "v2 units end with a conv and stride their 3x3 conv already")
         if stochastic_depth is not None and not 0.0 < stochastic_depth <= 1.0:
             raise OptionError(f"stochastic_depth is the last unit's survival probability p_L, "
-                             f"in (0, 1] (the paper uses 0.5); got {stochastic_depth}")
+                              f"in (0, 1] (the paper uses 0.5); got {stochastic_depth}")
         num_stages = len(layers)
         total_stride = 2 ** (num_stages - 1) * (1 if small_input else 4)
         super().__init__(in_channels=in_channels, min_size=total_stride,

@@ -68,7 +68,7 @@ class Fire(nn.HybridBlock):
             raise OptionError(f"shortcut must be None, 'identity' or 'conv', got {shortcut!r}")
         if shortcut == 'identity' and in_channels != self.out_channels:
             raise OptionError(f"an identity shortcut needs in_channels == out_channels, got "
-                             f"{in_channels} -> {self.out_channels}; use shortcut='conv'")
+                              f"{in_channels} -> {self.out_channels}; use shortcut='conv'")
         self.shortcut = shortcut
         with self.name_scope():
             self.squeeze = nn.Conv2D(squeeze_channels, 1, in_channels=in_channels,
