@@ -158,8 +158,8 @@ class DenseNet(Classifier):
                 else:
                     stem.add(nn.Conv2D(num_init_features, 7, strides=2, padding=3, use_bias=False,
                                        in_channels=in_channels),
-                              nn.BatchNorm(), nn.Activation('relu'),
-                              nn.MaxPool2D(pool_size=3, strides=2, padding=1))
+                             nn.BatchNorm(), nn.Activation('relu'),
+                             nn.MaxPool2D(pool_size=3, strides=2, padding=1))
             self.features.add(stem)
 
             channels = num_init_features

@@ -30,7 +30,7 @@ from mxnet import autograd, init as mx_init, nd
 from mxnet.gluon import nn
 
 from ..errors import OptionError
-from .common import Classifier
+from .common import Classifier, InputShapeError
 from .registry import register_model
 
 __all__ = ['batch_norm', 'BatchNorm', 'LeNet', 'lenet', 'lenet_bn']
@@ -105,8 +105,8 @@ class BatchNorm(nn.HybridBlock):
         shape = (1, -1) if self.num_dims == 2 else (1, -1, 1, 1)
         if F is nd:
             if x.ndim != self.num_dims:
-                raise OptionError(f"BatchNorm(num_dims={self.num_dims}) got a {x.ndim}-d input "
-                                  f"of shape {x.shape}")
+                raise InputShapeError(f"BatchNorm(num_dims={self.num_dims}) got a {x.ndim}-d "
+                                      f"input of shape {x.shape}")
             Y, mean, var = batch_norm(x, gamma.reshape(shape), beta.reshape(shape),
                                       running_mean.reshape(shape), running_var.reshape(shape),
                                       self.eps, self.momentum)
