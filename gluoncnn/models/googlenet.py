@@ -73,6 +73,11 @@ INCEPTION_SPEC = {
 }
 
 
+def _out_channels(block):
+    c1, c2, c3, c4 = INCEPTION_SPEC[block]
+    return c1 + c2[1] + c3[1] + c4
+
+
 class Inception(nn.HybridBlock):
     """The Inception block (d2l): four parallel branches concatenated on the channels.
 
@@ -103,16 +108,18 @@ class Inception(nn.HybridBlock):
 
 class InceptionAux(nn.HybridBlock):
     """An auxiliary classifier: avgpool 5x5/3, conv 128@1x1 + ReLU, fc 1024 + ReLU,
-    dropout 0.7, fc classes. Input ``(batch, C, >=5, >=5)``, output ``(batch, classes)``."""
+    dropout 0.7, fc classes. Input ``(batch, in_channels, >=5, >=5)``, output
+    ``(batch, classes)``. Only fc1's input size depends on the image size: it is set at the
+    first call."""
 
-    def __init__(self, classes, **kwargs):
+    def __init__(self, classes, in_channels=0, **kwargs):
         super().__init__(**kwargs)
         with self.name_scope():
             self.pool = nn.AvgPool2D(pool_size=5, strides=3)
-            self.conv = nn.Conv2D(128, kernel_size=1, activation='relu')
+            self.conv = nn.Conv2D(128, kernel_size=1, activation='relu', in_channels=in_channels)
             self.fc1 = nn.Dense(1024, activation='relu')
             self.dropout = nn.Dropout(0.7)
-            self.fc2 = nn.Dense(classes)
+            self.fc2 = nn.Dense(classes, in_units=1024)
 
     def hybrid_forward(self, F, x):
         return self.fc2(self.dropout(self.fc1(self.conv(self.pool(x)))))
@@ -176,8 +183,8 @@ class GoogLeNet(Classifier):
                 self.output.add(nn.Dropout(dropout))
             self.output.add(nn.Dense(classes))
             if aux_logits:
-                self.aux1 = InceptionAux(classes, prefix='aux1_')
-                self.aux2 = InceptionAux(classes, prefix='aux2_')
+                self.aux1 = InceptionAux(classes, _out_channels('4a'), prefix='aux1_')
+                self.aux2 = InceptionAux(classes, _out_channels('4d'), prefix='aux2_')
             else:
                 self.aux1 = self.aux2 = None
 
