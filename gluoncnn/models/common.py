@@ -31,8 +31,10 @@ class Classifier(nn.HybridBlock):
     - ``min_size``: the smallest height/width every stage can still take;
     - ``default_init``: the paper's initialiser, used by ``initialize()`` when none is given.
 
-    Inputs are checked before MXNet's own shape inference, so a wrong shape gives one sentence
-    that says which shape was expected and how to get it.
+    Inputs are checked before MXNet's own shape inference, so a wrong type, dtype or shape gives
+    one sentence that says what was expected and how to get it. ``for stage in net`` runs over
+    the stages of ``features`` and then ``output``; ``param_counts(shape)`` splits the
+    parameters into those of the inference graph, training-only and non-trainable ones.
     """
 
     def __init__(self, in_channels=3, input_size=None, min_size=1, default_init=None, **kwargs):
