@@ -89,11 +89,12 @@ def _group(pairs):
 
 def file_layers(path: str) -> list[Layer]:
     """The layers of a ``.params`` file, in the file's order."""
+    path = os.path.expanduser(os.fspath(path))
     if not os.path.isfile(path):
         raise OptionError(f"pretrained file {path!r} does not exist; give the path of a "
                           f".params file (nothing is downloaded)")
     try:
-        loaded = mx.nd.load(os.fspath(path))
+        loaded = mx.nd.load(path)
     except MXNetError as err:
         reason = str(err).strip().splitlines()[0]
         raise FileFormatError(f"{path} is not an MXNet parameter file ({reason})") from None
