@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from mxnet import autograd, gluon, nd
 
+from gluoncnn.errors import OptionError
 from gluoncnn.models import InputShapeError, get_model
 from gluoncnn.models.densenet import DenseBlock, DenseLayer, Transition
 from modelcheck import stage_shapes, trainable_params
@@ -68,17 +69,26 @@ def test_transition_compresses_and_halves():
     t = Transition(6)
     t.initialize()
     assert t(nd.ones((1, 12, 8, 8))).shape == (1, 6, 4, 4)
-    net = get_model('densenet121', compression=1.0)   # DenseNet-B: no compression
+    net = get_model('densenet', compression=1.0)   # DenseNet-B-121: no compression
     assert stage_shapes(net, (1, 3, 224, 224))[1] == (256, 28, 28)
 
 
 def test_options_and_errors():
-    with pytest.raises(ValueError, match='6n\\+4'):
-        get_model('densenet_bc_100_k12', depth=101)
-    with pytest.raises(ValueError, match='compression'):
-        get_model('densenet121', compression=0)
+    with pytest.raises(OptionError, match='6n\\+4'):
+        get_model('densenet_cifar', depth=101)
+    with pytest.raises(OptionError, match='3n\\+4'):
+        get_model('densenet_cifar', depth=42, bn_size=None)
+    with pytest.raises(OptionError, match='compression'):
+        get_model('densenet', compression=0)
     with pytest.raises(TypeError):
         get_model('densenet121', theta=0.5)
+    # a named configuration is fixed: its depth and growth rate are not options
+    for option in ('depth', 'growth_rate', 'block_config', 'bn_size', 'compression'):
+        with pytest.raises(TypeError, match="does not take option"):
+            get_model('densenet_bc_100_k12' if option in ('depth', 'growth_rate')
+                      else 'densenet121', **{option: 40})
+    plain40 = get_model('densenet_cifar', depth=40, bn_size=None, compression=1.0)
+    assert plain40.block_config == (12, 12, 12)     # the paper's DenseNet (L=40, k=12)
     net = get_model('densenet121', small_input=True)
     net.initialize()
     with pytest.raises(InputShapeError, match='>=8'):
@@ -115,5 +125,5 @@ def one_step_lowers_loss(net, X, y, lr=0.1):
 
 def test_one_training_step_on_fashion_mnist():
     X, y = fashion_batch()
-    net = get_model('densenet_bc_100_k12', in_channels=1, depth=22)   # 3 layers per block
+    net = get_model('densenet_cifar', in_channels=1, depth=22)   # 3 layers per block
     one_step_lowers_loss(net, X, y)

@@ -14,10 +14,13 @@ import numpy as np
 import pytest
 from mxnet import autograd, gluon, nd
 
-from gluoncnn.models import InputShapeError, get_model, list_models, model_options
+from gluoncnn.errors import OptionError
+from gluoncnn.models import InputShapeError, get_model, list_models, model_info, model_options
 from gluoncnn.models.registry import _get_builder
 
 MODELS = list_models()
+#: the models that also have an ImageNet form (the CIFAR-only nets refuse small_input=False)
+IMAGENET_MODELS = [name for name in MODELS if not model_info(name).small_only]
 
 #: ImageNet input side where it is not 224
 IMAGENET_SIZE = {'alexnet': 227}
@@ -132,7 +135,14 @@ def test_builder_takes_the_common_options_first(name):
     assert all(p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) for p in params.values())
 
 
-@pytest.mark.parametrize('name', MODELS)
+@pytest.mark.parametrize('name', sorted(set(MODELS) - set(IMAGENET_MODELS)))
+def test_small_only_models_refuse_the_imagenet_form(name):
+    with pytest.raises(OptionError, match='small_input=True'):
+        get_model(name, small_input=False)
+    assert model_info(name).input_shape[1] <= 32
+
+
+@pytest.mark.parametrize('name', IMAGENET_MODELS)
 def test_imagenet_form_output_shape(name):
     net = imagenet_net(name)
     side = IMAGENET_SIZE.get(name, 224)
@@ -145,7 +155,7 @@ def test_imagenet_form_output_shape(name):
         assert out_shapes == [(1, 1000)]
 
 
-@pytest.mark.parametrize('name', MODELS)
+@pytest.mark.parametrize('name', IMAGENET_MODELS)
 def test_wrong_input_raises_input_shape_error(name):
     net = imagenet_net(name)
     side = IMAGENET_SIZE.get(name, 224)

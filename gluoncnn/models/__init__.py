@@ -1,17 +1,24 @@
 """The classic CNNs as Gluon HybridBlocks, one module per family, all reachable by name.
 
->>> from gluoncnn.models import get_model, list_models
+>>> from gluoncnn.models import get_model, list_models, model_info
 >>> net = get_model('vgg11', classes=10, in_channels=1, small_input=True)
+>>> model_info('resnet18').params
+11689512
 """
-from .registry import get_model, list_models, model_options, register_model
-from .common import Classifier, InputShapeError
-from . import lenet, alexnet, vgg, nin, googlenet, resnet, fractalnet, densenet, squeezenet
+from .registry import (ModelInfo, UnknownOptionError, compute_figures, families,  # noqa: F401
+                       get_model, list_models, model_info, model_options, model_table,
+                       register_model)
+from .common import Classifier, InputShapeError  # noqa: F401
+from .pretrained import load_pretrained  # noqa: F401
+from . import (lenet, alexnet, vgg, nin, googlenet, resnet, keras_resnet,  # noqa: F401
+               fractalnet, densenet, squeezenet)
 from .lenet import *  # noqa: F401,F403
 from .alexnet import *  # noqa: F401,F403
 from .vgg import *  # noqa: F401,F403
 from .nin import *  # noqa: F401,F403
 from .googlenet import *  # noqa: F401,F403
 from .resnet import *  # noqa: F401,F403
+from .keras_resnet import *  # noqa: F401,F403
 from .fractalnet import *  # noqa: F401,F403
 from .densenet import *  # noqa: F401,F403
 from .squeezenet import *  # noqa: F401,F403

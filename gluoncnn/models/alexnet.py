@@ -41,13 +41,21 @@ second one), so that a 28x28 image ends at 256x2x2 (AlexNet) / 256x3x3 (ZFNet) b
 d2l instead trains the ImageNet form on Fashion-MNIST resized to 224
 (``alexnet(classes=10, in_channels=1, input_size=224, lrn=False)`` is d2l's AlexNet).
 """
+from typing import Optional
+
 from mxnet import init as mx_init
 from mxnet.gluon import nn
 
+from ..errors import OptionError
 from .common import Classifier
 from .registry import register_model
 
 __all__ = ['LocalResponseNorm', 'AlexNetInit', 'PaperBias', 'AlexNet', 'ZFNet', 'alexnet', 'zfnet']
+
+ALEXNET_PAPER = ('Krizhevsky, Sutskever & Hinton: ImageNet Classification with Deep '
+                 'Convolutional Neural Networks, NIPS 2012')
+ZFNET_PAPER = ('Zeiler & Fergus, Visualizing and Understanding Convolutional Networks, '
+               'ECCV 2014 (arXiv:1311.2901)')
 
 
 class LocalResponseNorm(nn.HybridBlock):
@@ -106,8 +114,8 @@ def _out(size, kernel, stride=1, padding=0):
 
 def _fixed_size(name, input_size, min_size):
     if input_size < min_size:
-        raise ValueError(f"{name} needs input_size >= {min_size} (smaller images shrink to "
-                         f"nothing before fc6), got {input_size}")
+        raise OptionError(f"{name} needs input_size >= {min_size} (smaller images shrink to "
+                          f"nothing before fc6), got {input_size}")
     return input_size
 
 
@@ -125,7 +133,7 @@ class AlexNet(Classifier):
     def __init__(self, classes=1000, in_channels=3, small_input=False, input_size=None,
                  lrn=True, groups=1, **kwargs):
         if groups not in (1, 2):
-            raise ValueError(f"groups must be 1 or 2 (the paper's two GPUs), got {groups}")
+            raise OptionError(f"groups must be 1 or 2 (the paper's two GPUs), got {groups}")
         stem = (3, 1, 1) if small_input else (11, 4, 0)  # conv1 kernel, stride, padding
         size = input_size if input_size is not None else (28 if small_input else 227)
         min_size = 15 if small_input else 67  # the last maxpool needs a 3x3 map
@@ -203,10 +211,11 @@ class ZFNet(Classifier):
         return self.output(self.features(x))
 
 
-@register_model
-def alexnet(classes=1000, in_channels=3, small_input=False, input_size=None, lrn=True,
-            groups=1):
-    """AlexNet (Krizhevsky, Sutskever, Hinton, NIPS 2012), input ``(batch, 3, 227, 227)``.
+@register_model(family='alexnet', paper=ALEXNET_PAPER, input_shape=(3, 227, 227),
+                params=62_378_344, macs=1_140_355_712)
+def alexnet(classes: int = 1000, in_channels: int = 3, small_input: bool = False,
+            input_size: Optional[int] = None, lrn: bool = True, groups: int = 1) -> AlexNet:
+    """AlexNet as in the paper (96-256-384-384-256 filters, LRN), for 3x227x227 images.
 
     ``input_size``: the one input side the net takes (default 227, or 28 with
     ``small_input=True``); ``lrn``: local response normalisation after conv1 and conv2;
@@ -215,9 +224,11 @@ def alexnet(classes=1000, in_channels=3, small_input=False, input_size=None, lrn
     return AlexNet(classes, in_channels, small_input, input_size, lrn, groups)
 
 
-@register_model
-def zfnet(classes=1000, in_channels=3, small_input=False, input_size=None, lrn=True):
-    """ZFNet (Zeiler & Fergus, ECCV 2014), input ``(batch, 3, 224, 224)``.
+@register_model(family='alexnet', paper=ZFNET_PAPER, input_shape=(3, 224, 224),
+                params=62_357_608, macs=1_174_970_368)
+def zfnet(classes: int = 1000, in_channels: int = 3, small_input: bool = False,
+          input_size: Optional[int] = None, lrn: bool = True) -> ZFNet:
+    """ZFNet: AlexNet with a 7x7/2 first layer and a stride-2 second one, for 3x224x224.
 
     ``input_size``: the one input side the net takes (default 224, or 28 with
     ``small_input=True``); ``lrn``: contrast normalisation after the first two stages.

@@ -1,11 +1,21 @@
-"""What every gluoncnn model shares: an input-shape check with a clear message, the
-paper's initialisation as the default of ``initialize()``, and parameters that are safe to read
-right after a call (see :meth:`Classifier.__call__`)."""
+"""What every gluoncnn model shares: input type, dtype and shape checks with a clear message,
+the paper's initialisation as the default of ``initialize()``, parameters that are safe to read
+right after a call (see :meth:`Classifier.__call__`), iteration over the stages (d2l's
+``for layer in net: X = layer(X)``) and parameter counts split into inference and
+training-only parts."""
+from __future__ import annotations
+
+from typing import Iterator
+
+import mxnet as mx
+import numpy as np
 from mxnet import autograd, init as mx_init, nd
 from mxnet.gluon import nn
 
+from ..errors import InputError
 
-class InputShapeError(ValueError):
+
+class InputShapeError(InputError, ValueError):
     """The input's channels or size do not fit the model; the message says what it expected."""
 
 
@@ -21,8 +31,10 @@ class Classifier(nn.HybridBlock):
     - ``min_size``: the smallest height/width every stage can still take;
     - ``default_init``: the paper's initialiser, used by ``initialize()`` when none is given.
 
-    Inputs are checked before MXNet's own shape inference, so a wrong shape gives one sentence
-    that says which shape was expected and how to get it.
+    Inputs are checked before MXNet's own shape inference, so a wrong type, dtype or shape gives
+    one sentence that says what was expected and how to get it. ``for stage in net`` runs over
+    the stages of ``features`` and then ``output``; ``param_counts(shape)`` splits the
+    parameters into those of the inference graph, training-only and non-trainable ones.
     """
 
     def __init__(self, in_channels=3, input_size=None, min_size=1, default_init=None, **kwargs):
@@ -32,6 +44,7 @@ class Classifier(nn.HybridBlock):
         self.min_size = min_size
         self.default_init = default_init if default_init is not None else mx_init.Xavier()
         self._last_mode = {}    # context -> training flag of the last call there (see __call__)
+        self.param_dtype = np.dtype('float32')   # the input dtype the net takes (see cast)
 
     def initialize(self, init=None, ctx=None, verbose=False, force_reinit=False):
         """Initialise parameters; with no ``init``, the paper's scheme (``self.default_init``)."""
@@ -42,6 +55,62 @@ class Classifier(nn.HybridBlock):
     def load_parameters(self, *args, **kwargs):
         self._last_mode.clear()
         return super().load_parameters(*args, **kwargs)
+
+    def __iter__(self) -> Iterator[nn.Block]:
+        """The stages of ``features``, then ``output``: running them in turn is the net (the
+        notes' ``for layer in net: X = layer(X); print(layer.name, X.shape)``)."""
+        yield from self.features
+        yield self.output
+
+    def cast(self, dtype):
+        """Cast the parameters to ``dtype``; the net then takes input of that dtype."""
+        self.param_dtype = np.dtype(dtype)
+        return super().cast(dtype)
+
+    def check_input_type(self, x) -> None:
+        """Raise :class:`InputError` unless ``x`` is an NDArray of the parameters' dtype."""
+        dtype = self.param_dtype
+        if isinstance(x, np.ndarray):
+            raise InputError(f"{type(self).__name__} takes an mx.nd.array, got a numpy array; "
+                             f"pass mx.nd.array(x, dtype='{dtype.name}')")
+        if isinstance(x, nd.NDArray) and np.dtype(x.dtype) != dtype:
+            raise InputError(f"{type(self).__name__} takes {dtype.name} input, got "
+                             f"{np.dtype(x.dtype).name}; pass an mx.nd.array of {dtype.name} "
+                             f"(x.astype('{dtype.name}'))")
+        if not isinstance(x, (nd.NDArray, mx.sym.Symbol)):
+            raise InputError(f"{type(self).__name__} takes an mx.nd.array of shape "
+                             f"{self.expected_shape()}, got {type(x).__name__}")
+
+    def training_graph(self, x):
+        """The outputs a training step computes, called on a Symbol (default: the inference
+        graph; GoogLeNet adds its auxiliary heads)."""
+        return self(x)
+
+    def param_counts(self, input_shape) -> dict[str, int]:
+        """Parameters by role for an input of ``input_shape`` ``(N, C, H, W)``, from symbolic
+        shape inference (nothing runs, nothing is initialised): ``inference`` (trainable
+        parameters the inference graph uses), ``train_only`` (trainable parameters only a
+        training step uses, e.g. auxiliary heads) and ``non_trainable`` (BN moving
+        statistics)."""
+        data = mx.sym.var('data')
+        inference = self(data)
+        training = self.training_graph(data)
+        if isinstance(training, (tuple, list)):
+            training = mx.sym.Group(list(training))
+        arg_shapes, _, aux_shapes = training.infer_shape(data=tuple(input_shape))
+        shapes = dict(zip(training.list_arguments(), arg_shapes))
+        shapes.update(zip(training.list_auxiliary_states(), aux_shapes))
+        used = set(inference.list_inputs())
+        counts = {'inference': 0, 'train_only': 0, 'non_trainable': 0}
+        for name, param in self.collect_params().items():
+            if name not in shapes:
+                continue
+            size = int(np.prod(shapes[name]))
+            if param.grad_req == 'null':
+                counts['non_trainable'] += size
+            else:
+                counts['inference' if name in used else 'train_only'] += size
+        return counts
 
     def __call__(self, x, *args):
         """Run the net; on the first call on a device and on every switch between training and
@@ -55,7 +124,12 @@ class Classifier(nn.HybridBlock):
         mix of the two layouts: seeded initialisation then looks irreproducible although the
         values themselves are identical. Only these calls can start a rewrite (afterwards the
         weights already have the layout of the mode), so the wait costs one synchronisation
-        per mode switch, not one per batch; ``net(x)`` stays asynchronous otherwise."""
+        per mode switch, not one per batch; ``net(x)`` stays asynchronous otherwise.
+
+        The input's type and dtype are checked first (:meth:`check_input_type`); a Symbol
+        (``export``, ``summary``, a hybridized parent) goes through unchecked."""
+        if not isinstance(x, mx.sym.Symbol):
+            self.check_input_type(x)
         out = super().__call__(x, *args)
         if isinstance(x, nd.NDArray):
             mode = autograd.is_training()

@@ -22,15 +22,30 @@ small (CIFAR, 28/32)    3x3/1 conv (no pool), as the paper's CIFAR nets      32x
 Parameter counts (trainable: conv weights, BN gamma/beta, FC; BN running statistics are not
 parameters) equal torchvision's ``densenet121/169/201/161``: 7,978,856 / 14,149,480 /
 20,013,928 / 28,681,000.
+
+Builders: ``densenet`` and ``densenet_cifar`` are the generic ImageNet and CIFAR nets (every
+option); the named configurations (``densenet121/161/169/201``, ``densenet_bc_100_k12``) are
+fixed and take only ``classes``, ``in_channels``, ``small_input`` and ``dropout``.
+Input ``(N, in_channels, 224, 224)`` for the ImageNet stem (any size ``>=29`` with four
+blocks), ``>=8`` with ``small_input=True`` (28x28, 32x32). The CIFAR DenseNet-BC (L=100,
+k=12): a 3x3 conv of 2k channels, three dense blocks of (L - 4) / 6 bottleneck layers,
+theta = 0.5; at 32x32 24x32x32 after the stem, then 108x16x16, 150x8x8, 342x8x8.
 """
+from typing import Optional, Sequence
+
 from mxnet import init as mx_init
 from mxnet.gluon import nn
 
+from ..errors import OptionError
 from .common import Classifier
 from .registry import register_model
 
 __all__ = ['DenseLayer', 'DenseBlock', 'Transition', 'DenseNet',
-           'densenet121', 'densenet161', 'densenet169', 'densenet201', 'densenet_bc_100_k12']
+           'densenet', 'densenet121', 'densenet161', 'densenet169', 'densenet201',
+           'densenet_cifar', 'densenet_bc_100_k12']
+
+DENSENET_PAPER = ('Huang, Liu, van der Maaten & Weinberger: Densely Connected Convolutional '
+                  'Networks, CVPR 2017 (arXiv:1608.06993)')
 
 
 class DenseLayer(nn.HybridBlock):
@@ -121,7 +136,7 @@ class DenseNet(Classifier):
     def __init__(self, block_config, growth_rate, num_init_features, bn_size=4, compression=0.5,
                  dropout=0.0, classes=1000, in_channels=3, small_input=False, **kwargs):
         if not 0 < compression <= 1:
-            raise ValueError(f"compression (theta) must be in (0, 1], got {compression}")
+            raise OptionError(f"compression (theta) must be in (0, 1], got {compression}")
         transitions = len(block_config) - 1
         # Every transition halves the size (floor); the ImageNet stem divides it by 4 (ceil).
         min_size = 2 ** transitions if small_input else 4 * 2 ** transitions - 3
@@ -173,83 +188,78 @@ class DenseNet(Classifier):
         return self.output(self.features(x))
 
 
-def _imagenet_densenet(block_config, growth_rate, num_init_features, classes, in_channels,
-                       small_input, bn_size, compression, dropout):
+@register_model(family='densenet', paper=DENSENET_PAPER, input_shape=(3, 224, 224),
+                params=7_978_856, macs=2_883_723_008)
+def densenet(classes: int = 1000, in_channels: int = 3, small_input: bool = False,
+             block_config: Sequence[int] = (6, 12, 24, 16), growth_rate: int = 32,
+             num_init_features: int = 64, bn_size: Optional[int] = 4, compression: float = 0.5,
+             dropout: float = 0.0) -> DenseNet:
+    """A DenseNet of any configuration (the defaults are DenseNet-BC-121)."""
     return DenseNet(block_config, growth_rate, num_init_features, bn_size=bn_size,
                     compression=compression, dropout=dropout, classes=classes,
                     in_channels=in_channels, small_input=small_input)
 
 
-@register_model
-def densenet121(classes=1000, in_channels=3, small_input=False, growth_rate=32,
-                block_config=(6, 12, 24, 16), bn_size=4, compression=0.5, dropout=0.0):
-    """DenseNet-BC-121 (k=32, blocks 6-12-24-16), Huang et al., CVPR 2017; 7,978,856 params.
+@register_model(family='densenet', paper=DENSENET_PAPER, input_shape=(3, 224, 224),
+                params=7_978_856, macs=2_883_723_008)
+def densenet121(classes: int = 1000, in_channels: int = 3, small_input: bool = False,
+                dropout: float = 0.0) -> DenseNet:
+    """DenseNet-BC-121: k=32, dense blocks of 6-12-24-16 layers."""
+    return DenseNet((6, 12, 24, 16), 32, 64, **locals())
 
-    Input ``(N, in_channels, >=29, >=29)`` (224x224 on ImageNet; with ``small_input=True``
-    a 3x3 stride-1 stem and inputs ``>=8``, e.g. 28x28 or 32x32); output ``(N, classes)``.
+
+@register_model(family='densenet', paper=DENSENET_PAPER, input_shape=(3, 224, 224),
+                params=14_149_480, macs=3_419_527_680)
+def densenet169(classes: int = 1000, in_channels: int = 3, small_input: bool = False,
+                dropout: float = 0.0) -> DenseNet:
+    """DenseNet-BC-169: k=32, dense blocks of 6-12-32-32 layers."""
+    return DenseNet((6, 12, 32, 32), 32, 64, **locals())
+
+
+@register_model(family='densenet', paper=DENSENET_PAPER, input_shape=(3, 224, 224),
+                params=20_013_928, macs=4_368_160_256)
+def densenet201(classes: int = 1000, in_channels: int = 3, small_input: bool = False,
+                dropout: float = 0.0) -> DenseNet:
+    """DenseNet-BC-201: k=32, dense blocks of 6-12-48-32 layers."""
+    return DenseNet((6, 12, 48, 32), 32, 64, **locals())
+
+
+@register_model(family='densenet', paper=DENSENET_PAPER, input_shape=(3, 224, 224),
+                params=28_681_000, macs=7_820_077_248)
+def densenet161(classes: int = 1000, in_channels: int = 3, small_input: bool = False,
+                dropout: float = 0.0) -> DenseNet:
+    """DenseNet-BC-161: k=48, a 96-channel stem, dense blocks of 6-12-36-24 layers."""
+    return DenseNet((6, 12, 36, 24), 48, 96, **locals())
+
+
+@register_model(family='densenet', paper=DENSENET_PAPER, input_shape=(3, 32, 32),
+                params=769_162, macs=300_930_396)
+def densenet_cifar(classes: int = 10, in_channels: int = 3, small_input: bool = True,
+                   depth: int = 100, growth_rate: int = 12, bn_size: Optional[int] = 4,
+                   compression: float = 0.5, dropout: float = 0.0) -> DenseNet:
+    """The paper's CIFAR DenseNet of any depth (defaults: DenseNet-BC, L=100, k=12).
+
+    Three dense blocks of ``(depth - 4) // 6`` bottleneck layers (``(depth - 4) // 3`` plain
+    layers with ``bn_size=None``) after a 3x3 conv of ``2k`` channels. ``depth=22`` trains in
+    seconds for quick runs. Known MXNet 1.9.1 oneDNN bug: DenseNet-BC of ``depth=40`` trains
+    forward but its backward pass fails on the CPU build ("could not construct a
+    sub-memory"); depths 22, 28, 34 and 100 train. The paper trains CIFAR without
+    augmentation with ``dropout=0.2``.
     """
-    return _imagenet_densenet(block_config, growth_rate, 64, classes, in_channels, small_input,
-                              bn_size, compression, dropout)
-
-
-@register_model
-def densenet169(classes=1000, in_channels=3, small_input=False, growth_rate=32,
-                block_config=(6, 12, 32, 32), bn_size=4, compression=0.5, dropout=0.0):
-    """DenseNet-BC-169 (k=32, blocks 6-12-32-32), Huang et al., CVPR 2017; 14,149,480 params.
-
-    Input ``(N, in_channels, 224, 224)`` (any size ``>=29``; ``small_input=True``: ``>=8``),
-    output ``(N, classes)``.
-    """
-    return _imagenet_densenet(block_config, growth_rate, 64, classes, in_channels, small_input,
-                              bn_size, compression, dropout)
-
-
-@register_model
-def densenet201(classes=1000, in_channels=3, small_input=False, growth_rate=32,
-                block_config=(6, 12, 48, 32), bn_size=4, compression=0.5, dropout=0.0):
-    """DenseNet-BC-201 (k=32, blocks 6-12-48-32), Huang et al., CVPR 2017; 20,013,928 params.
-
-    Input ``(N, in_channels, 224, 224)`` (any size ``>=29``; ``small_input=True``: ``>=8``),
-    output ``(N, classes)``.
-    """
-    return _imagenet_densenet(block_config, growth_rate, 64, classes, in_channels, small_input,
-                              bn_size, compression, dropout)
-
-
-@register_model
-def densenet161(classes=1000, in_channels=3, small_input=False, growth_rate=48,
-                block_config=(6, 12, 36, 24), bn_size=4, compression=0.5, dropout=0.0):
-    """DenseNet-BC-161 (k=48, 96 stem channels, blocks 6-12-36-24), Huang et al., CVPR 2017;
-    28,681,000 params.
-
-    Input ``(N, in_channels, 224, 224)`` (any size ``>=29``; ``small_input=True``: ``>=8``),
-    output ``(N, classes)``. The stem has ``2 * growth_rate`` channels (96 for k=48).
-    """
-    return _imagenet_densenet(block_config, growth_rate, 2 * growth_rate, classes, in_channels,
-                              small_input, bn_size, compression, dropout)
-
-
-@register_model
-def densenet_bc_100_k12(classes=10, in_channels=3, small_input=True, depth=100, growth_rate=12,
-                        bn_size=4, compression=0.5, dropout=0.0):
-    """DenseNet-BC (L=100, k=12) for CIFAR, Huang et al., CVPR 2017, Table 2 ("0.8M" params).
-
-    Three dense blocks of ``(depth - 4) // 6`` bottleneck layers (16 for L=100: each layer has
-    two convs; plus the first conv, two transitions and the classifier, 6*16 + 4 = 100), a
-    first conv of ``2k`` channels (3x3, stride 1), theta = 0.5. Exactly 769,162 trainable
-    parameters for 10 classes (800,032 for 100). ``depth=22`` (3 layers per block) trains in
-    seconds for quick runs. Known MXNet 1.9.1 oneDNN bug: ``depth=40`` trains forward but its
-    backward pass fails on the CPU build ("could not construct a sub-memory", an even number of
-    12-channel layers concatenated onto 24 channels); depths 22, 28, 34 and 100 train. The paper trains CIFAR without augmentation with
-    ``dropout=0.2``.
-
-    Input ``(N, in_channels, >=4, >=4)`` (32x32 CIFAR, 28x28 Fashion-MNIST): 24x32x32 after the
-    stem, then 108x16x16, 150x8x8, 342x8x8; output ``(N, classes)``. ``small_input=False``
-    puts the ImageNet stem (7x7/2 conv, BN, ReLU, max pool) in front of the same blocks.
-    """
-    if depth < 10 or (depth - 4) % 6:
-        raise ValueError(f"DenseNet-BC depth must be 6n+4 (e.g. 40, 100, 190), got {depth}")
-    layers = (depth - 4) // 6
+    convs_per_layer = 2 if bn_size else 1
+    layers, rest = divmod(depth - 4, 3 * convs_per_layer)
+    if rest or layers < 1:
+        form = '6n+4 (e.g. 40, 100, 190)' if bn_size else '3n+4 (e.g. 40, 100)'
+        raise OptionError(f"a CIFAR DenseNet{'-BC' if bn_size else ''} has depth {form}, "
+                          f"got {depth}")
     return DenseNet((layers,) * 3, growth_rate, 2 * growth_rate, bn_size=bn_size,
                     compression=compression, dropout=dropout, classes=classes,
                     in_channels=in_channels, small_input=small_input)
+
+
+@register_model(family='densenet', paper=DENSENET_PAPER, input_shape=(3, 32, 32),
+                params=769_162, macs=300_930_396)
+def densenet_bc_100_k12(classes: int = 10, in_channels: int = 3, small_input: bool = True,
+                        dropout: float = 0.0) -> DenseNet:
+    """DenseNet-BC (L=100, k=12) for CIFAR, the paper's Table 2 ("0.8M" parameters)."""
+    return densenet_cifar(depth=100, growth_rate=12, **locals())

@@ -43,16 +43,21 @@ net saved with ``export()`` has 1 + B inputs: ``data0`` (the images) and ``data1
 the inference net). Inside another block that is hybridized, the net is called on Symbols, so
 drop-path is off there: train a FractalNet as the top-level block.
 """
+from typing import Optional, Sequence, Union
+
 import numpy as np
 from mxnet import autograd, cpu, init as mx_init, nd
 from mxnet.gluon import nn
 
+from ..errors import OptionError
 from .common import Classifier
 from .registry import register_model
 
 __all__ = ['ConvUnit', 'FractalBlock', 'FractalNet', 'fractalnet', 'fractalnet34']
 
 CIFAR_CHANNELS = (64, 128, 256, 512, 512)
+FRACTALNET_PAPER = ('Larsson, Maire & Shakhnarovich: FractalNet: Ultra-Deep Neural Networks '
+                    'without Residuals, ICLR 2017 (arXiv:1605.07648)')
 
 
 def _uniform(*shape):
@@ -104,7 +109,7 @@ class FractalBlock(nn.HybridBlock):
     def __init__(self, in_channels, channels, columns, dropout=0.0, pool=True, **kwargs):
         super().__init__(**kwargs)
         if columns < 1:
-            raise ValueError(f"a fractal block needs columns >= 1, got {columns}")
+            raise OptionError(f"a fractal block needs columns >= 1, got {columns}")
         self.columns = columns
         self.rows = 2 ** (columns - 1)
         self.joins = join_table(columns)
@@ -169,14 +174,14 @@ class FractalNet(Classifier):
         channels = tuple(channels)
         blocks = len(channels)
         if blocks < 1:
-            raise ValueError("FractalNet needs at least one block (channels=(64, ...))")
+            raise OptionError("FractalNet needs at least one block (channels=(64, ...))")
         if not 0 <= drop_path < 1:
-            raise ValueError(f"drop_path must be in [0, 1), got {drop_path}")
+            raise OptionError(f"drop_path must be in [0, 1), got {drop_path}")
         if not 0 <= global_drop <= 1:
-            raise ValueError(f"global_drop must be in [0, 1], got {global_drop}")
+            raise OptionError(f"global_drop must be in [0, 1], got {global_drop}")
         dropouts = (dropout,) * blocks if np.isscalar(dropout) else tuple(dropout)
         if len(dropouts) != blocks:
-            raise ValueError(f"dropout needs one rate per block ({blocks}), got {dropout}")
+            raise OptionError(f"dropout needs one rate per block ({blocks}), got {dropout}")
         # Each 2x2 pool floors; the ImageNet stem divides the size by 4 (ceil).
         min_size = 2 ** blocks if small_input else 2 ** (blocks + 1) - 3
         # The authors' Caffe nets use the "xavier" filler: uniform, scale sqrt(3 / fan_in).
@@ -252,7 +257,7 @@ class FractalNet(Classifier):
     def column_masks(self, column):
         """Masks that keep only ``column`` (0 ... columns-1) everywhere: a plain chain network."""
         if not 0 <= column < self.columns:
-            raise ValueError(f"column must be in 0..{self.columns - 1}, got {column}")
+            raise OptionError(f"column must be in 0..{self.columns - 1}, got {column}")
         keep = self.join_members()
         passes = keep[:, column] == 1
         keep[passes] = np.arange(self.columns) == column   # joins the column passes through
@@ -285,18 +290,21 @@ class FractalNet(Classifier):
 def _check_blocks(blocks, channels):
     if channels is None:
         if not 1 <= blocks <= len(CIFAR_CHANNELS):
-            raise ValueError(f"blocks must be 1..{len(CIFAR_CHANNELS)} with the paper's widths "
-                             f"{CIFAR_CHANNELS}; for more blocks give channels=(...)")
+            raise OptionError(f"blocks must be 1..{len(CIFAR_CHANNELS)} with the paper's widths "
+                              f"{CIFAR_CHANNELS}; for more blocks give channels=(...)")
         return CIFAR_CHANNELS[:blocks]
     if len(channels) != blocks:
-        raise ValueError(f"channels {tuple(channels)} must have one width per block ({blocks})")
+        raise OptionError(f"channels {tuple(channels)} must have one width per block ({blocks})")
     return tuple(channels)
 
 
-@register_model
-def fractalnet(classes=10, in_channels=3, small_input=True, columns=4, blocks=5, channels=None,
-               drop_path=0.15, global_drop=0.5, dropout=0.0):
-    """FractalNet for CIFAR (Larsson et al., ICLR 2017, section 4): B=5 blocks of C=4 columns.
+@register_model(family='fractalnet', paper=FRACTALNET_PAPER, input_shape=(3, 32, 32),
+                params=76_106_634, macs=2_043_198_976)
+def fractalnet(classes: int = 10, in_channels: int = 3, small_input: bool = True,
+               columns: int = 4, blocks: int = 5, channels: Optional[Sequence[int]] = None,
+               drop_path: float = 0.15, global_drop: float = 0.5,
+               dropout: Union[float, Sequence[float]] = 0.0) -> FractalNet:
+    """FractalNet for CIFAR (the paper's section 4): B=5 blocks of C=4 columns.
 
     ``channels`` defaults to the paper's widths 64-128-256-512-512 (first ``blocks`` of them).
     Every block ends in a 2x2 max pool, so the input must be at least ``2**blocks``: 32x32 for
@@ -310,10 +318,12 @@ def fractalnet(classes=10, in_channels=3, small_input=True, columns=4, blocks=5,
                       classes=classes, in_channels=in_channels, small_input=small_input)
 
 
-@register_model
-def fractalnet34(classes=1000, in_channels=3, small_input=False, columns=4, drop_path=0.15,
-                 global_drop=0.5, dropout=0.0):
-    """FractalNet-34 for ImageNet (Larsson et al., ICLR 2017, section 4, ImageNet).
+@register_model(family='fractalnet', paper=FRACTALNET_PAPER, input_shape=(3, 224, 224),
+                params=41_359_784, macs=6_386_888_192)
+def fractalnet34(classes: int = 1000, in_channels: int = 3, small_input: bool = False,
+                 columns: int = 4, drop_path: float = 0.15, global_drop: float = 0.5,
+                 dropout: Union[float, Sequence[float]] = 0.0) -> FractalNet:
+    """FractalNet-34 for ImageNet: ResNet-34's stem and head around 4 blocks of 4 columns.
 
     As the paper: ResNet-34's first layer (7x7/2 conv + 3x3/2 max pool) and last layer (global
     average pool + FC), and in between B=4 blocks of C=4 columns (8 layers deep each) with

@@ -26,11 +26,18 @@ dropout 0.7, fully-connected classes. With ``aux_logits=True`` (the default) the
 ``(logits, aux1, aux2)`` while training (``autograd.is_training()``) and ``logits`` otherwise,
 hybridized or not; the paper adds the auxiliary losses with weight 0.3
 (``gluoncnn.train.fit(aux_weight=0.3)``) and discards the heads at inference. The auxiliary
-heads' fully-connected layers get their input size at the first training batch, so train at
-one input size; a net that never ran a training batch has them uninitialised.
+heads' fully-connected layers get their input size at the first call, training or inference
+(the first inference call also runs the heads once, without recording), so after one call every
+parameter has its shape and data; train at one input size. ``net.param_counts(shape)`` tells
+the inference parameters from the training-only ones without running anything.
 
 Parameters with 1000 classes: 6,998,552 without the auxiliary heads (the paper's Table 1 sums
-to about 6.8M: it leaves out biases and counts K as 1024), 13,378,280 with them. torchvision's
+to about 6.8M: it leaves out biases and counts K as 1024), 13,378,280 with them (6,379,728
+used only in training).
+
+d2l's GoogLeNet (the course notes' 001) is ``googlenet(aux_logits=False, lrn=False,
+dropout=0.0)``, registered as ``googlenet_d2l``: no LRN, no dropout layer at all, a Dense
+classifier after the global pool; 5,977,530 parameters for 10 classes at 1x96x96. torchvision's
 googlenet has 6,624,904 (13,004,888 with the aux heads): it adds batch normalisation, drops the
 convolution biases and, by a bug kept for its pretrained weights, uses a 3x3 instead of a 5x5
 convolution in the third branch.
@@ -51,7 +58,10 @@ from .alexnet import LocalResponseNorm
 from .common import Classifier, InputShapeError
 from .registry import register_model
 
-__all__ = ['Inception', 'InceptionAux', 'GoogLeNet', 'googlenet']
+__all__ = ['Inception', 'InceptionAux', 'GoogLeNet', 'googlenet', 'googlenet_d2l']
+
+GOOGLENET_PAPER = ('Szegedy et al., Going Deeper with Convolutions, CVPR 2015 '
+                   '(arXiv:1409.4842)')
 
 #: Table 1 of the paper: (#1x1, (#3x3 reduce, #3x3), (#5x5 reduce, #5x5), pool proj)
 INCEPTION_SPEC = {
@@ -61,6 +71,11 @@ INCEPTION_SPEC = {
     '4e': (256, (160, 320), (32, 128), 128),
     '5a': (256, (160, 320), (32, 128), 128), '5b': (384, (192, 384), (48, 128), 128),
 }
+
+
+def _out_channels(block):
+    c1, c2, c3, c4 = INCEPTION_SPEC[block]
+    return c1 + c2[1] + c3[1] + c4
 
 
 class Inception(nn.HybridBlock):
@@ -93,16 +108,18 @@ class Inception(nn.HybridBlock):
 
 class InceptionAux(nn.HybridBlock):
     """An auxiliary classifier: avgpool 5x5/3, conv 128@1x1 + ReLU, fc 1024 + ReLU,
-    dropout 0.7, fc classes. Input ``(batch, C, >=5, >=5)``, output ``(batch, classes)``."""
+    dropout 0.7, fc classes. Input ``(batch, in_channels, >=5, >=5)``, output
+    ``(batch, classes)``. Only fc1's input size depends on the image size: it is set at the
+    first call."""
 
-    def __init__(self, classes, **kwargs):
+    def __init__(self, classes, in_channels=0, **kwargs):
         super().__init__(**kwargs)
         with self.name_scope():
             self.pool = nn.AvgPool2D(pool_size=5, strides=3)
-            self.conv = nn.Conv2D(128, kernel_size=1, activation='relu')
+            self.conv = nn.Conv2D(128, kernel_size=1, activation='relu', in_channels=in_channels)
             self.fc1 = nn.Dense(1024, activation='relu')
             self.dropout = nn.Dropout(0.7)
-            self.fc2 = nn.Dense(classes)
+            self.fc2 = nn.Dense(classes, in_units=1024)
 
     def hybrid_forward(self, F, x):
         return self.fc2(self.dropout(self.fc1(self.conv(self.pool(x)))))
@@ -161,10 +178,13 @@ class GoogLeNet(Classifier):
                         seq.add(nn.MaxPool2D(pool_size=3, strides=2, padding=1))
                 self.features.add(seq)
             self.output = nn.HybridSequential(prefix='output_')
-            self.output.add(nn.Flatten(), nn.Dropout(dropout), nn.Dense(classes))
+            self.output.add(nn.Flatten())
+            if dropout > 0:
+                self.output.add(nn.Dropout(dropout))
+            self.output.add(nn.Dense(classes))
             if aux_logits:
-                self.aux1 = InceptionAux(classes, prefix='aux1_')
-                self.aux2 = InceptionAux(classes, prefix='aux2_')
+                self.aux1 = InceptionAux(classes, _out_channels('4a'), prefix='aux1_')
+                self.aux2 = InceptionAux(classes, _out_channels('4d'), prefix='aux2_')
             else:
                 self.aux1 = self.aux2 = None
 
@@ -176,6 +196,12 @@ class GoogLeNet(Classifier):
         if self.aux_logits and isinstance(x, nd.NDArray) and autograd.is_training():
             self.check_input(x.shape)
             return self._forward_with_aux(x)
+        if self.aux_logits and isinstance(x, nd.NDArray) and self._aux_shapes_unknown():
+            # first call, in inference: run the heads once (not recorded) so that their
+            # parameters get their shapes and data too, then the inference graph as always
+            self.check_input(x.shape)
+            with autograd.pause(train_mode=False):
+                self._forward_with_aux(x)
         if self.aux_logits:
             # the inference graph leaves the auxiliary heads out: that is intended
             with warnings.catch_warnings():
@@ -183,13 +209,21 @@ class GoogLeNet(Classifier):
                 return super().forward(x, *args)
         return super().forward(x, *args)
 
+    def _aux_shapes_unknown(self):
+        return 0 in self.aux1.fc1.weight.shape or 0 in self.aux1.conv.weight.shape
+
+    def training_graph(self, x):
+        """The training outputs ``(logits, aux1, aux2)`` (called on a Symbol)."""
+        return self._forward_with_aux(x) if self.aux_logits else self(x)
+
     def _forward_with_aux(self, x):
         """Training with auxiliary heads: stage by stage, each block hybridized if the net is,
         taking the 4a and 4d outputs to the auxiliary classifiers."""
         b1, b2, b3, b4, b5 = self.features
         x = b3(b2(b1(x)))
         x = b4[0](x)                     # inception 4a
-        self._check_aux_input(x.shape)
+        if isinstance(x, nd.NDArray):
+            self._check_aux_input(x.shape)
         aux1 = self.aux1(x)
         x = b4[3](b4[2](b4[1](x)))       # 4b, 4c, 4d
         aux2 = self.aux2(x)
@@ -217,14 +251,25 @@ class GoogLeNet(Classifier):
                 f"{128 * h * w}); train at one input size, or build with aux_logits=False")
 
 
-@register_model
-def googlenet(classes=1000, in_channels=3, small_input=False, aux_logits=True, lrn=True,
-              dropout=0.4):
-    """GoogLeNet (Szegedy et al., CVPR 2015): input ``(batch, 3, 224, 224)`` in the paper, any
-    size >= 65 (>= 17 with ``small_input=True``; any size without the auxiliary heads).
+@register_model(family='googlenet', paper=GOOGLENET_PAPER, input_shape=(3, 224, 224),
+                params=6_998_552, macs=1_604_325_168, train_only_params=6_379_728)
+def googlenet(classes: int = 1000, in_channels: int = 3, small_input: bool = False,
+              aux_logits: bool = True, lrn: bool = True, dropout: float = 0.4) -> GoogLeNet:
+    """GoogLeNet as in the paper, with LRN and the two auxiliary classifiers.
 
-    ``aux_logits``: the two auxiliary classifiers (training returns ``(logits, aux1, aux2)``);
-    ``lrn``: the stem's two local response normalisations (d2l omits them); ``dropout``: the
-    drop rate before the final classifier.
+    Input ``(batch, 3, 224, 224)`` in the paper, any size >= 65 (>= 17 with
+    ``small_input=True``; any size without the auxiliary heads). ``aux_logits``: the two
+    auxiliary classifiers (training returns ``(logits, aux1, aux2)``); ``lrn``: the stem's two
+    local response normalisations (d2l omits them); ``dropout``: the drop rate before the
+    final classifier (0: no dropout layer).
     """
     return GoogLeNet(classes, in_channels, small_input, aux_logits, lrn, dropout)
+
+
+@register_model(family='googlenet', paper=GOOGLENET_PAPER, input_shape=(1, 96, 96),
+                params=5_977_530, macs=279_011_248)
+def googlenet_d2l(classes: int = 10, in_channels: int = 1,
+                  small_input: bool = False) -> GoogLeNet:
+    """d2l's GoogLeNet (the course notes' 001): no LRN, no auxiliary heads, no dropout."""
+    return GoogLeNet(classes, in_channels, small_input, aux_logits=False, lrn=False,
+                     dropout=0.0)

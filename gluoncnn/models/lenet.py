@@ -24,14 +24,21 @@ reproduces LeNet-5's 32x32 field padded once more, and any size >= 12 builds, e.
 the "ImageNet" configuration every zoo model offers, though LeNet was never meant for it).
 """
 import warnings
+from typing import Optional
 
 from mxnet import autograd, init as mx_init, nd
 from mxnet.gluon import nn
 
-from .common import Classifier
+from ..errors import OptionError
+from .common import Classifier, InputShapeError
 from .registry import register_model
 
 __all__ = ['batch_norm', 'BatchNorm', 'LeNet', 'lenet', 'lenet_bn']
+
+LENET_PAPER = ('LeCun et al., Gradient-Based Learning Applied to Document Recognition, '
+               'Proc. IEEE 86(11) 1998')
+BN_PAPER = ('Ioffe & Szegedy: Batch Normalization: Accelerating Deep Network Training by '
+            'Reducing Internal Covariate Shift, ICML 2015 (arXiv:1502.03167)')
 
 
 def batch_norm(X, gamma, beta, moving_mean, moving_var, eps, momentum):
@@ -48,7 +55,7 @@ def batch_norm(X, gamma, beta, moving_mean, moving_var, eps, momentum):
         X_hat = nd.broadcast_div(nd.broadcast_sub(X, moving_mean), nd.sqrt(moving_var + eps))
     else:
         if X.ndim not in (2, 4):
-            raise ValueError(f"batch_norm takes a 2-d or 4-d input, got shape {X.shape}")
+            raise OptionError(f"batch_norm takes a 2-d or 4-d input, got shape {X.shape}")
         axes = (0,) if X.ndim == 2 else (0, 2, 3)
         mean = X.mean(axis=axes, keepdims=True)
         var = (nd.broadcast_sub(X, mean) ** 2).mean(axis=axes, keepdims=True)
@@ -80,8 +87,8 @@ class BatchNorm(nn.HybridBlock):
     def __init__(self, num_features, num_dims, momentum=0.9, eps=1e-5, **kwargs):
         super().__init__(**kwargs)
         if num_dims not in (2, 4):
-            raise ValueError(f"num_dims must be 2 (after a dense layer) or 4 (after a "
-                             f"convolution), got {num_dims}")
+            raise OptionError(f"num_dims must be 2 (after a dense layer) or 4 (after a "
+                              f"convolution), got {num_dims}")
         self.num_features, self.num_dims = num_features, num_dims
         self.momentum, self.eps = momentum, eps
         with self.name_scope():
@@ -98,8 +105,8 @@ class BatchNorm(nn.HybridBlock):
         shape = (1, -1) if self.num_dims == 2 else (1, -1, 1, 1)
         if F is nd:
             if x.ndim != self.num_dims:
-                raise ValueError(f"BatchNorm(num_dims={self.num_dims}) got a {x.ndim}-d input "
-                                 f"of shape {x.shape}")
+                raise InputShapeError(f"BatchNorm(num_dims={self.num_dims}) got a {x.ndim}-d "
+                                      f"input of shape {x.shape}")
             Y, mean, var = batch_norm(x, gamma.reshape(shape), beta.reshape(shape),
                                       running_mean.reshape(shape), running_var.reshape(shape),
                                       self.eps, self.momentum)
@@ -137,8 +144,8 @@ class LeNet(Classifier):
     def __init__(self, classes=10, in_channels=1, input_size=28, activation='sigmoid',
                  batch_norm=False, scratch_bn=False, **kwargs):
         if input_size < 12:
-            raise ValueError(f"LeNet needs input_size >= 12 (its maps shrink to 16x1x1 at "
-                             f"12), got {input_size}")
+            raise OptionError(f"LeNet needs input_size >= 12 (its maps shrink to 16x1x1 at "
+                              f"12), got {input_size}")
         super().__init__(in_channels=in_channels, input_size=(input_size, input_size),
                          default_init=mx_init.Xavier(), **kwargs)
         self.scratch_bn = bool(batch_norm and scratch_bn)
@@ -181,21 +188,23 @@ def _size(small_input, input_size):
     return input_size if input_size is not None else (28 if small_input else 224)
 
 
-@register_model
-def lenet(classes=10, in_channels=1, small_input=True, input_size=None, activation='sigmoid'):
-    """LeNet-5 (LeCun et al. 1998) in the d2l form: input ``(batch, 1, 28, 28)`` by default.
+@register_model(family='lenet', paper=LENET_PAPER, input_shape=(1, 28, 28),
+                params=61_706, macs=429_332)
+def lenet(classes: int = 10, in_channels: int = 1, small_input: bool = True,
+          input_size: Optional[int] = None, activation: str = 'sigmoid') -> LeNet:
+    """LeNet-5 in the d2l form, for 1x28x28 images (Fashion-MNIST / MNIST).
 
-    LeNet is a small-image net, so its defaults are ``classes=10, in_channels=1,
-    small_input=True`` (Fashion-MNIST / MNIST). ``input_size`` overrides the input side
-    (default 28, or 224 with ``small_input=False``). ``activation``: 'sigmoid' (d2l, close to
-    the paper's tanh), 'tanh' or 'relu'.
+    ``input_size`` overrides the input side (default 28, or 224 with ``small_input=False``);
+    ``activation``: 'sigmoid' (d2l, close to the paper's tanh), 'tanh' or 'relu'.
     """
     return LeNet(classes, in_channels, _size(small_input, input_size), activation)
 
 
-@register_model
-def lenet_bn(classes=10, in_channels=1, small_input=True, input_size=None,
-             activation='sigmoid', scratch_bn=False):
+@register_model(family='lenet', paper=BN_PAPER, input_shape=(1, 28, 28),
+                params=62_158, macs=442_348)
+def lenet_bn(classes: int = 10, in_channels: int = 1, small_input: bool = True,
+             input_size: Optional[int] = None, activation: str = 'sigmoid',
+             scratch_bn: bool = False) -> LeNet:
     """LeNet with batch normalisation before every activation (d2l's BN chapter).
 
     ``scratch_bn=True`` uses the from-scratch :class:`BatchNorm` instead of ``nn.BatchNorm``

@@ -30,6 +30,8 @@ from .registry import register_model
 
 __all__ = ['nin_block', 'NiN', 'nin']
 
+NIN_PAPER = 'Lin, Chen & Yan: Network In Network, ICLR 2014 (arXiv:1312.4400)'
+
 
 def nin_block(channels, kernel_size, strides=1, padding=0, prefix=None):
     """An mlpconv block: a ``kernel_size`` convolution and two 1x1 convolutions, all with
@@ -75,9 +77,12 @@ class NiN(Classifier):
         return self.output(self.features(x))
 
 
-@register_model
-def nin(classes=1000, in_channels=3, small_input=False, dropout=0.5):
-    """Network in Network (Lin, Chen, Yan, ICLR 2014) as in d2l: input
-    ``(batch, 3, >=67, >=67)`` (224 in the paper), or ``>=15`` with ``small_input=True``.
+@register_model(family='nin', paper=NIN_PAPER, input_shape=(3, 224, 224),
+                params=7_439_608, macs=968_199_968)
+def nin(classes: int = 1000, in_channels: int = 3, small_input: bool = False,
+        dropout: float = 0.5) -> NiN:
+    """Network in Network as in d2l: three mlpconv blocks, then one class map per class.
+
+    Input ``(batch, 3, >=67, >=67)`` (224 in the paper), or ``>=15`` with ``small_input=True``;
     ``dropout``: the drop rate before the class mlpconv."""
     return NiN(classes, in_channels, small_input, dropout)

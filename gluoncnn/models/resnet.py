@@ -55,10 +55,25 @@ Choices made here (each is the paper's unless said otherwise)
   (v1 only) starts the last BN of each unit at gamma 0, so each unit starts as the identity
   (Goyal et al., "Accurate, Large Minibatch SGD", 2017); it is not in the ResNet paper and is off
   by default.
+
+Shapes
+------
+ImageNet form (``small_input=False``; 224x224, any size >= 32): stem 64x56x56, then stages of
+64x56x56, 128x28x28, 256x14x14, 512x7x7 (basic units; four times the channels with
+bottlenecks: 256, 512, 1024, 2048), output ``(N, classes)``. ``small_input=True`` (3x3 stem,
+no max pool; any size >= 8): the stages at 32, 16, 8, 4 for 32x32 and 28, 14, 7, 4 for 28x28.
+The CIFAR nets (``*_cifar*``, ``wide_resnet_cifar``, ``wrn28_10``) exist only in that form:
+a 3x3 conv with 16 channels, stages of 16, 32, 64 planes (x k for WRN-n-k) at 32, 16, 8 for a
+32x32 input (any input >= 4x4). ``shortcut='A'`` (their paper) pads with zeros, 'B' projects
+(as GluonCV's cifar_resnet). Every builder's parameters and multiply-adds at its defaults are
+in the registry (``gluoncnn list resnet*``, ``model_info(name)``).
 """
+from typing import Optional
+
 from mxnet import init as mx_init
 from mxnet.gluon import nn
 
+from ..errors import OptionError
 from .common import Classifier
 from .registry import register_model
 
@@ -94,8 +109,9 @@ class ZeroPadShortcut(nn.HybridBlock):
     def __init__(self, in_channels, out_channels, stride, **kwargs):
         super().__init__(**kwargs)
         if not in_channels <= out_channels <= 2 * in_channels:
-            raise ValueError(f"option A can at most double the channels (zero padding); got {in_channels} -> "
-                             f"{out_channels}: use shortcut='B' (a 1x1 projection)")
+            raise OptionError(f"option A can at most double the channels (zero padding); got "
+                              f"{in_channels} -> {out_channels}: use shortcut='B' (a 1x1 "
+                              f"projection)")
         self.extra = out_channels - in_channels
         self.stride = stride
 
@@ -123,7 +139,7 @@ class StochasticDepth(nn.HybridBlock):
     def __init__(self, survival, per_sample=False, **kwargs):
         super().__init__(**kwargs)
         if not 0.0 < survival <= 1.0:
-            raise ValueError(f"survival probability must be in (0, 1], got {survival}")
+            raise OptionError(f"survival probability must be in (0, 1], got {survival}")
         self.survival = float(survival)
         self.per_sample = per_sample
 
@@ -134,7 +150,7 @@ class StochasticDepth(nn.HybridBlock):
 
 def survival_probabilities(num_units, final_survival):
     """Linear decay of Huang et al.: ``p_l = 1 - l / L * (1 - p_L)`` for units ``l = 1 .. L``."""
-    return [1.0 - l / num_units * (1.0 - final_survival) for l in range(1, num_units + 1)]
+    return [1.0 - unit / num_units * (1.0 - final_survival) for unit in range(1, num_units + 1)]
 
 
 class _ResidualUnit(nn.HybridBlock):
@@ -155,8 +171,8 @@ class _ResidualUnit(nn.HybridBlock):
                 if self.version == 1:  # in v2 the next unit's BN follows the sum
                     self.shortcut.add(nn.BatchNorm(in_channels=out_channels))
         else:
-            raise ValueError(f"shortcut must be 'A' (zero padding) or 'B' (projection), "
-                             f"got {shortcut!r}")
+            raise OptionError(f"shortcut must be 'A' (zero padding) or 'B' (projection), "
+                              f"got {shortcut!r}")
         self.gate = StochasticDepth(survival, per_sample) if survival < 1.0 else None
 
     def _sum(self, x, residual):
@@ -339,19 +355,19 @@ class ResNet(Classifier):
                  stride_in_3x3=False, dropout=0.0, stochastic_depth=None, drop_per_sample=False,
                  zero_init_residual=False, **kwargs):
         if len(layers) != len(channels):
-            raise ValueError(f"layers {layers} and channels {channels} need one entry per stage")
+            raise OptionError(f"layers {layers} and channels {channels} need one entry per stage")
         bottleneck = block.expansion > 1
         if not bottleneck and (groups != 1 or width_per_group != 64):
-            raise ValueError("groups and width_per_group belong to bottleneck units; "
-                             "BasicBlock has no grouped conv")
+            raise OptionError("groups and width_per_group belong to bottleneck units; "
+                              "BasicBlock has no grouped conv")
         if bottleneck and dropout > 0:
-            raise ValueError("dropout between convs is for basic blocks (Wide ResNet)")
+            raise OptionError("dropout between convs is for basic blocks (Wide ResNet)")
         if block.version == 2 and (zero_init_residual or stride_in_3x3):
-            raise ValueError("zero_init_residual and stride_in_3x3 are options of v1 units; "
-                             "v2 units end with a conv and stride their 3x3 conv already")
+            raise OptionError("zero_init_residual and stride_in_3x3 are options of v1 units; "
+                              "v2 units end with a conv and stride their 3x3 conv already")
         if stochastic_depth is not None and not 0.0 < stochastic_depth <= 1.0:
-            raise ValueError(f"stochastic_depth is the last unit's survival probability p_L, "
-                             f"in (0, 1] (the paper uses 0.5); got {stochastic_depth}")
+            raise OptionError(f"stochastic_depth is the last unit's survival probability p_L, "
+                              f"in (0, 1] (the paper uses 0.5); got {stochastic_depth}")
         num_stages = len(layers)
         total_stride = 2 ** (num_stages - 1) * (1 if small_input else 4)
         super().__init__(in_channels=in_channels, min_size=total_stride,
@@ -426,6 +442,13 @@ _DEPTHS = {18: (BasicBlock, (2, 2, 2, 2)), 34: (BasicBlock, (3, 4, 6, 3)),
            50: (Bottleneck, (3, 4, 6, 3)), 101: (Bottleneck, (3, 4, 23, 3)),
            152: (Bottleneck, (3, 8, 36, 3))}
 _PREACT = {BasicBlock: PreActBasicBlock, Bottleneck: PreActBottleneck}
+_IMAGENET = (3, 224, 224)
+_CIFAR = (3, 32, 32)
+RESNET_V1 = 'He et al., Deep Residual Learning for Image Recognition, CVPR 2016 (arXiv:1512.03385)'
+RESNET_V2 = 'He et al., Identity Mappings in Deep Residual Networks, ECCV 2016 (arXiv:1603.05027)'
+WRN = 'Zagoruyko & Komodakis, Wide Residual Networks, BMVC 2016 (arXiv:1605.07146)'
+RESNEXT = ('Xie et al., Aggregated Residual Transformations for Deep Neural Networks, '
+           'CVPR 2017 (arXiv:1611.05431)')
 
 
 def _imagenet_resnet(depth, version, classes, in_channels, small_input, **options):
@@ -436,418 +459,238 @@ def _imagenet_resnet(depth, version, classes, in_channels, small_input, **option
                   small_input=small_input, **options)
 
 
-@register_model
-def resnet18(classes=1000, in_channels=3, small_input=False, stochastic_depth=None,
-             drop_per_sample=False, zero_init_residual=False):
-    """ResNet-18 (v1, basic blocks, 11,689,512 parameters at 1000 classes).
-
-    He et al., "Deep Residual Learning for Image Recognition", CVPR 2016.
-    Options: see :class:`ResNet`.
-
-    Input ``(N, in_channels, 224, 224)`` (any size >= 32) gives ``(N, classes)``; stage outputs
-    at 224: stem 64x56x56, stages 64x56x56, 128x28x28, 256x14x14, 512x7x7. With
-    ``small_input=True`` (3x3 stem, no max pool), 32x32 gives stages at 32, 16, 8, 4 and
-    28x28 at 28, 14, 7, 4 (any size >= 8).
-    """
-    return _imagenet_resnet(18, 1, classes, in_channels, small_input,
-                            stochastic_depth=stochastic_depth, drop_per_sample=drop_per_sample,
-                            zero_init_residual=zero_init_residual)
+@register_model(family='resnet', paper=RESNET_V1, input_shape=_IMAGENET,
+                params=11_689_512, macs=1_823_932_928)
+def resnet18(classes: int = 1000, in_channels: int = 3, small_input: bool = False,
+             stochastic_depth: Optional[float] = None, drop_per_sample: bool = False,
+             zero_init_residual: bool = False) -> ResNet:
+    """ResNet-18: v1, basic blocks (2, 2, 2, 2)."""
+    return _imagenet_resnet(18, 1, **locals())
 
 
-@register_model
-def resnet34(classes=1000, in_channels=3, small_input=False, stochastic_depth=None,
-             drop_per_sample=False, zero_init_residual=False):
-    """ResNet-34 (v1, basic blocks, 21,797,672 parameters).
-
-    He et al., "Deep Residual Learning for Image Recognition", CVPR 2016.
-    Options: see :class:`ResNet`.
-
-    Input ``(N, in_channels, 224, 224)`` (any size >= 32) gives ``(N, classes)``; stage outputs
-    at 224: stem 64x56x56, stages 64x56x56, 128x28x28, 256x14x14, 512x7x7. With
-    ``small_input=True`` (3x3 stem, no max pool), 32x32 gives stages at 32, 16, 8, 4 and
-    28x28 at 28, 14, 7, 4 (any size >= 8).
-    """
-    return _imagenet_resnet(34, 1, classes, in_channels, small_input,
-                            stochastic_depth=stochastic_depth, drop_per_sample=drop_per_sample,
-                            zero_init_residual=zero_init_residual)
+@register_model(family='resnet', paper=RESNET_V1, input_shape=_IMAGENET,
+                params=21_797_672, macs=3_678_011_392)
+def resnet34(classes: int = 1000, in_channels: int = 3, small_input: bool = False,
+             stochastic_depth: Optional[float] = None, drop_per_sample: bool = False,
+             zero_init_residual: bool = False) -> ResNet:
+    """ResNet-34: v1, basic blocks (3, 4, 6, 3)."""
+    return _imagenet_resnet(34, 1, **locals())
 
 
-@register_model
-def resnet50(classes=1000, in_channels=3, small_input=False, stochastic_depth=None,
-             drop_per_sample=False, zero_init_residual=False, stride_in_3x3=False):
-    """ResNet-50 (v1, bottlenecks, 25,557,032 parameters); ``stride_in_3x3=True`` is v1.5.
-
-    He et al., "Deep Residual Learning for Image Recognition", CVPR 2016.
-    Options: see :class:`ResNet`.
-
-    Input ``(N, in_channels, 224, 224)`` (any size >= 32) gives ``(N, classes)``; stage outputs
-    at 224: stem 64x56x56, stages 256x56x56, 512x28x28, 1024x14x14, 2048x7x7. With
-    ``small_input=True`` (3x3 stem, no max pool), 32x32 gives stages at 32, 16, 8, 4 and
-    28x28 at 28, 14, 7, 4 (any size >= 8).
-    """
-    return _imagenet_resnet(50, 1, classes, in_channels, small_input,
-                            stochastic_depth=stochastic_depth, drop_per_sample=drop_per_sample,
-                            zero_init_residual=zero_init_residual, stride_in_3x3=stride_in_3x3)
+@register_model(family='resnet', paper=RESNET_V1, input_shape=_IMAGENET,
+                params=25_557_032, macs=3_895_655_424)
+def resnet50(classes: int = 1000, in_channels: int = 3, small_input: bool = False,
+             stochastic_depth: Optional[float] = None, drop_per_sample: bool = False,
+             zero_init_residual: bool = False, stride_in_3x3: bool = False) -> ResNet:
+    """ResNet-50: v1, bottlenecks (3, 4, 6, 3); ``stride_in_3x3=True`` is v1.5."""
+    return _imagenet_resnet(50, 1, **locals())
 
 
-@register_model
-def resnet101(classes=1000, in_channels=3, small_input=False, stochastic_depth=None,
-              drop_per_sample=False, zero_init_residual=False, stride_in_3x3=False):
-    """ResNet-101 (v1, bottlenecks, 44,549,160 parameters).
-
-    He et al., "Deep Residual Learning for Image Recognition", CVPR 2016.
-    Options: see :class:`ResNet`.
-
-    Input ``(N, in_channels, 224, 224)`` (any size >= 32) gives ``(N, classes)``; stage outputs
-    at 224: stem 64x56x56, stages 256x56x56, 512x28x28, 1024x14x14, 2048x7x7. With
-    ``small_input=True`` (3x3 stem, no max pool), 32x32 gives stages at 32, 16, 8, 4 and
-    28x28 at 28, 14, 7, 4 (any size >= 8).
-    """
-    return _imagenet_resnet(101, 1, classes, in_channels, small_input,
-                            stochastic_depth=stochastic_depth, drop_per_sample=drop_per_sample,
-                            zero_init_residual=zero_init_residual, stride_in_3x3=stride_in_3x3)
+@register_model(family='resnet', paper=RESNET_V1, input_shape=_IMAGENET,
+                params=44_549_160, macs=7_626_642_432)
+def resnet101(classes: int = 1000, in_channels: int = 3, small_input: bool = False,
+              stochastic_depth: Optional[float] = None, drop_per_sample: bool = False,
+              zero_init_residual: bool = False, stride_in_3x3: bool = False) -> ResNet:
+    """ResNet-101: v1, bottlenecks (3, 4, 23, 3); ``stride_in_3x3=True`` is v1.5."""
+    return _imagenet_resnet(101, 1, **locals())
 
 
-@register_model
-def resnet152(classes=1000, in_channels=3, small_input=False, stochastic_depth=None,
-              drop_per_sample=False, zero_init_residual=False, stride_in_3x3=False):
-    """ResNet-152 (v1, bottlenecks, 60,192,808 parameters).
-
-    He et al., "Deep Residual Learning for Image Recognition", CVPR 2016.
-    Options: see :class:`ResNet`.
-
-    Input ``(N, in_channels, 224, 224)`` (any size >= 32) gives ``(N, classes)``; stage outputs
-    at 224: stem 64x56x56, stages 256x56x56, 512x28x28, 1024x14x14, 2048x7x7. With
-    ``small_input=True`` (3x3 stem, no max pool), 32x32 gives stages at 32, 16, 8, 4 and
-    28x28 at 28, 14, 7, 4 (any size >= 8).
-    """
-    return _imagenet_resnet(152, 1, classes, in_channels, small_input,
-                            stochastic_depth=stochastic_depth, drop_per_sample=drop_per_sample,
-                            zero_init_residual=zero_init_residual, stride_in_3x3=stride_in_3x3)
+@register_model(family='resnet', paper=RESNET_V1, input_shape=_IMAGENET,
+                params=60_192_808, macs=11_362_044_928)
+def resnet152(classes: int = 1000, in_channels: int = 3, small_input: bool = False,
+              stochastic_depth: Optional[float] = None, drop_per_sample: bool = False,
+              zero_init_residual: bool = False, stride_in_3x3: bool = False) -> ResNet:
+    """ResNet-152: v1, bottlenecks (3, 8, 36, 3); ``stride_in_3x3=True`` is v1.5."""
+    return _imagenet_resnet(152, 1, **locals())
 
 
-@register_model
-def resnet18_v2(classes=1000, in_channels=3, small_input=False, stochastic_depth=None,
-                drop_per_sample=False):
-    """ResNet-18 v2 (pre-activation basic blocks).
-
-    He et al., "Identity Mappings in Deep Residual Networks", ECCV 2016. 128 parameters fewer
-    than MXNet's ``resnet*_v2``, which pre-activates the first unit twice (module notes).
-    Options: see :class:`ResNet`.
-
-    Input ``(N, in_channels, 224, 224)`` (any size >= 32) gives ``(N, classes)``; stage outputs
-    at 224: stem 64x56x56, stages 64x56x56, 128x28x28, 256x14x14, 512x7x7. With
-    ``small_input=True`` (3x3 stem, no max pool), 32x32 gives stages at 32, 16, 8, 4 and
-    28x28 at 28, 14, 7, 4 (any size >= 8).
-    """
-    return _imagenet_resnet(18, 2, classes, in_channels, small_input,
-                            stochastic_depth=stochastic_depth, drop_per_sample=drop_per_sample)
+@register_model(family='resnet', paper=RESNET_V2, input_shape=_IMAGENET,
+                params=11_687_720, macs=1_823_581_696)
+def resnet18_v2(classes: int = 1000, in_channels: int = 3, small_input: bool = False,
+                stochastic_depth: Optional[float] = None,
+                drop_per_sample: bool = False) -> ResNet:
+    """ResNet-18 v2: pre-activation basic blocks (2, 2, 2, 2)."""
+    return _imagenet_resnet(18, 2, **locals())
 
 
-@register_model
-def resnet34_v2(classes=1000, in_channels=3, small_input=False, stochastic_depth=None,
-                drop_per_sample=False):
-    """ResNet-34 v2 (pre-activation basic blocks).
-
-    He et al., "Identity Mappings in Deep Residual Networks", ECCV 2016. 128 parameters fewer
-    than MXNet's ``resnet*_v2``, which pre-activates the first unit twice (module notes).
-    Options: see :class:`ResNet`.
-
-    Input ``(N, in_channels, 224, 224)`` (any size >= 32) gives ``(N, classes)``; stage outputs
-    at 224: stem 64x56x56, stages 64x56x56, 128x28x28, 256x14x14, 512x7x7. With
-    ``small_input=True`` (3x3 stem, no max pool), 32x32 gives stages at 32, 16, 8, 4 and
-    28x28 at 28, 14, 7, 4 (any size >= 8).
-    """
-    return _imagenet_resnet(34, 2, classes, in_channels, small_input,
-                            stochastic_depth=stochastic_depth, drop_per_sample=drop_per_sample)
+@register_model(family='resnet', paper=RESNET_V2, input_shape=_IMAGENET,
+                params=21_795_880, macs=3_677_660_160)
+def resnet34_v2(classes: int = 1000, in_channels: int = 3, small_input: bool = False,
+                stochastic_depth: Optional[float] = None,
+                drop_per_sample: bool = False) -> ResNet:
+    """ResNet-34 v2: pre-activation basic blocks (3, 4, 6, 3)."""
+    return _imagenet_resnet(34, 2, **locals())
 
 
-@register_model
-def resnet50_v2(classes=1000, in_channels=3, small_input=False, stochastic_depth=None,
-                drop_per_sample=False):
-    """ResNet-50 v2 (pre-activation bottlenecks).
-
-    He et al., "Identity Mappings in Deep Residual Networks", ECCV 2016. 128 parameters fewer
-    than MXNet's ``resnet*_v2``, which pre-activates the first unit twice (module notes).
-    Options: see :class:`ResNet`.
-
-    Input ``(N, in_channels, 224, 224)`` (any size >= 32) gives ``(N, classes)``; stage outputs
-    at 224: stem 64x56x56, stages 256x56x56, 512x28x28, 1024x14x14, 2048x7x7. With
-    ``small_input=True`` (3x3 stem, no max pool), 32x32 gives stages at 32, 16, 8, 4 and
-    28x28 at 28, 14, 7, 4 (any size >= 8).
-    """
-    return _imagenet_resnet(50, 2, classes, in_channels, small_input,
-                            stochastic_depth=stochastic_depth, drop_per_sample=drop_per_sample)
+@register_model(family='resnet', paper=RESNET_V2, input_shape=_IMAGENET,
+                params=25_549_352, macs=4_125_436_416)
+def resnet50_v2(classes: int = 1000, in_channels: int = 3, small_input: bool = False,
+                stochastic_depth: Optional[float] = None,
+                drop_per_sample: bool = False) -> ResNet:
+    """ResNet-50 v2: pre-activation bottlenecks (3, 4, 6, 3)."""
+    return _imagenet_resnet(50, 2, **locals())
 
 
-@register_model
-def resnet101_v2(classes=1000, in_channels=3, small_input=False, stochastic_depth=None,
-                 drop_per_sample=False):
-    """ResNet-101 v2 (pre-activation bottlenecks).
-
-    He et al., "Identity Mappings in Deep Residual Networks", ECCV 2016. 128 parameters fewer
-    than MXNet's ``resnet*_v2``, which pre-activates the first unit twice (module notes).
-    Options: see :class:`ResNet`.
-
-    Input ``(N, in_channels, 224, 224)`` (any size >= 32) gives ``(N, classes)``; stage outputs
-    at 224: stem 64x56x56, stages 256x56x56, 512x28x28, 1024x14x14, 2048x7x7. With
-    ``small_input=True`` (3x3 stem, no max pool), 32x32 gives stages at 32, 16, 8, 4 and
-    28x28 at 28, 14, 7, 4 (any size >= 8).
-    """
-    return _imagenet_resnet(101, 2, classes, in_channels, small_input,
-                            stochastic_depth=stochastic_depth, drop_per_sample=drop_per_sample)
+@register_model(family='resnet', paper=RESNET_V2, input_shape=_IMAGENET,
+                params=44_541_480, macs=7_856_423_424)
+def resnet101_v2(classes: int = 1000, in_channels: int = 3, small_input: bool = False,
+                 stochastic_depth: Optional[float] = None,
+                 drop_per_sample: bool = False) -> ResNet:
+    """ResNet-101 v2: pre-activation bottlenecks (3, 4, 23, 3)."""
+    return _imagenet_resnet(101, 2, **locals())
 
 
-@register_model
-def resnet152_v2(classes=1000, in_channels=3, small_input=False, stochastic_depth=None,
-                 drop_per_sample=False):
-    """ResNet-152 v2 (pre-activation bottlenecks).
-
-    He et al., "Identity Mappings in Deep Residual Networks", ECCV 2016. 128 parameters fewer
-    than MXNet's ``resnet*_v2``, which pre-activates the first unit twice (module notes).
-    Options: see :class:`ResNet`.
-
-    Input ``(N, in_channels, 224, 224)`` (any size >= 32) gives ``(N, classes)``; stage outputs
-    at 224: stem 64x56x56, stages 256x56x56, 512x28x28, 1024x14x14, 2048x7x7. With
-    ``small_input=True`` (3x3 stem, no max pool), 32x32 gives stages at 32, 16, 8, 4 and
-    28x28 at 28, 14, 7, 4 (any size >= 8).
-    """
-    return _imagenet_resnet(152, 2, classes, in_channels, small_input,
-                            stochastic_depth=stochastic_depth, drop_per_sample=drop_per_sample)
+@register_model(family='resnet', paper=RESNET_V2, input_shape=_IMAGENET,
+                params=60_185_128, macs=11_591_825_920)
+def resnet152_v2(classes: int = 1000, in_channels: int = 3, small_input: bool = False,
+                 stochastic_depth: Optional[float] = None,
+                 drop_per_sample: bool = False) -> ResNet:
+    """ResNet-152 v2: pre-activation bottlenecks (3, 8, 36, 3)."""
+    return _imagenet_resnet(152, 2, **locals())
 
 
 # The CIFAR nets ------------------------------------------------------------------------------
-def _cifar_resnet(depth, block, classes, in_channels, shortcut, **options):
+def _cifar_resnet(depth, block, classes, in_channels, small_input, shortcut='B', **options):
     """The CIFAR nets of the ResNet paper (Sec. 4.2): a 3x3 conv with 16 channels, three stages
     of n units with 16/32/64 planes, global pool, Dense. Basic units: depth = 6n + 2;
     bottlenecks (ResNet-164 of the identity mappings paper): depth = 9n + 2."""
     per_unit = 3 if block.expansion > 1 else 2
     n, rest = divmod(depth - 2, 3 * per_unit)
     if rest or n < 1:
-        raise ValueError(f"a CIFAR ResNet of {block.__name__} units has depth "
-                         f"{3 * per_unit}n+2, got {depth}")
+        raise OptionError(f"a CIFAR ResNet of {block.__name__} units has depth "
+                          f"{3 * per_unit}n+2, got {depth}")
     return ResNet(block, (n, n, n), (16, 32, 64), classes=classes, in_channels=in_channels,
-                  small_input=True, stem_channels=16, shortcut=shortcut, **options)
+                  small_input=small_input, stem_channels=16, shortcut=shortcut, **options)
 
 
-@register_model
-def resnet20_cifar(classes=1000, in_channels=3, small_input=True, shortcut='A',
-                   stochastic_depth=None, drop_per_sample=False, zero_init_residual=False):
-    """ResNet-20 for CIFAR (269,722 parameters at 10 classes).
-
-    He et al., "Deep Residual Learning for Image Recognition", CVPR 2016, Sec. 4.2 (CIFAR-10):
-    a 3x3 conv with 16 channels, three stages of 3 basic units (16, 32, 64 channels at 32x32,
-    16x16, 8x8 for a 32x32 input), global average pool, Dense. 20 weighted layers.
-
-    Always the small-input form (``small_input`` is accepted and changes nothing); any input
-    >= 4x4 works, e.g. 28x28 Fashion-MNIST with ``in_channels=1``. Output ``(N, classes)``.
-    ``shortcut='A'`` (paper): zero-padding shortcuts, no parameters; 'B': 1x1 projections
-    (as GluonCV's cifar_resnet). ``stochastic_depth=0.5`` on resnet110_cifar is the model of
-    Huang et al., "Deep Networks with Stochastic Depth", ECCV 2016. Other options: :class:`ResNet`.
-    """
-    return _cifar_resnet(20, BasicBlock, classes, in_channels, shortcut,
-                         stochastic_depth=stochastic_depth, drop_per_sample=drop_per_sample,
-                         zero_init_residual=zero_init_residual)
+@register_model(family='resnet', paper=RESNET_V1, input_shape=_CIFAR, small_only=True,
+                params=334_072, macs=41_275_904)
+def resnet20_cifar(classes: int = 1000, in_channels: int = 3, small_input: bool = True,
+                   shortcut: str = 'A', stochastic_depth: Optional[float] = None,
+                   drop_per_sample: bool = False, zero_init_residual: bool = False) -> ResNet:
+    """ResNet-20 for CIFAR: 3 stages of 3 basic units (269,722 parameters at 10 classes)."""
+    return _cifar_resnet(20, BasicBlock, **locals())
 
 
-@register_model
-def resnet56_cifar(classes=1000, in_channels=3, small_input=True, shortcut='A',
-                   stochastic_depth=None, drop_per_sample=False, zero_init_residual=False):
-    """ResNet-56 for CIFAR (853,018 parameters at 10 classes).
-
-    He et al., "Deep Residual Learning for Image Recognition", CVPR 2016, Sec. 4.2 (CIFAR-10):
-    a 3x3 conv with 16 channels, three stages of 9 basic units (16, 32, 64 channels at 32x32,
-    16x16, 8x8 for a 32x32 input), global average pool, Dense. 56 weighted layers.
-
-    Always the small-input form (``small_input`` is accepted and changes nothing); any input
-    >= 4x4 works, e.g. 28x28 Fashion-MNIST with ``in_channels=1``. Output ``(N, classes)``.
-    ``shortcut='A'`` (paper): zero-padding shortcuts, no parameters; 'B': 1x1 projections
-    (as GluonCV's cifar_resnet). ``stochastic_depth=0.5`` on resnet110_cifar is the model of
-    Huang et al., "Deep Networks with Stochastic Depth", ECCV 2016. Other options: :class:`ResNet`.
-    """
-    return _cifar_resnet(56, BasicBlock, classes, in_channels, shortcut,
-                         stochastic_depth=stochastic_depth, drop_per_sample=drop_per_sample,
-                         zero_init_residual=zero_init_residual)
+@register_model(family='resnet', paper=RESNET_V1, input_shape=_CIFAR, small_only=True,
+                params=917_368, macs=127_414_784)
+def resnet56_cifar(classes: int = 1000, in_channels: int = 3, small_input: bool = True,
+                   shortcut: str = 'A', stochastic_depth: Optional[float] = None,
+                   drop_per_sample: bool = False, zero_init_residual: bool = False) -> ResNet:
+    """ResNet-56 for CIFAR: 3 stages of 9 basic units (853,018 parameters at 10 classes)."""
+    return _cifar_resnet(56, BasicBlock, **locals())
 
 
-@register_model
-def resnet110_cifar(classes=1000, in_channels=3, small_input=True, shortcut='A',
-                    stochastic_depth=None, drop_per_sample=False, zero_init_residual=False):
-    """ResNet-110 for CIFAR (1,727,962 parameters at 10 classes).
-
-    He et al., "Deep Residual Learning for Image Recognition", CVPR 2016, Sec. 4.2 (CIFAR-10):
-    a 3x3 conv with 16 channels, three stages of 18 basic units (16, 32, 64 channels at 32x32,
-    16x16, 8x8 for a 32x32 input), global average pool, Dense. 110 weighted layers.
-
-    Always the small-input form (``small_input`` is accepted and changes nothing); any input
-    >= 4x4 works, e.g. 28x28 Fashion-MNIST with ``in_channels=1``. Output ``(N, classes)``.
-    ``shortcut='A'`` (paper): zero-padding shortcuts, no parameters; 'B': 1x1 projections
-    (as GluonCV's cifar_resnet). ``stochastic_depth=0.5`` on resnet110_cifar is the model of
-    Huang et al., "Deep Networks with Stochastic Depth", ECCV 2016. Other options: :class:`ResNet`.
-    """
-    return _cifar_resnet(110, BasicBlock, classes, in_channels, shortcut,
-                         stochastic_depth=stochastic_depth, drop_per_sample=drop_per_sample,
-                         zero_init_residual=zero_init_residual)
+@register_model(family='resnet', paper=RESNET_V1, input_shape=_CIFAR, small_only=True,
+                params=1_792_312, macs=256_623_104)
+def resnet110_cifar(classes: int = 1000, in_channels: int = 3, small_input: bool = True,
+                    shortcut: str = 'A', stochastic_depth: Optional[float] = None,
+                    drop_per_sample: bool = False, zero_init_residual: bool = False) -> ResNet:
+    """ResNet-110 for CIFAR: 3 stages of 18 basic units (1,727,962 parameters at 10 classes);
+    with ``stochastic_depth=0.5`` the net of Huang et al., ECCV 2016."""
+    return _cifar_resnet(110, BasicBlock, **locals())
 
 
-@register_model
-def resnet20_cifar_v2(classes=1000, in_channels=3, small_input=True, stochastic_depth=None,
-                      drop_per_sample=False):
-    """Pre-activation ResNet-20 for CIFAR.
-
-    He et al., "Identity Mappings in Deep Residual Networks", ECCV 2016: the CIFAR net of
-    20 layers with pre-activation basic units (three stages of 3; stage outputs
-    16, 32, 64 channels at 32x32, 16x16, 8x8 for a 32x32 input), BN-ReLU, global pool, Dense.
-    Projection shortcuts (1x1 conv) where the shape changes, as in the paper's code.
-    Always the small-input form (``small_input`` changes nothing); any input >= 4x4 works.
-    Output ``(N, classes)``. Other options: :class:`ResNet`.
-    """
-    return _cifar_resnet(20, PreActBasicBlock, classes, in_channels, 'B',
-                         stochastic_depth=stochastic_depth, drop_per_sample=drop_per_sample)
+@register_model(family='resnet', paper=RESNET_V2, input_shape=_CIFAR, small_only=True,
+                params=336_632, macs=41_531_904)
+def resnet20_cifar_v2(classes: int = 1000, in_channels: int = 3, small_input: bool = True,
+                      stochastic_depth: Optional[float] = None,
+                      drop_per_sample: bool = False) -> ResNet:
+    """Pre-activation ResNet-20 for CIFAR: 3 stages of 3 basic units."""
+    return _cifar_resnet(20, PreActBasicBlock, **locals())
 
 
-@register_model
-def resnet56_cifar_v2(classes=1000, in_channels=3, small_input=True, stochastic_depth=None,
-                      drop_per_sample=False):
-    """Pre-activation ResNet-56 for CIFAR.
-
-    He et al., "Identity Mappings in Deep Residual Networks", ECCV 2016: the CIFAR net of
-    56 layers with pre-activation basic units (three stages of 9; stage outputs
-    16, 32, 64 channels at 32x32, 16x16, 8x8 for a 32x32 input), BN-ReLU, global pool, Dense.
-    Projection shortcuts (1x1 conv) where the shape changes, as in the paper's code.
-    Always the small-input form (``small_input`` changes nothing); any input >= 4x4 works.
-    Output ``(N, classes)``. Other options: :class:`ResNet`.
-    """
-    return _cifar_resnet(56, PreActBasicBlock, classes, in_channels, 'B',
-                         stochastic_depth=stochastic_depth, drop_per_sample=drop_per_sample)
+@register_model(family='resnet', paper=RESNET_V2, input_shape=_CIFAR, small_only=True,
+                params=919_928, macs=127_670_784)
+def resnet56_cifar_v2(classes: int = 1000, in_channels: int = 3, small_input: bool = True,
+                      stochastic_depth: Optional[float] = None,
+                      drop_per_sample: bool = False) -> ResNet:
+    """Pre-activation ResNet-56 for CIFAR: 3 stages of 9 basic units."""
+    return _cifar_resnet(56, PreActBasicBlock, **locals())
 
 
-@register_model
-def resnet110_cifar_v2(classes=1000, in_channels=3, small_input=True, stochastic_depth=None,
-                       drop_per_sample=False):
-    """Pre-activation ResNet-110 for CIFAR.
-
-    He et al., "Identity Mappings in Deep Residual Networks", ECCV 2016: the CIFAR net of
-    110 layers with pre-activation basic units (three stages of 18; stage outputs
-    16, 32, 64 channels at 32x32, 16x16, 8x8 for a 32x32 input), BN-ReLU, global pool, Dense.
-    Projection shortcuts (1x1 conv) where the shape changes, as in the paper's code.
-    Always the small-input form (``small_input`` changes nothing); any input >= 4x4 works.
-    Output ``(N, classes)``. Other options: :class:`ResNet`.
-    """
-    return _cifar_resnet(110, PreActBasicBlock, classes, in_channels, 'B',
-                         stochastic_depth=stochastic_depth, drop_per_sample=drop_per_sample)
+@register_model(family='resnet', paper=RESNET_V2, input_shape=_CIFAR, small_only=True,
+                params=1_794_872, macs=256_879_104)
+def resnet110_cifar_v2(classes: int = 1000, in_channels: int = 3, small_input: bool = True,
+                       stochastic_depth: Optional[float] = None,
+                       drop_per_sample: bool = False) -> ResNet:
+    """Pre-activation ResNet-110 for CIFAR: 3 stages of 18 basic units."""
+    return _cifar_resnet(110, PreActBasicBlock, **locals())
 
 
-@register_model
-def resnet164_cifar_v2(classes=1000, in_channels=3, small_input=True, stochastic_depth=None,
-                       drop_per_sample=False):
-    """Pre-activation ResNet-164 for CIFAR (1.7M parameters).
-
-    He et al., "Identity Mappings in Deep Residual Networks", ECCV 2016: the CIFAR net of
-    164 layers with pre-activation bottleneck units (three stages of 18; stage outputs
-    64, 128, 256 channels at 32x32, 16x16, 8x8 for a 32x32 input), BN-ReLU, global pool, Dense.
-    Projection shortcuts (1x1 conv) where the shape changes, as in the paper's code.
-    Always the small-input form (``small_input`` changes nothing); any input >= 4x4 works.
-    Output ``(N, classes)``. Other options: :class:`ResNet`.
-    """
-    return _cifar_resnet(164, PreActBottleneck, classes, in_channels, 'B',
-                         stochastic_depth=stochastic_depth, drop_per_sample=drop_per_sample)
+@register_model(family='resnet', paper=RESNET_V2, input_shape=_CIFAR, small_only=True,
+                params=1_957_688, macs=259_430_400)
+def resnet164_cifar_v2(classes: int = 1000, in_channels: int = 3, small_input: bool = True,
+                       stochastic_depth: Optional[float] = None,
+                       drop_per_sample: bool = False) -> ResNet:
+    """Pre-activation ResNet-164 for CIFAR: 3 stages of 18 bottlenecks (64/128/256 channels)."""
+    return _cifar_resnet(164, PreActBottleneck, **locals())
 
 
 # Wide ResNets --------------------------------------------------------------------------------
-@register_model
-def wide_resnet50_2(classes=1000, in_channels=3, small_input=False, stochastic_depth=None,
-                    drop_per_sample=False, zero_init_residual=False):
-    """WRN-50-2: ResNet-50 whose bottleneck 3x3 convs are twice as wide (68,883,240 parameters).
-
-    Zagoruyko and Komodakis, "Wide Residual Networks", BMVC 2016 (ImageNet section), as in
-    torchvision. The stride is on the 3x3 conv. Stage outputs at 224x224: stem 64x56x56, then
-    256x56x56, 512x28x28, 1024x14x14, 2048x7x7; output ``(N, classes)``. ``small_input=True``:
-    3x3 stem, no max pool (stages at 32, 16, 8, 4 for 32x32). Options: see :class:`ResNet`.
-    """
-    return ResNet(Bottleneck, (3, 4, 6, 3), _IMAGENET_PLANES, classes=classes,
-                  in_channels=in_channels, small_input=small_input, width_per_group=128,
-                  stride_in_3x3=True, stochastic_depth=stochastic_depth,
-                  drop_per_sample=drop_per_sample, zero_init_residual=zero_init_residual)
+@register_model(family='wide_resnet', paper=WRN, input_shape=_IMAGENET,
+                params=68_883_240, macs=11_447_143_424)
+def wide_resnet50_2(classes: int = 1000, in_channels: int = 3, small_input: bool = False,
+                    stochastic_depth: Optional[float] = None, drop_per_sample: bool = False,
+                    zero_init_residual: bool = False) -> ResNet:
+    """WRN-50-2: ResNet-50 with bottleneck 3x3 convs twice as wide (as torchvision)."""
+    return ResNet(Bottleneck, (3, 4, 6, 3), _IMAGENET_PLANES, width_per_group=128,
+                  stride_in_3x3=True, **locals())
 
 
-@register_model
-def wide_resnet101_2(classes=1000, in_channels=3, small_input=False, stochastic_depth=None,
-                     drop_per_sample=False, zero_init_residual=False):
-    """WRN-101-2: ResNet-101 with twice as wide bottleneck 3x3 convs (126,886,696 parameters).
-
-    Zagoruyko and Komodakis, "Wide Residual Networks", BMVC 2016, as in torchvision. Shapes as
-    :func:`wide_resnet50_2`. Options: see :class:`ResNet`.
-    """
-    return ResNet(Bottleneck, (3, 4, 23, 3), _IMAGENET_PLANES, classes=classes,
-                  in_channels=in_channels, small_input=small_input, width_per_group=128,
-                  stride_in_3x3=True, stochastic_depth=stochastic_depth,
-                  drop_per_sample=drop_per_sample, zero_init_residual=zero_init_residual)
+@register_model(family='wide_resnet', paper=WRN, input_shape=_IMAGENET,
+                params=126_886_696, macs=22_826_056_704)
+def wide_resnet101_2(classes: int = 1000, in_channels: int = 3, small_input: bool = False,
+                     stochastic_depth: Optional[float] = None, drop_per_sample: bool = False,
+                     zero_init_residual: bool = False) -> ResNet:
+    """WRN-101-2: ResNet-101 with bottleneck 3x3 convs twice as wide (as torchvision)."""
+    return ResNet(Bottleneck, (3, 4, 23, 3), _IMAGENET_PLANES, width_per_group=128,
+                  stride_in_3x3=True, **locals())
 
 
-@register_model
-def wide_resnet_cifar(classes=1000, in_channels=3, small_input=True, depth=28, widen_factor=10,
-                      dropout=0.0, stochastic_depth=None, drop_per_sample=False):
-    """WRN-depth-k for CIFAR: Zagoruyko and Komodakis, "Wide Residual Networks", BMVC 2016.
-
-    A 3x3 conv with 16 channels, three stages of ``n = (depth - 4) / 6`` pre-activation basic
-    units with ``16k, 32k, 64k`` channels (k = ``widen_factor``; 1x1 projection shortcuts where
-    the shape changes), BN-ReLU, global average pool, Dense. ``dropout`` goes between the two
-    convs of each unit (the paper's WRN-28-10 with dropout uses 0.3). For a 32x32 input the
-    stages output 16k x 32 x 32, 32k x 16 x 16, 64k x 8 x 8; any input >= 4x4 works; output
-    ``(N, classes)``. Always the small-input form (``small_input`` changes nothing).
-    """
-    del small_input
+@register_model(family='wide_resnet', paper=WRN, input_shape=_CIFAR, small_only=True,
+                params=37_113_784, macs=5_252_080_640)
+def wide_resnet_cifar(classes: int = 1000, in_channels: int = 3, small_input: bool = True,
+                      depth: int = 28, widen_factor: int = 10, dropout: float = 0.0,
+                      stochastic_depth: Optional[float] = None,
+                      drop_per_sample: bool = False) -> ResNet:
+    """WRN-depth-k for CIFAR: 3 stages of (depth - 4) / 6 pre-activation basic units with
+    16k, 32k, 64k channels; ``dropout`` between the convs (the paper's 0.3)."""
     n, rest = divmod(depth - 4, 6)
     if rest or n < 1:
-        raise ValueError(f"a Wide ResNet has depth 6n+4 (e.g. 16, 22, 28, 40), got {depth}")
+        raise OptionError(f"a Wide ResNet has depth 6n+4 (e.g. 16, 22, 28, 40), got {depth}")
     k = widen_factor
     return ResNet(PreActBasicBlock, (n, n, n), (16 * k, 32 * k, 64 * k), classes=classes,
-                  in_channels=in_channels, small_input=True, stem_channels=16, dropout=dropout,
-                  stochastic_depth=stochastic_depth, drop_per_sample=drop_per_sample)
+                  in_channels=in_channels, small_input=small_input, stem_channels=16,
+                  dropout=dropout, stochastic_depth=stochastic_depth,
+                  drop_per_sample=drop_per_sample)
 
 
-@register_model
-def wrn28_10(classes=1000, in_channels=3, small_input=True, dropout=0.0, stochastic_depth=None,
-             drop_per_sample=False):
-    """WRN-28-10 for CIFAR (36,479,194 parameters at 10 classes; the paper's 36.5M).
-
-    :func:`wide_resnet_cifar` with depth 28 and k = 10: stages 160x32x32, 320x16x16, 640x8x8
-    for a 32x32 input; output ``(N, classes)``. ``dropout=0.3`` is the paper's
-    "WRN-28-10-dropout". Zagoruyko and Komodakis, "Wide Residual Networks", BMVC 2016.
-    """
-    return wide_resnet_cifar(classes, in_channels, small_input, depth=28, widen_factor=10,
-                             dropout=dropout, stochastic_depth=stochastic_depth,
-                             drop_per_sample=drop_per_sample)
+@register_model(family='wide_resnet', paper=WRN, input_shape=_CIFAR, small_only=True,
+                params=37_113_784, macs=5_252_080_640)
+def wrn28_10(classes: int = 1000, in_channels: int = 3, small_input: bool = True,
+             dropout: float = 0.0, stochastic_depth: Optional[float] = None,
+             drop_per_sample: bool = False) -> ResNet:
+    """WRN-28-10 for CIFAR (36,479,194 parameters at 10 classes; the paper's 36.5M)."""
+    return wide_resnet_cifar(depth=28, widen_factor=10, **locals())
 
 
 # ResNeXt -------------------------------------------------------------------------------------
-@register_model
-def resnext50_32x4d(classes=1000, in_channels=3, small_input=False, stochastic_depth=None,
-                    drop_per_sample=False, zero_init_residual=False):
-    """ResNeXt-50 (32x4d): ResNet-50 whose 3x3 convs have 32 groups of 4 channels per 64 planes
-    (128, 256, 512, 1024 channels; 25,028,904 parameters).
-
-    Xie et al., "Aggregated Residual Transformations for Deep Neural Networks", CVPR 2017
-    (the grouped-conv form, Fig. 3c). Stride on the 3x3 conv, as in the paper. Stage outputs at
-    224x224: stem 64x56x56, then 256x56x56, 512x28x28, 1024x14x14, 2048x7x7; output
-    ``(N, classes)``. ``small_input=True``: 3x3 stem, no max pool. Options: see :class:`ResNet`.
-    """
-    return ResNet(Bottleneck, (3, 4, 6, 3), _IMAGENET_PLANES, classes=classes,
-                  in_channels=in_channels, small_input=small_input, groups=32,
-                  width_per_group=4, stride_in_3x3=True, stochastic_depth=stochastic_depth,
-                  drop_per_sample=drop_per_sample, zero_init_residual=zero_init_residual)
+@register_model(family='resnext', paper=RESNEXT, input_shape=_IMAGENET,
+                params=25_028_904, macs=4_279_602_176)
+def resnext50_32x4d(classes: int = 1000, in_channels: int = 3, small_input: bool = False,
+                    stochastic_depth: Optional[float] = None, drop_per_sample: bool = False,
+                    zero_init_residual: bool = False) -> ResNet:
+    """ResNeXt-50 (32x4d): 3x3 convs of 32 groups of 4 channels per 64 planes (Fig. 3c)."""
+    return ResNet(Bottleneck, (3, 4, 6, 3), _IMAGENET_PLANES, groups=32, width_per_group=4,
+                  stride_in_3x3=True, **locals())
 
 
-@register_model
-def resnext101_32x8d(classes=1000, in_channels=3, small_input=False, stochastic_depth=None,
-                     drop_per_sample=False, zero_init_residual=False):
-    """ResNeXt-101 (32x8d): 32 groups of 8 channels per 64 planes (88,791,336 parameters).
-
-    Xie et al., "Aggregated Residual Transformations for Deep Neural Networks", CVPR 2017.
-    Shapes as :func:`resnext50_32x4d`. Options: see :class:`ResNet`.
-    """
-    return ResNet(Bottleneck, (3, 4, 23, 3), _IMAGENET_PLANES, classes=classes,
-                  in_channels=in_channels, small_input=small_input, groups=32,
-                  width_per_group=8, stride_in_3x3=True, stochastic_depth=stochastic_depth,
-                  drop_per_sample=drop_per_sample, zero_init_residual=zero_init_residual)
+@register_model(family='resnext', paper=RESNEXT, input_shape=_IMAGENET,
+                params=88_791_336, macs=16_516_976_640)
+def resnext101_32x8d(classes: int = 1000, in_channels: int = 3, small_input: bool = False,
+                     stochastic_depth: Optional[float] = None, drop_per_sample: bool = False,
+                     zero_init_residual: bool = False) -> ResNet:
+    """ResNeXt-101 (32x8d): 3x3 convs of 32 groups of 8 channels per 64 planes."""
+    return ResNet(Bottleneck, (3, 4, 23, 3), _IMAGENET_PLANES, groups=32, width_per_group=8,
+                  stride_in_3x3=True, **locals())

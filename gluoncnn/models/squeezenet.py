@@ -29,15 +29,20 @@ the other two max pools stay. At 32x32 the Fire modules then see 32 -> 16 -> 8 (
 the final 1x1 conv an 8x8 map; at 28x28, 28 -> 14 -> 7. Everything else (Fire widths,
 dropout, the conv classifier) is unchanged, so only the first conv's parameters differ.
 """
+from typing import Optional
+
 from mxnet import init as mx_init
 from mxnet.gluon import nn
 
+from ..errors import OptionError
 from .common import Classifier
 from .registry import register_model
 
 __all__ = ['Fire', 'SqueezeNet', 'squeezenet1_0', 'squeezenet1_1']
 
 _BYPASS = (None, 'simple', 'complex')
+SQUEEZENET_PAPER = ('Iandola et al.: SqueezeNet: AlexNet-level accuracy with 50x fewer '
+                    'parameters and <0.5MB model size, arXiv:1602.07360 (2016)')
 
 
 class Fire(nn.HybridBlock):
@@ -60,10 +65,10 @@ class Fire(nn.HybridBlock):
         self.expand3x3_channels = expand3x3_channels
         self.out_channels = expand1x1_channels + expand3x3_channels
         if shortcut not in (None, 'identity', 'conv'):
-            raise ValueError(f"shortcut must be None, 'identity' or 'conv', got {shortcut!r}")
+            raise OptionError(f"shortcut must be None, 'identity' or 'conv', got {shortcut!r}")
         if shortcut == 'identity' and in_channels != self.out_channels:
-            raise ValueError(f"an identity shortcut needs in_channels == out_channels, got "
-                             f"{in_channels} -> {self.out_channels}; use shortcut='conv'")
+            raise OptionError(f"an identity shortcut needs in_channels == out_channels, got "
+                              f"{in_channels} -> {self.out_channels}; use shortcut='conv'")
         self.shortcut = shortcut
         with self.name_scope():
             self.squeeze = nn.Conv2D(squeeze_channels, 1, in_channels=in_channels,
@@ -112,9 +117,9 @@ class SqueezeNet(Classifier):
     def __init__(self, version='1.0', classes=1000, in_channels=3, small_input=False,
                  bypass=None, dropout=0.5, **kwargs):
         if version not in _POOL_AFTER:
-            raise ValueError(f"SqueezeNet version must be '1.0' or '1.1', got {version!r}")
+            raise OptionError(f"SqueezeNet version must be '1.0' or '1.1', got {version!r}")
         if bypass not in _BYPASS:
-            raise ValueError(f"bypass must be None, 'simple' or 'complex', got {bypass!r}")
+            raise OptionError(f"bypass must be None, 'simple' or 'complex', got {bypass!r}")
         # Smallest input every layer takes: MXNet's 3x3/2 ceil pool needs >= 3 pixels in
         # (worked back through the pools and the stem conv; checked in the tests).
         if small_input:
@@ -176,9 +181,11 @@ class SqueezeNet(Classifier):
         return self.output(self.features(x))
 
 
-@register_model
-def squeezenet1_0(classes=1000, in_channels=3, small_input=False, bypass=None, dropout=0.5):
-    """SqueezeNet 1.0 (Iandola et al., 2016; Table 1): 1,248,424 params at 1000 classes.
+@register_model(family='squeezenet', paper=SQUEEZENET_PAPER, input_shape=(3, 224, 224),
+                params=1_248_424, macs=828_417_616)
+def squeezenet1_0(classes: int = 1000, in_channels: int = 3, small_input: bool = False,
+                  bypass: Optional[str] = None, dropout: float = 0.5) -> SqueezeNet:
+    """SqueezeNet 1.0 (the paper's Table 1): a 7x7/2 conv of 96, eight Fire modules.
 
     Input ``(N, in_channels, 224, 224)`` (paper 227; any size ``>=29``; ``small_input=True``:
     ``>=6``, e.g. 28x28 / 32x32), output ``(N, classes)``. ``bypass``: None, ``'simple'``
@@ -187,9 +194,11 @@ def squeezenet1_0(classes=1000, in_channels=3, small_input=False, bypass=None, d
     return SqueezeNet('1.0', classes, in_channels, small_input, bypass, dropout)
 
 
-@register_model
-def squeezenet1_1(classes=1000, in_channels=3, small_input=False, bypass=None, dropout=0.5):
-    """SqueezeNet 1.1 (DeepScale/SqueezeNet v1.1): 1,235,496 params at 1000 classes.
+@register_model(family='squeezenet', paper=SQUEEZENET_PAPER, input_shape=(3, 224, 224),
+                params=1_235_496, macs=354_881_872)
+def squeezenet1_1(classes: int = 1000, in_channels: int = 3, small_input: bool = False,
+                  bypass: Optional[str] = None, dropout: float = 0.5) -> SqueezeNet:
+    """SqueezeNet 1.1 (DeepScale/SqueezeNet v1.1): a 3x3/2 conv of 64, earlier pooling.
 
     3x3/2 first conv with 64 channels, pools after conv1, Fire 3 and Fire 5.
     Input ``(N, in_channels, 224, 224)`` (any size ``>=25``; ``small_input=True``: ``>=6``),

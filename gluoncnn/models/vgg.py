@@ -26,19 +26,24 @@ five stages, with pools that round up (Keras ``padding='same'``) so that both 32
 images end at 512x1x1, and the head fc 512 -> ReLU -> fc 256 -> ReLU -> fc classes (no
 dropout, as in the notes). The 512x1x1 map goes through a global average pool (a no-op at 32
 and 28, which lets larger images through as well); the smallest input is 17x17.
+``vgg13_cifar`` is that net under its own name, with the notes' 100 classes (9,824,676
+parameters at 3x32x32).
 """
 from mxnet import init as mx_init
 from mxnet.gluon import nn
 
+from ..errors import OptionError
 from .common import Classifier
 from .registry import register_model
 
 __all__ = ['VGG', 'vgg_stage', 'vgg11', 'vgg13', 'vgg16', 'vgg19',
-           'vgg11_bn', 'vgg13_bn', 'vgg16_bn', 'vgg19_bn']
+           'vgg11_bn', 'vgg13_bn', 'vgg16_bn', 'vgg19_bn', 'vgg13_cifar']
 
 #: convolutions per stage of each configuration of the paper's Table 1
 VGG_SPEC = {11: (1, 1, 2, 2, 2), 13: (2, 2, 2, 2, 2), 16: (2, 2, 3, 3, 3), 19: (2, 2, 4, 4, 4)}
 VGG_CHANNELS = (64, 128, 256, 512, 512)
+VGG_PAPER = ('Simonyan & Zisserman, Very Deep Convolutional Networks for Large-Scale Image '
+             'Recognition, ICLR 2015 (arXiv:1409.1556)')
 
 
 def vgg_stage(num_convs, channels, batch_norm=False, ceil_mode=False, prefix=None):
@@ -68,7 +73,7 @@ class VGG(Classifier):
     def __init__(self, depth=16, classes=1000, in_channels=3, small_input=False,
                  batch_norm=False, **kwargs):
         if depth not in VGG_SPEC:
-            raise ValueError(f"VGG depth must be one of {sorted(VGG_SPEC)}, got {depth}")
+            raise OptionError(f"VGG depth must be one of {sorted(VGG_SPEC)}, got {depth}")
         if small_input:
             super().__init__(in_channels=in_channels, min_size=17,
                              default_init=mx_init.Xavier(), **kwargs)
@@ -96,57 +101,64 @@ class VGG(Classifier):
         return self.output(self.features(x))
 
 
-@register_model
-def vgg11(classes=1000, in_channels=3, small_input=False):
-    """VGG-11 (configuration A);
-    input (batch, 3, 224, 224), or >= 17x17 with ``small_input=True`` (the CIFAR form)."""
+@register_model(family='vgg', paper=VGG_PAPER, input_shape=(3, 224, 224),
+                params=132_863_336, macs=7_622_645_760)
+def vgg11(classes: int = 1000, in_channels: int = 3, small_input: bool = False) -> VGG:
+    """VGG-11 (configuration A)."""
     return VGG(11, classes, in_channels, small_input, batch_norm=False)
 
 
-@register_model
-def vgg13(classes=1000, in_channels=3, small_input=False):
-    """VGG-13 (configuration B);
-    input (batch, 3, 224, 224), or >= 17x17 with ``small_input=True`` (the CIFAR form)."""
+@register_model(family='vgg', paper=VGG_PAPER, input_shape=(3, 224, 224),
+                params=133_047_848, macs=11_326_838_784)
+def vgg13(classes: int = 1000, in_channels: int = 3, small_input: bool = False) -> VGG:
+    """VGG-13 (configuration B)."""
     return VGG(13, classes, in_channels, small_input, batch_norm=False)
 
 
-@register_model
-def vgg16(classes=1000, in_channels=3, small_input=False):
-    """VGG-16 (configuration D);
-    input (batch, 3, 224, 224), or >= 17x17 with ``small_input=True`` (the CIFAR form)."""
+@register_model(family='vgg', paper=VGG_PAPER, input_shape=(3, 224, 224),
+                params=138_357_544, macs=15_489_941_504)
+def vgg16(classes: int = 1000, in_channels: int = 3, small_input: bool = False) -> VGG:
+    """VGG-16 (configuration D)."""
     return VGG(16, classes, in_channels, small_input, batch_norm=False)
 
 
-@register_model
-def vgg19(classes=1000, in_channels=3, small_input=False):
-    """VGG-19 (configuration E);
-    input (batch, 3, 224, 224), or >= 17x17 with ``small_input=True`` (the CIFAR form)."""
+@register_model(family='vgg', paper=VGG_PAPER, input_shape=(3, 224, 224),
+                params=143_667_240, macs=19_653_044_224)
+def vgg19(classes: int = 1000, in_channels: int = 3, small_input: bool = False) -> VGG:
+    """VGG-19 (configuration E)."""
     return VGG(19, classes, in_channels, small_input, batch_norm=False)
 
 
-@register_model
-def vgg11_bn(classes=1000, in_channels=3, small_input=False):
-    """VGG-11 (configuration A) with batch normalisation;
-    input (batch, 3, 224, 224), or >= 17x17 with ``small_input=True`` (the CIFAR form)."""
+@register_model(family='vgg', paper=VGG_PAPER, input_shape=(3, 224, 224),
+                params=132_868_840, macs=7_637_497_856)
+def vgg11_bn(classes: int = 1000, in_channels: int = 3, small_input: bool = False) -> VGG:
+    """VGG-11 (configuration A) with batch normalisation."""
     return VGG(11, classes, in_channels, small_input, batch_norm=True)
 
 
-@register_model
-def vgg13_bn(classes=1000, in_channels=3, small_input=False):
-    """VGG-13 (configuration B) with batch normalisation;
-    input (batch, 3, 224, 224), or >= 17x17 with ``small_input=True`` (the CIFAR form)."""
+@register_model(family='vgg', paper=VGG_PAPER, input_shape=(3, 224, 224),
+                params=133_053_736, macs=11_351_324_672)
+def vgg13_bn(classes: int = 1000, in_channels: int = 3, small_input: bool = False) -> VGG:
+    """VGG-13 (configuration B) with batch normalisation."""
     return VGG(13, classes, in_channels, small_input, batch_norm=True)
 
 
-@register_model
-def vgg16_bn(classes=1000, in_channels=3, small_input=False):
-    """VGG-16 (configuration D) with batch normalisation;
-    input (batch, 3, 224, 224), or >= 17x17 with ``small_input=True`` (the CIFAR form)."""
+@register_model(family='vgg', paper=VGG_PAPER, input_shape=(3, 224, 224),
+                params=138_365_992, macs=15_517_036_544)
+def vgg16_bn(classes: int = 1000, in_channels: int = 3, small_input: bool = False) -> VGG:
+    """VGG-16 (configuration D) with batch normalisation."""
     return VGG(16, classes, in_channels, small_input, batch_norm=True)
 
 
-@register_model
-def vgg19_bn(classes=1000, in_channels=3, small_input=False):
-    """VGG-19 (configuration E) with batch normalisation;
-    input (batch, 3, 224, 224), or >= 17x17 with ``small_input=True`` (the CIFAR form)."""
+@register_model(family='vgg', paper=VGG_PAPER, input_shape=(3, 224, 224),
+                params=143_678_248, macs=19_682_748_416)
+def vgg19_bn(classes: int = 1000, in_channels: int = 3, small_input: bool = False) -> VGG:
+    """VGG-19 (configuration E) with batch normalisation."""
     return VGG(19, classes, in_channels, small_input, batch_norm=True)
+
+
+@register_model(family='vgg', paper=VGG_PAPER, input_shape=(3, 32, 32), small_only=True,
+                params=9_824_676, macs=229_056_768)
+def vgg13_cifar(classes: int = 100, in_channels: int = 3, small_input: bool = True) -> VGG:
+    """The course notes' VGG-13 for CIFAR-100: five stages, then fc 512-256-classes."""
+    return VGG(13, classes, in_channels, small_input)
