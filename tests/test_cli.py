@@ -358,6 +358,8 @@ def test_list(capsys):
     assert "lenet" in lines and "resnet18" in lines and "LeCun" in lines["lenet"]
     code, out, _ = run_cli(capsys, "list", "-v")
     assert "options: classes=" in out
+    code, out, _ = run_cli(capsys, "list", "nope*")
+    assert code == 0 and out.startswith("no model matches 'nope*'")
 
 
 def test_doctor(capsys):

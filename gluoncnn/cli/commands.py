@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import inspect
 import json
 import shlex
 import sys
@@ -181,29 +180,40 @@ def cmd_summary(args: argparse.Namespace, argv: list[str]) -> int:
     return 0
 
 
-def _describe(builder, limit=100):
-    """The first sentence of a builder's docstring, without reST markup, at most ``limit`` chars."""
-    doc = inspect.getdoc(builder) or ""
-    para = " ".join(doc.strip().split("\n\n")[0].split())
-    para = para.replace("``", "").replace(":class:", "").replace("`", "")
-    import re
-    match = re.search(r"(?<!\bal)(?<!e\.g)(?<!i\.e)(?<!\bvs)(?<!\bcf)\.\s", para)
-    text = para[:match.start() + 1] if match else para
-    return text if len(text) <= limit else text[:limit - 3].rstrip(" ,;") + "..."
+def _si(n: int) -> str:
+    """12345678 -> '12.3M' (the figures of 'gluoncnn list')."""
+    for unit, size in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if n >= size:
+            return f"{n / size:.3g}{unit}"
+    return str(n)
 
 
-def cmd_list(args, argv):
-    from ..models import list_models, model_options
-    from ..models.registry import _get_builder
-    names = list_models()
-    width = max((len(n) for n in names), default=8) + 2
-    for n in names:
-        _say(f"{n:<{width}}{_describe(_get_builder(n))}")
+def cmd_list(args: argparse.Namespace, argv: list[str]) -> int:
+    from ..models import model_options, model_table
+    rows = model_table(args.pattern, args.family)
+    if args.json:
+        _say(json.dumps(rows, indent=1))
+        return 0
+    if not rows:
+        _say(f"no model matches {args.pattern!r}; 'gluoncnn list' shows them all")
+        return 0
+    width = max(len(r["name"]) for r in rows) + 2
+    family = None
+    for r in rows:
+        if r["family"] != family:
+            family = r["family"]
+            _say(f"\n# {family}\n{'name':<{width}}{'params':>8}{'MACs':>9}  {'input':<11}paper")
+        size = "x".join(map(str, r["input"]))
+        extra = f" (+{_si(r['train_only_params'])} in training)" if r["train_only_params"] else ""
+        _say(f"{r['name']:<{width}}{_si(r['params']):>8}{_si(r['macs']):>9}  {size:<11}"
+             f"{r['short_paper']}{extra}")
         if args.verbose:
-            opts = ", ".join(f"{k}={v!r}" for k, v in model_options(n).items())
+            _say(f"{'':<{width}}{r['description']}")
+            opts = ", ".join(f"{k}={v!r}" for k, v in model_options(r["name"]).items())
             _say(f"{'':<{width}}options: {opts}")
-    _say(f"\n{len(names)} models. 'gluoncnn summary NAME --input 1,28,28' shows one; "
-         f"'gluoncnn list -v' their options.")
+    _say(f"\n{len(rows)} models; params and MACs (multiply-adds per image) at each one's default "
+         f"classes and input. 'gluoncnn summary NAME --input C,H,W' shows one layer by layer; "
+         f"'-v' the options, '--json' everything.")
     return 0
 
 

@@ -290,9 +290,18 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                    help="show tracebacks on errors")
 
-    p = sub.add_parser("list", help="the models gluoncnn can build, with a short description",
-                       formatter_class=HelpFormatter, description="List the registered models.")
-    p.add_argument("-v", "--verbose", action="store_true", help="also show each model's options")
+    p = sub.add_parser("list", help="the models gluoncnn can build, by family, with their figures",
+                       formatter_class=HelpFormatter,
+                       description="List the registered models by family: parameters and "
+                                   "multiply-adds at each model's default input, input size "
+                                   "and paper.",
+                       epilog="examples:\n  gluoncnn list\n  gluoncnn list 'resnet*'\n"
+                              "  gluoncnn list --family densenet -v\n  gluoncnn list --json")
+    p.add_argument("pattern", nargs="?", help="only names matching this glob, e.g. 'resnet*'")
+    p.add_argument("--family", help="only this family (e.g. resnet, densenet)")
+    p.add_argument("--json", action="store_true", help="the rows as JSON, for scripts")
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="also show each model's description and options")
     p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                    help="show tracebacks on errors")
 

@@ -39,23 +39,6 @@ def default_small_input(input_side: int) -> bool:
 class DatasetMissingError(GluonCNNError, FileNotFoundError):
     """The data module's explanation of missing or corrupt dataset files, whole."""
 
-# ----------------------------------------------------------------------------- library errors
-
-class _as_option_error:
-    """Turns a plain ValueError/TypeError of the models' registry or of fit's checks into an
-    OptionError with the same message (the data module raises OptionError itself). A no-op once
-    they raise GluonCNNError themselves."""
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind, err, tb) -> bool:
-        if err is not None and isinstance(err, (ValueError, TypeError)) \
-                and not isinstance(err, GluonCNNError):
-            raise OptionError(first_line(err)) from err
-        return False
-
-
 # ----------------------------------------------------------------------------- model and data
 
 def resolve_model(name: str | None) -> str:
@@ -63,8 +46,7 @@ def resolve_model(name: str | None) -> str:
     if not name:
         raise OptionError("no model given: pass --model NAME (see 'gluoncnn list')")
     from ..models.registry import _get_builder
-    with _as_option_error():
-        return _get_builder(name).__name__
+    return _get_builder(name).__name__
 
 
 def dataset_info(name: str) -> dict[str, Any]:
@@ -85,8 +67,7 @@ def model_kwargs(name: str, classes: int | None, in_channels: int | None,
     ``input_size`` for fixed-size nets (AlexNet), then the user's model options. Unknown options
     are passed on for the registry to refuse."""
     from ..models import model_options
-    with _as_option_error():
-        valid = model_options(name)
+    valid = model_options(name)
     kwargs: dict[str, Any] = {}
     if classes is not None:
         kwargs["classes"] = classes
@@ -166,8 +147,7 @@ def parse_ctx(text: str | None):
     if text is None or str(text).lower() == "auto":
         return None
     from ..train import parse_ctx as train_parse_ctx
-    with _as_option_error():
-        return train_parse_ctx(text)
+    return train_parse_ctx(text)
 
 
 def load_parameters(net, path: str, ctx=None) -> None:
@@ -207,18 +187,14 @@ def check_fit_options(fit_kwargs: dict[str, Any]) -> None:
     import inspect
 
     from .. import train
-    try:
-        from ..train.prepare import check_args  # gluoncnn.train as a package
-    except ImportError:
-        check_args = train._check_args  # gluoncnn.train as one module
-    with _as_option_error():
-        inspect.signature(train.fit).bind_partial(**fit_kwargs)
-        keys = inspect.signature(check_args).parameters
-        check_args(**{k: fit_kwargs[k] for k in keys})
-        train.LRSchedule(fit_kwargs["lr"], fit_kwargs["epochs"], fit_kwargs["schedule"],
-                         warmup_epochs=fit_kwargs["warmup_epochs"])
-        train.make_initializer(fit_kwargs["init"])
-        train.parse_ctx(fit_kwargs["ctx"])
+    from ..train.prepare import check_args
+    inspect.signature(train.fit).bind_partial(**fit_kwargs)
+    keys = inspect.signature(check_args).parameters
+    check_args(**{k: fit_kwargs[k] for k in keys})
+    train.LRSchedule(fit_kwargs["lr"], fit_kwargs["epochs"], fit_kwargs["schedule"],
+                     warmup_epochs=fit_kwargs["warmup_epochs"])
+    train.make_initializer(fit_kwargs["init"])
+    train.parse_ctx(fit_kwargs["ctx"])
 
 
 def fit_kwargs_from_settings(s: dict[str, Any], ctx) -> dict[str, Any]:
