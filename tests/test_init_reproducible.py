@@ -28,7 +28,7 @@ X32 = (1, 3, 32, 32)
 # name -> (builder options, input shape): small enough to build a few times in seconds
 MODELS = {
     "resnet50": (dict(classes=10), X32),
-    "densenet_bc_100_k12": (dict(classes=10, depth=22), X32),
+    "densenet_cifar": (dict(classes=10, depth=22), X32),
     "googlenet": (dict(classes=10, small_input=True), X32),
 }
 
@@ -82,7 +82,7 @@ def test_seeded_init_is_bitwise_reproducible_in_one_process(name):
     second = _values(_seeded(name))
     _assert_same(first, second)
     # and the seed matters: another seed gives other weights
-    other = _values(_seeded("densenet_bc_100_k12", seed=8)) if name == "densenet_bc_100_k12" else None
+    other = _values(_seeded("densenet_cifar", seed=8)) if name == "densenet_cifar" else None
     if other is not None:
         assert _digest(other) != _digest(first)
 
@@ -98,10 +98,10 @@ def test_reproducible_when_hybridized_before_the_first_call_and_in_training_mode
 
 def test_multi_context_init_gives_the_same_values_on_every_device():
     ctxs = [mx.cpu(0), mx.cpu(1)]
-    net = _seeded("densenet_bc_100_k12", ctx=ctxs)
+    net = _seeded("densenet_cifar", ctx=ctxs)
     on0, on1 = _values(net, ctxs[0]), _values(net, ctxs[1])
     _assert_same(on0, on1)
-    _assert_same(on0, _values(_seeded("densenet_bc_100_k12")))
+    _assert_same(on0, _values(_seeded("densenet_cifar")))
 
 
 def test_user_initializer_and_force_reinit_are_honoured():

@@ -303,13 +303,13 @@ PRESETS = MappingProxyType({
         _DENSENET_GPU,
         # 3 x (3 x 45.5 M x 40,000 + 0.46 T) = 17.8 T. Not depth 40: MXNet 1.9.1's oneDNN
         # stops its backward pass with "could not construct a sub-memory" (chapter 9 says so)
-        replace(_DENSENET_GPU, model="densenet_bc_100_k12", options=dict(depth=34), resize=None,
+        replace(_DENSENET_GPU, model="densenet_cifar", options=dict(depth=34), resize=None,
                 batch_size=128, momentum=0.9, wd=1e-4, schedule="cosine", train_size=40000,
                 epochs=3, minutes=9,
                 note="DenseNet-BC-34 (k = 12), the paper's CIFAR form (0.14 M parameters, 46 M "
                      "multiply-adds) at 28x28 instead of d2l's DenseNet at 96x96; 40,000 "
                      "training images, 3 epochs"),
-        replace(_DENSENET_GPU, model="densenet_bc_100_k12", options=dict(depth=22), resize=None,
+        replace(_DENSENET_GPU, model="densenet_cifar", options=dict(depth=22), resize=None,
                 **dict(_TINY, train_size=512, test_size=256))),
     "10-squeezenet": _chapter(
         _SQUEEZENET_GPU,
