@@ -49,7 +49,7 @@ def measure(case_name, threads, timeout=600):
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), PYTHONPATH=ROOT)
     code = CHILD.format(root=ROOT, here=HERE, model=model, batch=batch, options=options)
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                          timeout=timeout)
+                          timeout=timeout, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"{case_name} at {threads} threads: {done.stderr.strip()[-500:]}")
     return float(done.stdout.strip().splitlines()[-1])

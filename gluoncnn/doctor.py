@@ -16,10 +16,9 @@ import os
 import platform
 import sys
 from collections import namedtuple
-from types import ModuleType
 
 from . import runtime
-from .runtime import MXNET_VERSION, NUMPY_LIMIT, cpu_name  # noqa: F401 (cpu_name: public here too)
+from .runtime import MXNET_VERSION, NUMPY_LIMIT, cpu_name
 
 Check = namedtuple("Check", "name verdict detail fix")
 Check.__doc__ = """A check: ``verdict`` is 'ok', 'warn' or 'fail'; ``fix`` is '' if all is well."""
@@ -166,6 +165,7 @@ def _check_plotting() -> Check:
     """Draw and save the training-curve figure gluoncnn draws (Agg canvas, PNG)."""
     try:
         import matplotlib
+
         from .progress import plot_history
         fig = plot_history([{"epoch": 1, "loss": 1.0, "train_acc": 0.5, "test_acc": 0.5},
                             {"epoch": 2, "loss": 0.5, "train_acc": 0.7, "test_acc": 0.6}])

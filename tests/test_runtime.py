@@ -107,7 +107,7 @@ def test_import_gluoncnn_chooses_before_mxnet_loads():
             "print('mxnet' in sys.modules, os.environ['OMP_NUM_THREADS'], c.count, c.source); "
             "import mxnet; print(gluoncnn.runtime.configure_threads('lenet').count)")
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=dict(env, PYTHONPATH=REPO),
-                         capture_output=True, text=True, timeout=120)
+                         capture_output=True, text=True, timeout=120, check=False)
     assert out.returncode == 0, out.stderr
     cores = str(runtime.physical_cores())
     assert out.stdout.split() == ["False", cores, cores, "gluoncnn", "rule", cores]
