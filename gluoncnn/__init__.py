@@ -33,9 +33,9 @@ _EXPORTS = {
 _NEED_MXNET = ("models", "data", "train", "compress")
 _SUBMODULES = _NEED_MXNET + ("analysis", "cli", "course", "doctor", "errors", "progress",
                              "runtime", "utils")
-__all__ = ["compare", "evaluate", "fit", "get_model", "list_models", "load_data",
+__all__ = ["__version__", "compare", "evaluate", "fit", "get_model", "list_models", "load_data",
            "load_data_fashion_mnist", "model_options", "receptive_field", "summary",
-           "train_ch5", "try_all_gpus", "try_gpu", "__version__"]  # the names of _EXPORTS
+           "train_ch5", "try_all_gpus", "try_gpu"]  # _EXPORTS's names
 
 runtime.configure_threads()
 
