@@ -262,6 +262,8 @@ def child_env(threads: int | None) -> dict:
 
 def summarise(samples: list[dict]) -> dict:
     times = [s["seconds"] for s in samples if "seconds" in s]
+    if not samples:
+        return {"error": "not measured", "not_available": True}
     if not times:
         return {"error": next((s["error"] for s in samples if "error" in s), "no result"),
                 "not_available": any(s.get("not_available") for s in samples)}
@@ -335,6 +337,23 @@ def render_markdown(report: dict) -> str:
     return "\n".join(lines)
 
 
+def write_report(report: dict, samples: dict, sizes: dict, stem: str) -> str:
+    """Summarise ``samples`` into ``report``, write ``stem``.json and .md; the Markdown."""
+    report["environment"]["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
+    for name, by_variant in samples.items():
+        report["workloads"][name] = {
+            "workload": dataclasses.asdict(WORKLOADS[name]), "sizes": list(sizes[name]),
+            "results": {v: summarise(runs) for v, runs in by_variant.items()},
+            "samples": by_variant}
+    os.makedirs(os.path.dirname(stem), exist_ok=True)
+    with open(stem + ".json", "w") as f:
+        json.dump(report, f, indent=1)
+    markdown = render_markdown(report)
+    with open(stem + ".md", "w") as f:
+        f.write(markdown + "\n")
+    return markdown
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -378,6 +397,7 @@ def main(argv: list[str] | None = None) -> int:
     samples = {w: {v: [] for v in variants} for w in workloads}
     sizes = {w: (QUICK_SIZES[w] if args.quick else
                  (WORKLOADS[w].train_size, WORKLOADS[w].test_size)) for w in workloads}
+    stem = os.path.join(args.out, "epoch-quick" if args.quick else "epoch")
     for round_index in range(rounds):
         for name in workloads:
             shift = round_index % len(variants)
@@ -388,19 +408,8 @@ def main(argv: list[str] | None = None) -> int:
                          if "seconds" in result else result["error"])
                 print(f"round {round_index + 1}/{rounds}  {name:11} {variant:20} {shown}",
                       flush=True)
-    report["environment"]["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
-    for name in workloads:
-        report["workloads"][name] = {
-            "workload": dataclasses.asdict(WORKLOADS[name]), "sizes": list(sizes[name]),
-            "results": {v: summarise(samples[name][v]) for v in variants},
-            "samples": samples[name]}
-    os.makedirs(args.out, exist_ok=True)
-    stem = os.path.join(args.out, "epoch-quick" if args.quick else "epoch")
-    with open(stem + ".json", "w") as f:
-        json.dump(report, f, indent=1)
-    markdown = render_markdown(report)
-    with open(stem + ".md", "w") as f:
-        f.write(markdown + "\n")
+                # Written after every measurement: an interrupted run keeps what it measured.
+                markdown = write_report(report, samples, sizes, stem)
     print("\n" + markdown + f"\n\nwritten: {stem}.json, {stem}.md")
     return 0
 
