@@ -154,6 +154,9 @@ def _check_threads() -> Check:
     override = "override with OMP_NUM_THREADS=N (or GLUONCNN_THREADS=N) before MXNet loads"
     if choice.source == runtime.TOO_LATE:
         return Check("threads", "warn", detail, "import gluoncnn before mxnet, or " + override)
+    if "is ignored" in choice.reason:
+        return Check("threads", "warn", detail, f"set it to a whole number such as {cores}, "
+                                                f"or unset it")
     if choice.count > len(runtime.usable_cpus()):
         return Check("threads", "warn", detail + f": more threads than this process has "
                      f"processors ({len(runtime.usable_cpus())}), so they wait for each other",

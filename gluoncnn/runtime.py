@@ -135,16 +135,11 @@ def _mxnet_imported() -> bool:
     return sys.modules.get("mxnet") is not None
 
 
-def _positive_int(text: str, name: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        from .errors import OptionError
-        raise OptionError(f"{name}={text!r} is not a positive whole number of threads; set it "
-                          f"to e.g. 1 or {physical_cores()}, or unset it")
-    return value
+def _thread_count(text: str) -> int | None:
+    """The count in ``text`` ('2', or OpenMP's nested list '2,1': its first level); None when
+    it is not a positive whole number."""
+    first = text.split(",")[0].strip()
+    return int(first) if first.isdigit() and int(first) > 0 else None
 
 
 def configure_threads(model: str | None = None) -> ThreadChoice:
@@ -168,8 +163,13 @@ def _decide(model: str | None) -> ThreadChoice:
     ours = bool(omp) and omp == env.get(_MARK)
     loaded = _mxnet_imported()
     if omp and not ours:
-        return ThreadChoice(_positive_int(omp, "OMP_NUM_THREADS"), "set in the environment; "
-                            "gluoncnn leaves it alone", USER_OMP)
+        count = _thread_count(omp)
+        if count is not None:
+            return ThreadChoice(count, "set in the environment; gluoncnn leaves it alone",
+                                USER_OMP)
+        return ThreadChoice(_mxnet_default_threads(), f"OMP_NUM_THREADS={omp!r} is ignored "
+                            f"(not a positive whole number): MXNet's own default applies",
+                            USER_OMP)
     if loaded and not ours:
         return ThreadChoice(_mxnet_default_threads(), "MXNet's own default (half the logical "
                             "processors on x86): mxnet was imported before gluoncnn could choose; "
@@ -180,10 +180,13 @@ def _decide(model: str | None) -> ThreadChoice:
         return ThreadChoice(int(omp), "chosen by gluoncnn in the process that started this one",
                             RULE)
     wanted = env.get("GLUONCNN_THREADS", "").strip()
+    count, why = threads_for(model)
+    if wanted and _thread_count(wanted) is not None:
+        return ThreadChoice(_thread_count(wanted), "set in the environment", USER_GLUONCNN)
     if wanted:
-        return ThreadChoice(_positive_int(wanted, "GLUONCNN_THREADS"), "set in the environment",
-                            USER_GLUONCNN)
-    return ThreadChoice(*threads_for(model), RULE)
+        why = (f"GLUONCNN_THREADS={wanted!r} is ignored (not a positive whole number); "
+               f"{why}")
+    return ThreadChoice(count, why, RULE)
 
 
 def _mxnet_default_threads() -> int:

@@ -124,6 +124,13 @@ def test_threads_chosen_too_late_is_a_warning_with_the_fix(monkeypatch):
     assert "import gluoncnn before mxnet" in check.fix and "OMP_NUM_THREADS=N" in check.fix
 
 
+def test_an_ignored_thread_setting_is_a_warning(monkeypatch):
+    bad = runtime.ThreadChoice(1, "OMP_NUM_THREADS='x' is ignored", runtime.USER_OMP)
+    monkeypatch.setattr(runtime, "thread_choice", lambda: bad)
+    check = doctor._check_threads()
+    assert check.verdict == "warn" and "whole number" in check.fix
+
+
 def test_plotting_without_matplotlib_is_a_warning(monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
