@@ -127,8 +127,10 @@ def threads_for(model: str | None = None) -> tuple[int, str]:
     key = model.lower().replace("-", "_") if isinstance(model, str) else None
     if key in ONE_THREAD_MODELS:
         return 1, f"{key}: operators too small for a second thread to pay off"
-    what = key or "no model named"
-    return cores, f"{what}: every physical core ({cores}) for a convolutional net"
+    if key is None:
+        return cores, (f"every physical core ({cores}), the default while the model is not "
+                       f"known (every net but LeNet gains from them)")
+    return cores, f"{key}: every physical core ({cores}), as for every net but LeNet"
 
 
 def _mxnet_imported() -> bool:
