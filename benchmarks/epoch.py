@@ -309,7 +309,10 @@ def render_markdown(report: dict) -> str:
              f"{env['date'][:10]}, {env['cpu']} ({env['physical_cores']} cores, native bf16 "
              f"{'yes' if env['native_bf16'] else 'no'}), load average {env['load_average_start']}"
              f" at the start, {env['load_average_end']} at the end; mxnet {env['mxnet']}, torch "
-             f"{env['torch']}; threads: {env['threads']}."), "",
+             f"{env['torch']}; threads: {env['threads']}."
+              + (" A --quick smoke run on tiny subsets: first-batch costs (graph building, "
+                 "compilation) dominate, so these are not measurements." if report.get("quick")
+                 else "")), "",
              "| workload | " + " | ".join(variants) + " | fit / loop | fit / best torch |",
              "|---|" + "---:|" * (len(variants) + 2)]
     for name, row in report["workloads"].items():
