@@ -16,6 +16,8 @@ import os
 import platform
 import sys
 from collections import namedtuple
+from types import ModuleType
+from typing import TextIO
 
 from . import runtime
 from .runtime import MXNET_VERSION, NUMPY_LIMIT, cpu_name
@@ -30,7 +32,7 @@ FEATURES = (("MKLDNN", "oneDNN (MKLDNN)"), ("CUDA", "CUDA"), ("CUDNN", "cuDNN"),
             ("OPENMP", "OpenMP"), ("DIST_KVSTORE", "distributed kvstore"))
 
 
-def _check_python():
+def _check_python() -> Check:
     version = platform.python_version()
     info = sys.version_info[:2]
     if info < (3, 8):
@@ -43,7 +45,7 @@ def _check_python():
     return Check("Python", "ok", f"{version} ({sys.executable})", "")
 
 
-def _check_numpy():
+def _check_numpy() -> Check:
     try:
         import numpy
     except ImportError as error:
@@ -57,7 +59,7 @@ def _check_numpy():
     return Check("numpy", "ok", f"{version} (< 1.24, as MXNet 1.9.1 needs: it uses np.bool)", "")
 
 
-def _import_fix(error):
+def _import_fix(error: BaseException) -> str:
     text = str(error)
     if "np.bool" in text or "has no attribute 'bool'" in text:
         return "pip install 'numpy<1.24' (MXNet 1.9.1 uses np.bool, removed in numpy 1.24)"
@@ -74,7 +76,7 @@ def _import_fix(error):
     return "reinstall: " + PIP_CPU
 
 
-def _import_mxnet():
+def _import_mxnet() -> tuple[ModuleType | None, Check]:
     """``(mxnet module or None, Check)``."""
     try:
         mx = importlib.import_module("mxnet")
@@ -89,7 +91,7 @@ def _import_mxnet():
     return mx, Check("MXNet", "ok", f"{version} at {os.path.dirname(mx.__file__)}", "")
 
 
-def _check_features(mx):
+def _check_features(mx: ModuleType) -> Check:
     try:
         features = mx.runtime.Features()
     except Exception as error:
@@ -106,7 +108,7 @@ def _check_features(mx):
     return Check("MXNet build", "ok", flags, "")
 
 
-def _check_gpu(mx):
+def _check_gpu(mx: ModuleType) -> Check:
     try:
         cuda = mx.runtime.Features().is_enabled("CUDA")
         count = mx.context.num_gpus()
@@ -182,7 +184,7 @@ def _check_plotting() -> Check:
                                    f"and save as PNG (Agg, no display needed)", "")
 
 
-def _check_data():
+def _check_data() -> list[Check]:
     try:
         from gluoncnn import data
     except Exception as error:
@@ -235,7 +237,7 @@ def _mixed(data, status):
     return [(f, problems[f.file]) for f in status.files if f.file in problems]
 
 
-def checks():
+def checks() -> list[Check]:
     """Run every check; a list of :class:`Check` ``(name, verdict, detail, fix)``."""
     results = [_check_python(), _check_numpy(), _check_cpu(), _check_threads()]
     mx, mx_check = _import_mxnet()
@@ -245,7 +247,7 @@ def checks():
     return results + _check_data() + [_check_plotting()]
 
 
-def run_doctor(file=sys.stdout):
+def run_doctor(file: TextIO = sys.stdout) -> int:
     """Print every check with its verdict and fix; return 0 if none failed, else 1."""
     results = checks()
     width = max(len(c.name) for c in results)
