@@ -113,21 +113,25 @@ class _Runner:
                                          {"learning_rate": 0.01, "momentum": 0.9})
 
     def step(self):
+        """One training step: forward and loss under ``autograd.record``, backward, update."""
         from mxnet import autograd
-        if self.mode == "train":
-            with autograd.record():
-                out = self.net(self.x)
-                out = out[0] if isinstance(out, (list, tuple)) else out
-                loss = self.loss(out, self.y)
-            loss.backward()
-            self.trainer.step(self.x.shape[0])
-        else:
-            with autograd.predict_mode():
-                out = self.net(self.x)
-            # No wait here: the engine runs ahead and window()'s waitall closes the window.
+        with autograd.record():
+            out = self.net(self.x)
+            out = out[0] if isinstance(out, (list, tuple)) else out
+            loss = self.loss(out, self.y)
+        loss.backward()
+        self.trainer.step(self.x.shape[0])
 
     def window(self, iters):
+        """Seconds for ``iters`` iterations, waited for (``mx.nd.waitall()``) at both ends.
+        Inference is timed by ``gluoncnn.analysis.throughput`` (the package's one inference
+        timer); a training step has no such timer in the package, so it is timed here."""
         import mxnet as mx
+        if self.mode != "train":
+            from gluoncnn.analysis import throughput
+            per_second = throughput(self.net, self.x, warmup=0, min_time=float("inf"),
+                                    max_runs=iters, ctx=self.ctx)
+            return iters * self.x.shape[0] / per_second
         mx.nd.waitall()
         t0 = time.perf_counter()
         for _ in range(iters):

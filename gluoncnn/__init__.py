@@ -6,9 +6,19 @@
     train_iter, test_iter = gluoncnn.load_data_fashion_mnist(batch_size=256)
     gluoncnn.fit(net, train_iter, test_iter, epochs=10, ctx=gluoncnn.try_gpu())
 
-Names are imported on first use, so ``gluoncnn doctor`` can still explain a broken MXNet install.
+``import gluoncnn`` does not import MXNet: it only chooses MXNet's thread count, which must happen
+before MXNet loads (see :mod:`gluoncnn.runtime`). The submodules (``gluoncnn.models``, ``.data``,
+``.train``, ``.analysis``, ``.compress``, ...) and the names above are imported on first use, so
+``gluoncnn doctor`` can still explain a broken MXNet install, and anything that needs a missing or
+broken MXNet raises one :class:`~gluoncnn.errors.MXNetUnavailableError` that says what to install.
 """
+from __future__ import annotations
+
 import importlib
+from types import ModuleType
+from typing import Any
+
+from . import runtime
 
 __version__ = "0.1.0"
 
@@ -19,16 +29,32 @@ _EXPORTS = {
     "evaluate": "train",
     "summary": "analysis", "receptive_field": "analysis", "compare": "analysis",
 }
-__all__ = sorted(_EXPORTS) + ["__version__"]
+# Submodules that import MXNet when they load; the others work without it.
+_NEED_MXNET = ("models", "data", "train", "compress")
+_SUBMODULES = _NEED_MXNET + ("analysis", "cli", "course", "doctor", "errors", "progress",
+                             "runtime", "utils")
+__all__ = ["__version__", "compare", "evaluate", "fit", "get_model", "list_models", "load_data",
+           "load_data_fashion_mnist", "model_options", "receptive_field", "summary",
+           "train_ch5", "try_all_gpus", "try_gpu"]  # _EXPORTS's names
+
+runtime.configure_threads()
 
 
-def __getattr__(name):
+def _submodule(name: str) -> ModuleType:
+    if name in _NEED_MXNET:
+        runtime.import_mxnet()
+    return importlib.import_module(f"{__name__}.{name}")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return _submodule(name)
     if name in _EXPORTS:
-        value = getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+        value = getattr(_submodule(_EXPORTS[name]), name)
         globals()[name] = value
         return value
     raise AttributeError(f"module 'gluoncnn' has no attribute {name!r}")
 
 
-def __dir__():
-    return sorted(set(globals()) | set(_EXPORTS))
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS) | set(_SUBMODULES))

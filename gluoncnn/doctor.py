@@ -1,20 +1,30 @@
 """``gluoncnn doctor``: check what most often breaks an MXNet install, and say how to fix it.
 
+Besides the install (Python, numpy, MXNet and its build, GPUs, datasets, plotting) it shows the
+choices gluoncnn makes for speed on this machine: the processor, whether it computes bfloat16
+natively (and so what ``amp='auto'`` picks), and MXNet's thread count with the reason.
+
 :func:`checks` returns the checks as data, :func:`run_doctor` prints them and returns the exit
 code (0 when no check fails; warnings do not count). MXNet is imported inside a ``try``, so the
 doctor still runs, and says why, when ``import mxnet`` itself fails.
 """
+from __future__ import annotations
+
 import importlib
+import io
 import os
 import platform
 import sys
 from collections import namedtuple
+from types import ModuleType
+from typing import TextIO
+
+from . import runtime
+from .runtime import MXNET_VERSION, NUMPY_LIMIT, cpu_name
 
 Check = namedtuple("Check", "name verdict detail fix")
 Check.__doc__ = """A check: ``verdict`` is 'ok', 'warn' or 'fail'; ``fix`` is '' if all is well."""
 
-MXNET_VERSION = "1.9.1"
-NUMPY_LIMIT = (1, 24)
 PIP_CPU = "pip install -r requirements.txt (mxnet==1.9.1, numpy==1.23.5)"
 GPU_HINT = ("CPU build: for a GPU install mxnet-cu112==1.9.1 (requirements-gpu.txt), "
             "needs CUDA 11.2 + cuDNN 8")
@@ -22,30 +32,7 @@ FEATURES = (("MKLDNN", "oneDNN (MKLDNN)"), ("CUDA", "CUDA"), ("CUDNN", "cuDNN"),
             ("OPENMP", "OpenMP"), ("DIST_KVSTORE", "distributed kvstore"))
 
 
-def cpu_name():
-    """The processor's model name ('AMD EPYC', from /proc/cpuinfo on Linux), else its
-    architecture ('x86_64'): what benchmark records say they ran on."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def _version_tuple(text):
-    parts = []
-    for piece in text.split(".")[:3]:
-        digits = "".join(c for c in piece if c.isdigit())
-        if not digits:
-            break
-        parts.append(int(digits))
-    return tuple(parts)
-
-
-def _check_python():
+def _check_python() -> Check:
     version = platform.python_version()
     info = sys.version_info[:2]
     if info < (3, 8):
@@ -58,13 +45,13 @@ def _check_python():
     return Check("Python", "ok", f"{version} ({sys.executable})", "")
 
 
-def _check_numpy():
+def _check_numpy() -> Check:
     try:
         import numpy
     except ImportError as error:
         return Check("numpy", "fail", f"not importable: {error}", PIP_CPU)
     version = numpy.__version__
-    if _version_tuple(version) >= NUMPY_LIMIT:
+    if runtime.version_tuple(version) >= NUMPY_LIMIT:
         return Check("numpy", "fail",
                      f"{version}: MXNet 1.9.1 uses np.bool, which numpy 1.24 removed, so "
                      "`import mxnet` fails with AttributeError",
@@ -72,7 +59,7 @@ def _check_numpy():
     return Check("numpy", "ok", f"{version} (< 1.24, as MXNet 1.9.1 needs: it uses np.bool)", "")
 
 
-def _import_fix(error):
+def _import_fix(error: BaseException) -> str:
     text = str(error)
     if "np.bool" in text or "has no attribute 'bool'" in text:
         return "pip install 'numpy<1.24' (MXNet 1.9.1 uses np.bool, removed in numpy 1.24)"
@@ -89,7 +76,7 @@ def _import_fix(error):
     return "reinstall: " + PIP_CPU
 
 
-def _import_mxnet():
+def _import_mxnet() -> tuple[ModuleType | None, Check]:
     """``(mxnet module or None, Check)``."""
     try:
         mx = importlib.import_module("mxnet")
@@ -104,7 +91,7 @@ def _import_mxnet():
     return mx, Check("MXNet", "ok", f"{version} at {os.path.dirname(mx.__file__)}", "")
 
 
-def _check_features(mx):
+def _check_features(mx: ModuleType) -> Check:
     try:
         features = mx.runtime.Features()
     except Exception as error:
@@ -121,7 +108,7 @@ def _check_features(mx):
     return Check("MXNet build", "ok", flags, "")
 
 
-def _check_gpu(mx):
+def _check_gpu(mx: ModuleType) -> Check:
     try:
         cuda = mx.runtime.Features().is_enabled("CUDA")
         count = mx.context.num_gpus()
@@ -144,7 +131,60 @@ def _check_gpu(mx):
     return Check("GPU", "ok", f"{count} GPUs; CUDA works on gpu(0)", "")
 
 
-def _check_data():
+def _check_cpu() -> Check:
+    flags = runtime.cpu_flags()
+    vector = next((label for flag, label in (("avx512f", "AVX-512"), ("avx2", "AVX2"),
+                                             ("avx", "AVX"), ("asimd", "NEON")) if flag in flags),
+                  "no AVX")
+    logical = len(runtime.usable_cpus())
+    cores = f"{runtime.physical_cores()} physical cores ({logical} logical)"
+    if runtime.cpu_has_native_bf16():
+        precision = ("native bfloat16 (AVX512_BF16/AMX): amp='auto' trains in bfloat16 on the "
+                     "CPU")
+    else:
+        precision = ("no native bfloat16 (needs AVX512_BF16 or AMX): amp='auto' stays float32 "
+                     "on the CPU")
+    return Check("CPU", "ok", f"{cpu_name()}, {cores}, {vector}; {precision}, float16 on a GPU",
+                 "")
+
+
+def _check_threads() -> Check:
+    choice = runtime.thread_choice()
+    cores = runtime.physical_cores()
+    detail = (f"{choice.count} OpenMP thread(s) for MXNet, {choice.source}: {choice.reason}; "
+              f"rule: {runtime.THREAD_RULE}")
+    override = "override with OMP_NUM_THREADS=N (or GLUONCNN_THREADS=N) before MXNet loads"
+    if choice.source == runtime.TOO_LATE:
+        return Check("threads", "warn", detail, "import gluoncnn before mxnet, or " + override)
+    if "is ignored" in choice.reason:
+        return Check("threads", "warn", detail, f"set it to a whole number such as {cores}, "
+                                                f"or unset it")
+    if choice.count > len(runtime.usable_cpus()):
+        return Check("threads", "warn", detail + f": more threads than this process has "
+                     f"processors ({len(runtime.usable_cpus())}), so they wait for each other",
+                     f"set OMP_NUM_THREADS={cores}")
+    return Check("threads", "ok", detail, "")
+
+
+def _check_plotting() -> Check:
+    """Draw and save the training-curve figure gluoncnn draws (Agg canvas, PNG)."""
+    try:
+        import matplotlib
+
+        from .progress import plot_history
+        fig = plot_history([{"epoch": 1, "loss": 1.0, "train_acc": 0.5, "test_acc": 0.5},
+                            {"epoch": 2, "loss": 0.5, "train_acc": 0.7, "test_acc": 0.6}])
+        fig.savefig(io.BytesIO(), format="png")
+    except Exception as error:
+        first = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        return Check("plotting", "warn", f"training curves cannot be drawn: "
+                     f"{type(error).__name__}: {first}; training itself works",
+                     "pip install matplotlib==3.7.2 (requirements.txt)")
+    return Check("plotting", "ok", f"matplotlib {matplotlib.__version__}: training curves draw "
+                                   f"and save as PNG (Agg, no display needed)", "")
+
+
+def _check_data() -> list[Check]:
     try:
         from gluoncnn import data
     except Exception as error:
@@ -197,17 +237,17 @@ def _mixed(data, status):
     return [(f, problems[f.file]) for f in status.files if f.file in problems]
 
 
-def checks():
+def checks() -> list[Check]:
     """Run every check; a list of :class:`Check` ``(name, verdict, detail, fix)``."""
-    results = [_check_python(), _check_numpy()]
+    results = [_check_python(), _check_numpy(), _check_cpu(), _check_threads()]
     mx, mx_check = _import_mxnet()
     results.append(mx_check)
     if mx is not None:
         results += [_check_features(mx), _check_gpu(mx)]
-    return results + _check_data()
+    return results + _check_data() + [_check_plotting()]
 
 
-def run_doctor(file=sys.stdout):
+def run_doctor(file: TextIO = sys.stdout) -> int:
     """Print every check with its verdict and fix; return 0 if none failed, else 1."""
     results = checks()
     width = max(len(c.name) for c in results)

@@ -22,3 +22,8 @@ class InputError(GluonCNNError, TypeError):
 
 class FileFormatError(GluonCNNError, ValueError):
     """A file that exists but cannot be read as what it should be (truncated, corrupt, foreign)."""
+
+
+class MXNetUnavailableError(GluonCNNError, ImportError):
+    """MXNet is not installed, or does not import (e.g. numpy >= 1.24 breaks MXNet 1.9.1): the
+    message names the packages to install and ``gluoncnn doctor``."""

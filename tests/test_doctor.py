@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import gluoncnn
 from gluoncnn import data as D
-from gluoncnn import doctor
+from gluoncnn import doctor, runtime
 
 
 def run():
@@ -95,3 +95,45 @@ def test_cpu_name_names_the_processor():
     assert isinstance(name, str) and name.strip() == name and name
     if os.path.isfile("/proc/cpuinfo") and "model name" in open("/proc/cpuinfo").read():
         assert name not in ("x86_64", "aarch64")
+
+
+def test_cpu_threads_and_plotting_are_shown(monkeypatch):
+    checks = by_name(doctor.checks())
+    cpu = checks["CPU"]
+    assert cpu.verdict == "ok" and doctor.cpu_name() in cpu.detail
+    picks = ("amp='auto' trains in bfloat16 on the CPU" if runtime.cpu_has_native_bf16() else
+             "amp='auto' stays float32 on the CPU")
+    assert picks in cpu.detail and "float16 on a GPU" in cpu.detail
+    threads = checks["threads"]
+    choice = runtime.thread_choice()
+    assert threads.verdict == "ok" and threads.detail.startswith(
+        f"{choice.count} OpenMP thread(s) for MXNet, {choice.source}: {choice.reason}")
+    assert checks["plotting"].verdict == "ok" and "PNG" in checks["plotting"].detail
+
+
+def test_bf16_cpu_says_amp_auto_picks_bfloat16(monkeypatch):
+    monkeypatch.setattr(runtime, "cpu_has_native_bf16", lambda: True)
+    assert "amp='auto' trains in bfloat16 on the CPU" in doctor._check_cpu().detail
+
+
+def test_threads_chosen_too_late_is_a_warning_with_the_fix(monkeypatch):
+    late = runtime.ThreadChoice(1, "MXNet's own default", runtime.TOO_LATE)
+    monkeypatch.setattr(runtime, "thread_choice", lambda: late)
+    check = doctor._check_threads()
+    assert check.verdict == "warn" and runtime.TOO_LATE in check.detail
+    assert "import gluoncnn before mxnet" in check.fix and "OMP_NUM_THREADS=N" in check.fix
+
+
+def test_an_ignored_thread_setting_is_a_warning(monkeypatch):
+    bad = runtime.ThreadChoice(1, "OMP_NUM_THREADS='x' is ignored", runtime.USER_OMP)
+    monkeypatch.setattr(runtime, "thread_choice", lambda: bad)
+    check = doctor._check_threads()
+    assert check.verdict == "warn" and "whole number" in check.fix
+
+
+def test_plotting_without_matplotlib_is_a_warning(monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
+    check = doctor._check_plotting()
+    assert check.verdict == "warn" and "training itself works" in check.detail
+    assert "pip install matplotlib" in check.fix
