@@ -1,6 +1,6 @@
 """gluoncnn benchmarks: throughput (vs MXNet's model zoo) and time-to-accuracy on Fashion-MNIST.
 
-    python benchmarks/run.py            # the default run (< 10 min on a 2-core CPU), or: make benchmark
+    python benchmarks/run.py            # the default run (< 10 min on 2 cores); make benchmark
     python benchmarks/run.py --quick    # a one-minute smoke run
     python benchmarks/run.py --models resnet18,vgg11 --batch-size 64 --input 3,96,96 --ctx gpu:0
     python benchmarks/run.py --full-tta # time-to-accuracy on the full training set, no time cap
@@ -211,7 +211,8 @@ def render_markdown(results):
     return "\n".join(lines)
 
 
-def update_readme(markdown, path=os.path.join(ROOT, "README.md")):
+def update_readme(markdown, path=None):
+    path = path or os.path.join(ROOT, "README.md")
     start, end = "<!-- benchmarks:start -->", "<!-- benchmarks:end -->"
     with open(path) as f:
         text = f.read()

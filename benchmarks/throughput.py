@@ -181,7 +181,7 @@ def measure_case(case, ctx_text="cpu", windows=5, iters=None, warmup=3, modes=("
                 runners[impl] = _Runner(net, ctx, shape, mode, hybridize, classes)
             # Warm-up, and pick the iterations per window from the warm-up speed.
             n_iters = iters
-            for impl, runner in runners.items():
+            for runner in runners.values():
                 runner.window(max(1, warmup))
                 if n_iters is None:
                     dt = runner.window(1)

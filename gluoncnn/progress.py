@@ -102,8 +102,8 @@ def _draw(fig, records):
 
 
 def _new_figure(figsize):
-    from matplotlib.figure import Figure
     from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
     fig = Figure(figsize=figsize, layout="tight")
     FigureCanvasAgg(fig)
     return fig

@@ -35,7 +35,7 @@ from .errors import MXNetUnavailableError
 BF16_FLAGS = ("avx512_bf16", "amx_bf16")  # oneDNN runs bfloat16 natively with either
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def cpu_flags():
     """The processor's feature flags as a frozenset ('avx2', 'avx512_bf16', ...); empty where
     /proc/cpuinfo does not exist (macOS, Windows)."""

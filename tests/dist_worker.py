@@ -1,8 +1,8 @@
 """One worker of the distributed tests (tests/test_distributed.py), started by the launcher
 (``python -m gluoncnn.train launch ... python tests/dist_worker.py OUT MODEL [EPOCHS [KVSTORE]]``).
 
-It trains a zoo model with ``fit(..., kvstore='dist_sync')`` (or KVSTORE) on its shard of the shipped
-Fashion-MNIST sample, with a seed of its own (the workers must agree all the same), writes
+It trains a zoo model with ``fit(..., kvstore='dist_sync')`` (or KVSTORE) on its shard of the
+shipped Fashion-MNIST sample, with a seed of its own (the workers must agree all the same), writes
 ``OUT/started-<rank>`` after its first optimizer step and saves every parameter (running
 statistics included) to ``OUT/worker-<rank>.npz``.
 """

@@ -4,13 +4,19 @@ import json
 import logging
 
 import pytest
+from test_train import QUIET, assert_same_params, params_of, tiny_net
 
 from gluoncnn.data import load_data
 from gluoncnn.errors import OptionError
-from gluoncnn.train import (BestCheckpoint, Callback, EarlyStopping, History, TrainingState,
-                            fit, load_parameters)
-
-from test_train import QUIET, params_of, tiny_net, assert_same_params
+from gluoncnn.train import (
+    BestCheckpoint,
+    Callback,
+    EarlyStopping,
+    History,
+    TrainingState,
+    fit,
+    load_parameters,
+)
 
 
 def data(batch_size=32, train_size=96):

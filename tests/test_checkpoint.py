@@ -5,16 +5,15 @@ import json
 import os
 import pickle
 
+import mxnet as mx
 import numpy as np
 import pytest
-import mxnet as mx
+from test_train import QUIET, assert_same_params, params_of, tiny_net
 
 from gluoncnn.data import load_data
 from gluoncnn.errors import FileFormatError, GluonCNNError, OptionError
 from gluoncnn.models import get_model
-from gluoncnn.train import (TrainingDivergedError, fit, load_checkpoint, load_parameters)
-
-from test_train import QUIET, assert_same_params, params_of, tiny_net
+from gluoncnn.train import TrainingDivergedError, fit, load_checkpoint, load_parameters
 
 
 def data(batch_size=32, train_size=128):
@@ -163,8 +162,9 @@ def test_non_finite_numbers_are_refused(kwargs, message):
 
 def test_train_ch5_stops_on_a_nan_loss_naming_epoch_and_batch():
     from mxnet import gluon
-    from gluoncnn.train import train_ch5
     from test_train import PoisonedLoader
+
+    from gluoncnn.train import train_ch5
     train_iter, test_iter = data(train_size=96)
     net = get_model("lenet")
     net.initialize()

@@ -72,7 +72,8 @@ def _seeded(name, seed=7, hybridize=False, ctx=None, train=False):
 
 def _assert_same(a, b):
     assert len(a) == len(b)
-    bad = [i for i, (u, v) in enumerate(zip(a, b)) if u.shape != v.shape or not np.array_equal(u, v)]
+    bad = [i for i, (u, v) in enumerate(zip(a, b))
+           if u.shape != v.shape or not np.array_equal(u, v)]
     assert not bad, f"{len(bad)} parameter array(s) differ, first at index {bad[0]}"
 
 
@@ -135,7 +136,8 @@ def test_waits_on_first_call_and_on_mode_switches_only(monkeypatch):
     x = mx.nd.ones(X32)
     net(x)
     assert len(calls) == 1                       # first call: deferred init + weight re-layout
-    net(x); net(x)
+    net(x)
+    net(x)
     assert len(calls) == 1                       # same mode: stays asynchronous
     with autograd.record():
         net(x)

@@ -245,7 +245,7 @@ def test_scratch_batch_norm_matches_nn_batchnorm(shape):
     ours, theirs = BatchNorm(channels, num_dims), nn.BatchNorm()
     ours.initialize()
     theirs.initialize()
-    for step in range(3):
+    for _step in range(3):
         x = nd.random.normal(2.0, 3.0, shape=shape)
         outs, grads = [], []
         for layer in (ours, theirs):

@@ -5,12 +5,12 @@ Counts and ImageNet shapes come from symbolic shape inference (no 224x224 forwar
 import mxnet as mx
 import numpy as np
 import pytest
+from modelcheck import stage_shapes, trainable_params
 from mxnet import autograd, gluon, nd
 
 from gluoncnn.errors import OptionError
 from gluoncnn.models import InputShapeError, get_model
 from gluoncnn.models.densenet import DenseBlock, DenseLayer, Transition
-from modelcheck import stage_shapes, trainable_params
 
 
 # torchvision.models.densenet121/169/201/161 (sum of p.numel() over parameters()).

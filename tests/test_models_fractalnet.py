@@ -3,11 +3,11 @@ shapes, drop-path (training vs inference, hybridized), and one training step on 
 import mxnet as mx
 import numpy as np
 import pytest
+from modelcheck import stage_shapes, trainable_params
 from mxnet import autograd, gluon, nd
 
 from gluoncnn.models import InputShapeError, get_model
 from gluoncnn.models.fractalnet import FractalBlock, FractalNet, join_table
-from modelcheck import stage_shapes, trainable_params
 
 
 def expected_params(in_channels, widths, columns, classes, stem=False):

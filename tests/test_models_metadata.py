@@ -12,8 +12,14 @@ from mxnet import nd
 
 from gluoncnn import cli
 from gluoncnn.errors import GluonCNNError, InputError, OptionError
-from gluoncnn.models import (compute_figures, families, get_model, list_models, model_info,
-                             model_table)
+from gluoncnn.models import (
+    compute_figures,
+    families,
+    get_model,
+    list_models,
+    model_info,
+    model_table,
+)
 
 MODELS = list_models()
 

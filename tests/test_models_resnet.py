@@ -9,15 +9,21 @@ import json
 import mxnet as mx
 import numpy as np
 import pytest
+from modelcheck import stage_shapes
+from modelcheck import trainable_params as trainable_count
 from mxnet import autograd, gluon, nd
 from mxnet.gluon.model_zoo import vision
 
 from gluoncnn.models import InputShapeError, get_model
-from gluoncnn.models.resnet import (BasicBlock, Bottleneck, PreActBasicBlock, ResNet,
-                                    StochasticDepth, ZeroPadShortcut, survival_probabilities)
-from modelcheck import stage_shapes, trainable_params as trainable_count
-
-
+from gluoncnn.models.resnet import (
+    BasicBlock,
+    Bottleneck,
+    PreActBasicBlock,
+    ResNet,
+    StochasticDepth,
+    ZeroPadShortcut,
+    survival_probabilities,
+)
 
 
 def ops(block):

@@ -3,11 +3,11 @@ the bypass variants, the small-image form, and one training step on real Fashion
 import mxnet as mx
 import numpy as np
 import pytest
+from modelcheck import stage_shapes, trainable_params
 from mxnet import autograd, gluon, nd
 
 from gluoncnn.models import InputShapeError, get_model
 from gluoncnn.models.squeezenet import Fire
-from modelcheck import stage_shapes, trainable_params
 
 
 def out_size(block, shape):

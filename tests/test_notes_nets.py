@@ -7,10 +7,10 @@ with its stage shapes at 1x96x96.
 import mxnet as mx
 import numpy as np
 import pytest
+from modelcheck import stage_shapes
 from mxnet import autograd, gluon, nd
 
 from gluoncnn.models import get_model
-from modelcheck import stage_shapes
 
 
 def keras_summary(net, input_shape):

@@ -11,8 +11,7 @@ import pytest
 
 from gluoncnn import runtime
 from gluoncnn.errors import OptionError
-from gluoncnn.train import choose_amp_dtype
-from gluoncnn.train import precision
+from gluoncnn.train import choose_amp_dtype, precision
 
 CPU, GPU = [mx.cpu()], [mx.gpu(0)]  # contexts are plain objects; no GPU is touched
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -87,9 +86,10 @@ def test_a_bfloat16_run_trains_and_keeps_float32_parameters():
 def test_bfloat16_on_this_cpu_fails_before_training_when_it_cannot_run():
     if precision.cpu_can_emulate_bf16():
         pytest.skip("this CPU runs bfloat16")
+    from test_train import tiny_net
+
     from gluoncnn.data import load_data
     from gluoncnn.train import fit
-    from test_train import tiny_net
     train_iter, test_iter = load_data("fashion-mnist", 32, sample=True, train_size=32,
                                       test_size=32)
     with pytest.raises(OptionError, match="AVX-512"):

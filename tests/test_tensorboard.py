@@ -5,12 +5,11 @@ import struct
 import sys
 
 import pytest
+from test_train import QUIET, tiny_net
 
 from gluoncnn.data import load_data
 from gluoncnn.errors import OptionError
 from gluoncnn.train import TensorBoard, fit
-
-from test_train import QUIET, tiny_net
 
 tensorboardX = pytest.importorskip("tensorboardX")
 from tensorboardX.proto import event_pb2  # noqa: E402

@@ -5,11 +5,12 @@ right after a call (see :meth:`Classifier.__call__`), iteration over the stages 
 training-only parts."""
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import mxnet as mx
 import numpy as np
-from mxnet import autograd, init as mx_init, nd
+from mxnet import autograd, nd
+from mxnet import init as mx_init
 from mxnet.gluon import nn
 
 from ..errors import InputError

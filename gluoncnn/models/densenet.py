@@ -31,7 +31,8 @@ blocks), ``>=8`` with ``small_input=True`` (28x28, 32x32). The CIFAR DenseNet-BC
 k=12): a 3x3 conv of 2k channels, three dense blocks of (L - 4) / 6 bottleneck layers,
 theta = 0.5; at 32x32 24x32x32 after the stem, then 108x16x16, 150x8x8, 342x8x8.
 """
-from typing import Optional, Sequence
+from collections.abc import Sequence
+from typing import Optional
 
 from mxnet import init as mx_init
 from mxnet.gluon import nn

@@ -43,10 +43,12 @@ net saved with ``export()`` has 1 + B inputs: ``data0`` (the images) and ``data1
 the inference net). Inside another block that is hybridized, the net is called on Symbols, so
 drop-path is off there: train a FractalNet as the top-level block.
 """
-from typing import Optional, Sequence, Union
+from collections.abc import Sequence
+from typing import Optional, Union
 
 import numpy as np
-from mxnet import autograd, cpu, init as mx_init, nd
+from mxnet import autograd, cpu, nd
+from mxnet import init as mx_init
 from mxnet.gluon import nn
 
 from ..errors import OptionError

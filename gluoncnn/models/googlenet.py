@@ -51,7 +51,8 @@ the paper gives none, Caffe's bvlc_googlenet uses Xavier).
 """
 import warnings
 
-from mxnet import autograd, init as mx_init, nd
+from mxnet import autograd, nd
+from mxnet import init as mx_init
 from mxnet.gluon import nn
 
 from .alexnet import LocalResponseNorm

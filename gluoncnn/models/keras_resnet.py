@@ -29,7 +29,7 @@ MXNet's symmetric padding: a stride-2 3x3 ``'same'`` convolution on an even-size
 only at the bottom and right in TensorFlow, here on all four sides; the output sizes (15, 8, 4)
 and the parameters are the same, the sampling grid is shifted by one pixel.
 """
-from typing import Sequence
+from collections.abc import Sequence
 
 from mxnet import init as mx_init
 from mxnet.gluon import nn

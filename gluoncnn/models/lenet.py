@@ -26,7 +26,8 @@ the "ImageNet" configuration every zoo model offers, though LeNet was never mean
 import warnings
 from typing import Optional
 
-from mxnet import autograd, init as mx_init, nd
+from mxnet import autograd, nd
+from mxnet import init as mx_init
 from mxnet.gluon import nn
 
 from ..errors import OptionError

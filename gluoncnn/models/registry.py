@@ -22,12 +22,12 @@ import functools
 import inspect
 import numbers
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional
+from typing import Any, Callable
 
 from ..errors import OptionError
 from ..utils import closest_names
 
-_MODELS: dict[str, "ModelInfo"] = {}
+_MODELS: dict[str, ModelInfo] = {}
 
 #: activation names ``nn.Activation`` takes
 ACTIVATIONS = ('relu', 'sigmoid', 'tanh', 'softrelu', 'softsign')
@@ -209,7 +209,7 @@ def families() -> list[str]:
     return list(dict.fromkeys(info.family for info in _MODELS.values()))
 
 
-def list_models(pattern: Optional[str] = None, family: Optional[str] = None) -> list[str]:
+def list_models(pattern: str | None = None, family: str | None = None) -> list[str]:
     """Names of the models ``get_model`` builds, sorted; ``pattern`` is a glob
     (``'resnet*'``), ``family`` a family name (``'densenet'``)."""
     if family is not None and family not in families():
@@ -229,7 +229,7 @@ def model_options(name: str) -> dict[str, Any]:
     return _options_of(_get_builder(name))
 
 
-def get_model(name: str, pretrained: Optional[str] = None, **options: Any):
+def get_model(name: str, pretrained: str | None = None, **options: Any):
     """Build model ``name`` with ``options`` (``classes=``, ``in_channels=``, ``small_input=``
     ...); ``pretrained=PATH`` then loads an MXNet model-zoo / GluonCV ``.params`` file into it
     (:func:`gluoncnn.models.load_pretrained`).
@@ -270,8 +270,8 @@ def compute_figures(name: str) -> dict[str, int]:
             'macs': int(macs)}
 
 
-def model_table(pattern: Optional[str] = None,
-                family: Optional[str] = None) -> list[dict[str, Any]]:
+def model_table(pattern: str | None = None,
+                family: str | None = None) -> list[dict[str, Any]]:
     """One row per model (``pattern``/``family`` as :func:`list_models`), grouped by family in
     the course's order: name, family, params, train_only_params, macs, input (C, H, W),
     classes, paper, short_paper, small_only, description. What ``gluoncnn list`` prints."""
