@@ -10,14 +10,15 @@ from .registry import (ModelInfo, UnknownOptionError, compute_figures, families,
                        register_model)
 from .common import Classifier, InputShapeError  # noqa: F401
 from .pretrained import load_pretrained  # noqa: F401
-from . import (lenet, alexnet, vgg, nin, googlenet, resnet, keras_resnet,  # noqa: F401
-               fractalnet, densenet, squeezenet)
+from . import (lenet, alexnet, vgg, nin, googlenet, resnet, resnet_variants,  # noqa: F401
+               keras_resnet, fractalnet, densenet, squeezenet)
 from .lenet import *  # noqa: F401,F403
 from .alexnet import *  # noqa: F401,F403
 from .vgg import *  # noqa: F401,F403
 from .nin import *  # noqa: F401,F403
 from .googlenet import *  # noqa: F401,F403
 from .resnet import *  # noqa: F401,F403
+from .resnet_variants import *  # noqa: F401,F403
 from .keras_resnet import *  # noqa: F401,F403
 from .fractalnet import *  # noqa: F401,F403
 from .densenet import *  # noqa: F401,F403

@@ -1,5 +1,6 @@
 """ResNet and its family: ResNet v1 and v2 (pre-activation), the CIFAR ResNets, Wide ResNets,
-ResNeXt and stochastic depth, all built by one :class:`ResNet` class.
+ResNeXt and stochastic depth, all built by one :class:`ResNet` class (the Wide ResNet and ResNeXt
+builders are in :mod:`gluoncnn.models.resnet_variants`).
 
 Papers
 ------
@@ -82,9 +83,7 @@ __all__ = ['ResNet', 'BasicBlock', 'Bottleneck', 'PreActBasicBlock', 'PreActBott
            'resnet18', 'resnet34', 'resnet50', 'resnet101', 'resnet152',
            'resnet18_v2', 'resnet34_v2', 'resnet50_v2', 'resnet101_v2', 'resnet152_v2',
            'resnet20_cifar', 'resnet56_cifar', 'resnet110_cifar',
-           'resnet20_cifar_v2', 'resnet56_cifar_v2', 'resnet110_cifar_v2', 'resnet164_cifar_v2',
-           'wide_resnet50_2', 'wide_resnet101_2', 'wide_resnet_cifar', 'wrn28_10',
-           'resnext50_32x4d', 'resnext101_32x8d']
+           'resnet20_cifar_v2', 'resnet56_cifar_v2', 'resnet110_cifar_v2', 'resnet164_cifar_v2']
 
 
 def _conv3x3(channels, stride, in_channels, groups=1):
@@ -446,9 +445,6 @@ _IMAGENET = (3, 224, 224)
 _CIFAR = (3, 32, 32)
 RESNET_V1 = 'He et al., Deep Residual Learning for Image Recognition, CVPR 2016 (arXiv:1512.03385)'
 RESNET_V2 = 'He et al., Identity Mappings in Deep Residual Networks, ECCV 2016 (arXiv:1603.05027)'
-WRN = 'Zagoruyko & Komodakis, Wide Residual Networks, BMVC 2016 (arXiv:1605.07146)'
-RESNEXT = ('Xie et al., Aggregated Residual Transformations for Deep Neural Networks, '
-           'CVPR 2017 (arXiv:1611.05431)')
 
 
 def _imagenet_resnet(depth, version, classes, in_channels, small_input, **options):
@@ -625,72 +621,3 @@ def resnet164_cifar_v2(classes: int = 1000, in_channels: int = 3, small_input: b
                        drop_per_sample: bool = False) -> ResNet:
     """Pre-activation ResNet-164 for CIFAR: 3 stages of 18 bottlenecks (64/128/256 channels)."""
     return _cifar_resnet(164, PreActBottleneck, **locals())
-
-
-# Wide ResNets --------------------------------------------------------------------------------
-@register_model(family='wide_resnet', paper=WRN, input_shape=_IMAGENET,
-                params=68_883_240, macs=11_447_143_424)
-def wide_resnet50_2(classes: int = 1000, in_channels: int = 3, small_input: bool = False,
-                    stochastic_depth: Optional[float] = None, drop_per_sample: bool = False,
-                    zero_init_residual: bool = False) -> ResNet:
-    """WRN-50-2: ResNet-50 with bottleneck 3x3 convs twice as wide (as torchvision)."""
-    return ResNet(Bottleneck, (3, 4, 6, 3), _IMAGENET_PLANES, width_per_group=128,
-                  stride_in_3x3=True, **locals())
-
-
-@register_model(family='wide_resnet', paper=WRN, input_shape=_IMAGENET,
-                params=126_886_696, macs=22_826_056_704)
-def wide_resnet101_2(classes: int = 1000, in_channels: int = 3, small_input: bool = False,
-                     stochastic_depth: Optional[float] = None, drop_per_sample: bool = False,
-                     zero_init_residual: bool = False) -> ResNet:
-    """WRN-101-2: ResNet-101 with bottleneck 3x3 convs twice as wide (as torchvision)."""
-    return ResNet(Bottleneck, (3, 4, 23, 3), _IMAGENET_PLANES, width_per_group=128,
-                  stride_in_3x3=True, **locals())
-
-
-@register_model(family='wide_resnet', paper=WRN, input_shape=_CIFAR, small_only=True,
-                params=37_113_784, macs=5_252_080_640)
-def wide_resnet_cifar(classes: int = 1000, in_channels: int = 3, small_input: bool = True,
-                      depth: int = 28, widen_factor: int = 10, dropout: float = 0.0,
-                      stochastic_depth: Optional[float] = None,
-                      drop_per_sample: bool = False) -> ResNet:
-    """WRN-depth-k for CIFAR: 3 stages of (depth - 4) / 6 pre-activation basic units with
-    16k, 32k, 64k channels; ``dropout`` between the convs (the paper's 0.3)."""
-    n, rest = divmod(depth - 4, 6)
-    if rest or n < 1:
-        raise OptionError(f"a Wide ResNet has depth 6n+4 (e.g. 16, 22, 28, 40), got {depth}")
-    k = widen_factor
-    return ResNet(PreActBasicBlock, (n, n, n), (16 * k, 32 * k, 64 * k), classes=classes,
-                  in_channels=in_channels, small_input=small_input, stem_channels=16,
-                  dropout=dropout, stochastic_depth=stochastic_depth,
-                  drop_per_sample=drop_per_sample)
-
-
-@register_model(family='wide_resnet', paper=WRN, input_shape=_CIFAR, small_only=True,
-                params=37_113_784, macs=5_252_080_640)
-def wrn28_10(classes: int = 1000, in_channels: int = 3, small_input: bool = True,
-             dropout: float = 0.0, stochastic_depth: Optional[float] = None,
-             drop_per_sample: bool = False) -> ResNet:
-    """WRN-28-10 for CIFAR (36,479,194 parameters at 10 classes; the paper's 36.5M)."""
-    return wide_resnet_cifar(depth=28, widen_factor=10, **locals())
-
-
-# ResNeXt -------------------------------------------------------------------------------------
-@register_model(family='resnext', paper=RESNEXT, input_shape=_IMAGENET,
-                params=25_028_904, macs=4_279_602_176)
-def resnext50_32x4d(classes: int = 1000, in_channels: int = 3, small_input: bool = False,
-                    stochastic_depth: Optional[float] = None, drop_per_sample: bool = False,
-                    zero_init_residual: bool = False) -> ResNet:
-    """ResNeXt-50 (32x4d): 3x3 convs of 32 groups of 4 channels per 64 planes (Fig. 3c)."""
-    return ResNet(Bottleneck, (3, 4, 6, 3), _IMAGENET_PLANES, groups=32, width_per_group=4,
-                  stride_in_3x3=True, **locals())
-
-
-@register_model(family='resnext', paper=RESNEXT, input_shape=_IMAGENET,
-                params=88_791_336, macs=16_516_976_640)
-def resnext101_32x8d(classes: int = 1000, in_channels: int = 3, small_input: bool = False,
-                     stochastic_depth: Optional[float] = None, drop_per_sample: bool = False,
-                     zero_init_residual: bool = False) -> ResNet:
-    """ResNeXt-101 (32x8d): 3x3 convs of 32 groups of 8 channels per 64 planes."""
-    return ResNet(Bottleneck, (3, 4, 23, 3), _IMAGENET_PLANES, groups=32, width_per_group=8,
-                  stride_in_3x3=True, **locals())
