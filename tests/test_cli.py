@@ -252,12 +252,12 @@ def test_eval_pretrained_file_gives_the_params_results(run_dir, capsys, tmp_path
     assert results[0]["acc"] == results[1]["acc"] and results[0]["loss"] == results[1]["loss"]
 
 
-def test_eval_truncated_params_is_the_loaders_one_line(run_dir, capsys, tmp_path):
+def test_eval_truncated_params_is_one_line(run_dir, capsys, tmp_path):
     truncated = tmp_path / "truncated.params"
     truncated.write_bytes((run_dir / "model.params").read_bytes()[:500])
     code, _, err = run_cli(capsys, "eval", "--model", "lenet", "--params", truncated, "--sample")
     assert code == 2 and err.count("\n") == 1, err
-    assert err.startswith(f"gluoncnn: error: {truncated} is not a valid MXNet array file")
+    assert err.startswith(f"gluoncnn: error: {truncated} is not a valid MXNet parameter file")
 
 
 def test_summary_loads_a_model_zoo_file(capsys, tmp_path):

@@ -12,7 +12,7 @@ import warnings
 from collections.abc import Iterable
 from typing import Any
 
-from ..errors import GluonCNNError, OptionError
+from ..errors import FileFormatError, GluonCNNError, OptionError
 
 #: The settings of a run and their defaults (the ``gluoncnn train`` flags read these).
 TRAIN_DEFAULTS: dict[str, Any] = {
@@ -172,8 +172,11 @@ def load_parameters(net, path: str, ctx=None) -> None:
         raise OptionError(f"parameters file {path} not found")
     try:
         train_load_parameters(net, path, ctx=ctx)
+    except FileFormatError:  # the loader's advice is about resuming; here no run is resumed
+        raise FileFormatError(f"{path} is not a valid MXNet parameter file (empty, truncated or "
+                              f"not written by save_parameters)") from None
     except GluonCNNError:
-        raise  # the file itself is unreadable: said by the loader, in one line
+        raise
     except (AssertionError, ValueError, mx.base.MXNetError) as err:
         raise OptionError(f"cannot load {path} into this model: {first_line(err).rstrip('.')}; "
                           f"build it with the options it was trained with (--classes, "
