@@ -7,7 +7,9 @@ whole of Fashion-MNIST and record the result, with the date, settings, device an
 
 Each run is a `gluoncnn train` command line, trained by the library behind that command
 (`gluoncnn.runs.train`, the run folder `runs/full/<name>/`); the results are merged into
-`benchmarks/results/full_mode.json` (the last chapter's tables read it).
+`benchmarks/results/full_mode.json` (the last chapter's tables read it). MXNet's threads are
+chosen once per process (gluoncnn.runtime: 1 for LeNet, every physical core otherwise), so give
+LeNet runs and the others in separate commands; each result records its thread count.
 """
 import argparse
 import datetime
@@ -19,23 +21,25 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join(ROOT, "benchmarks", "results", "full_mode.json")
 
-#: name -> (chapter, target test accuracy, `gluoncnn train` arguments). Keep these equal to the
-#: chapters' full-mode settings, at 28x28: where a chapter's full mode resizes (NiN: d2l's 224x224
-#: ImageNet form), the run trains the small-input form on the 28x28 images instead, which a CPU
-#: can afford. The chapters' He initialisation is `--init he`.
+def _preset_args(chapter, variant=None):
+    """The ``gluoncnn train`` arguments of a chapter's ``gpu`` preset (gluoncnn.course's table)."""
+    from gluoncnn import course
+    return course.settings(chapter, "gpu").train_args(variant)
+
+
+#: name -> (chapter, target test accuracy, `gluoncnn train` arguments). The arguments are the
+#: chapters' gpu-preset settings, read from the preset table (gluoncnn/course/presets.py), so
+#: nothing here is copied by hand.
 RUNS = {
-    "lenet": ("01-lenet", 0.88, ["--model", "lenet", "--epochs", "10", "--batch-size", "64",
-                                 "--optimizer", "adam", "--lr", "0.003"]),
-    "lenet_bn": ("06-batch-norm", 0.90, ["--model", "lenet_bn", "--epochs", "10",
-                                         "--batch-size", "64", "--optimizer", "adam",
-                                         "--lr", "0.003"]),
+    "lenet": ("01-lenet", 0.88, _preset_args("01-lenet")),
+    "lenet_bn": ("06-batch-norm", 0.90, _preset_args("06-batch-norm", "BN-LeNet")),
+    # Explicit: chapter 04's gpu preset is d2l's 224x224 ImageNet form, which a CPU cannot
+    # afford; this run trains the small-input form on the 28x28 images with the same training
+    # settings (the chapter's He initialisation is --init he).
     "nin": ("04-nin", None, ["--model", "nin", "--small-input", "--epochs", "5",
                              "--batch-size", "128", "--optimizer", "sgd", "--lr", "0.1",
                              "--momentum", "0", "--init", "he"]),
-    "resnet18": ("07-resnet", 0.93, ["--model", "resnet18", "--small-input", "--epochs", "5",
-                                     "--batch-size", "256", "--optimizer", "sgd", "--lr", "0.1",
-                                     "--momentum", "0.9", "--wd", "1e-4",
-                                     "--schedule", "cosine"]),
+    "resnet18": ("07-resnet", 0.93, _preset_args("07-resnet")),
 }
 
 
@@ -69,8 +73,9 @@ def train_run(name, ctx="auto", seed=0, resume=False, say=print):
     from gluoncnn.cli import train_settings
     args = RUNS[name][2]
     out = os.path.join(ROOT, "runs", "full", name)
-    argv = [*args, "--dataset", "fashion-mnist", "--ctx", ctx, "--seed", str(seed),
-            "--out", out, "--progress", "off"]
+    dataset = [] if "--dataset" in args else ["--dataset", "fashion-mnist"]
+    argv = [*args, *dataset, "--ctx", ctx, "--seed", str(seed), "--out", out,
+            "--progress", "off"]
     resumed = resume and os.path.isfile(os.path.join(out, runs.RUN_FILE))
     if resumed:
         result = runs.train(out, {"progress": "off"}, resume=True, say=say)
@@ -87,7 +92,7 @@ def run(name, ctx, seed, resume=False):
     import mxnet as mx
     import numpy as np
 
-    from gluoncnn import __version__
+    from gluoncnn import __version__, runtime
     from gluoncnn.doctor import cpu_name
     chapter, target, _ = RUNS[name]
     start = time.time()
@@ -100,7 +105,7 @@ def run(name, ctx, seed, resume=False):
     return {
         "chapter": chapter, "model": name, "command": command,
         "date": datetime.date.today().isoformat(), "device": _device_text(ctx),
-        "cpu": cpu_name(), "cores": os.cpu_count(),
+        "cpu": cpu_name(), "cores": os.cpu_count(), "threads": runtime.thread_choice().count,
         "versions": {"mxnet": mx.__version__, "numpy": np.__version__, "gluoncnn": __version__},
         "epochs": len(records), "test_acc": last["test_acc"], "train_acc": last["train_acc"],
         "loss": last["loss"], "target": target,
@@ -120,6 +125,9 @@ def main(argv=None):
     parser.add_argument("--resume", action="store_true",
                         help="continue each run from its last complete epoch in runs/full/<name>/")
     args = parser.parse_args(argv)
+    from gluoncnn import runtime
+    same_threads = len({runtime.threads_for(name)[0] for name in args.models}) == 1
+    runtime.configure_threads(args.models[0] if same_threads else None)  # before MXNet loads
     for name in args.models:
         result = run(name, args.ctx, args.seed, args.resume)
         results = _load()

@@ -26,16 +26,16 @@ _EXPORTS = {
     "get_model": "models", "list_models": "models", "model_options": "models",
     "load_data": "data", "load_data_fashion_mnist": "data",
     "try_gpu": "train", "try_all_gpus": "train", "train_ch5": "train", "fit": "train",
-    "evaluate": "train",
+    "evaluate": "train", "evaluate_accuracy": "train",
     "summary": "analysis", "receptive_field": "analysis", "compare": "analysis",
 }
 # Submodules that import MXNet when they load; the others work without it.
 _NEED_MXNET = ("models", "data", "train", "compress")
 _SUBMODULES = _NEED_MXNET + ("analysis", "cli", "course", "doctor", "errors", "progress",
                              "runtime", "utils")
-__all__ = ["__version__", "compare", "evaluate", "fit", "get_model", "list_models", "load_data",
-           "load_data_fashion_mnist", "model_options", "receptive_field", "summary",
-           "train_ch5", "try_all_gpus", "try_gpu"]  # _EXPORTS's names
+__all__ = ["__version__", "compare", "evaluate", "evaluate_accuracy", "fit", "get_model",
+           "list_models", "load_data", "load_data_fashion_mnist", "model_options",
+           "receptive_field", "summary", "train_ch5", "try_all_gpus", "try_gpu"]  # _EXPORTS's names
 
 runtime.configure_threads()
 

@@ -239,6 +239,91 @@ def test_eval_params_of_another_model_is_one_line(run_dir, capsys):
     assert err.startswith("gluoncnn: error: cannot load") and err.count("\n") == 1
 
 
+def test_eval_pretrained_file_gives_the_params_results(run_dir, capsys, tmp_path):
+    argv = ["eval", "--model", "lenet", "--sample", "--ctx", "cpu", "--max-batches", "2",
+            "--batch-size", "100"]
+    results = []
+    for source in (["--params", run_dir / "model.params"],
+                   ["--pretrained", run_dir / "model.params"]):
+        report = tmp_path / f"{source[0][2:]}.json"
+        code, _, err = run_cli(capsys, *argv, *source, "--json", report)
+        assert code == 0, err
+        results.append(json.loads(report.read_text()))
+    assert results[0]["acc"] == results[1]["acc"] and results[0]["loss"] == results[1]["loss"]
+
+
+def test_eval_truncated_params_is_one_line(run_dir, capsys, tmp_path):
+    truncated = tmp_path / "truncated.params"
+    truncated.write_bytes((run_dir / "model.params").read_bytes()[:500])
+    code, _, err = run_cli(capsys, "eval", "--model", "lenet", "--params", truncated, "--sample")
+    assert code == 2 and err.count("\n") == 1, err
+    assert err.startswith(f"gluoncnn: error: {truncated} is not a valid MXNet parameter file")
+
+
+def test_summary_loads_a_model_zoo_file(capsys, tmp_path):
+    import mxnet as mx
+    from mxnet.gluon.model_zoo import vision
+    zoo = vision.resnet18_v1(classes=10)
+    zoo.initialize()
+    zoo(mx.nd.zeros((1, 3, 64, 64)))
+    path = tmp_path / "resnet18_v1.params"
+    zoo.save_parameters(str(path))
+    code, out, err = run_cli(capsys, "summary", "resnet18", "--input", "3,64,64", "--classes",
+                             "10", "--no-small-input", "--pretrained", path, "--max-depth", "0")
+    assert code == 0, err
+    assert f"weights from {path}" in out.splitlines()[0]
+
+
+def test_summary_of_a_small_only_model_at_any_input(capsys):
+    # resnet20_cifar has only the small-image form: the below-96-pixels rule does not apply
+    code, out, err = run_cli(capsys, "summary", "resnet20_cifar", "--input", "3,224,224",
+                             "--max-depth", "0")
+    assert code == 0, err
+    assert out.startswith("resnet20_cifar(classes=1000, in_channels=3)")
+
+
+def test_amp_choices_reach_fit(tmp_path):
+    from gluoncnn import runs
+    for given, fit_amp in (("off", None), ("auto", "auto"), ("float16", "float16"),
+                           (False, None), (True, True)):
+        settings = dict(runs.TRAIN_DEFAULTS, amp=given)
+        assert runs.fit_kwargs_from_settings(settings, None)["amp"] == fit_amp
+    assert cli.train_settings(["--amp"])["amp"] == "float16"
+    assert cli.train_settings([])["amp"] == "off"
+
+
+def _cli_threads(*argv, env_extra=None):
+    """``OMP_NUM_THREADS`` and the thread choice after ``cli.main(argv)`` in a fresh process."""
+    code = ("import json, os, sys\n"
+            "from gluoncnn import cli, runtime\n"
+            f"status = cli.main({[str(a) for a in argv]!r})\n"
+            "print(json.dumps([status, os.environ.get('OMP_NUM_THREADS'),"
+            " runtime.thread_choice().source, 'mxnet' in sys.modules]))")
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("OMP_NUM_THREADS", "GLUONCNN_THREADS", "_GLUONCNN_OMP_NUM_THREADS")}
+    env.update(env_extra or {})
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=300, env=env, cwd=os.path.dirname(os.path.dirname(__file__)))
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def test_cli_chooses_threads_for_the_model_before_mxnet_loads(run_dir):
+    from gluoncnn.runtime import RULE, USER_OMP, physical_cores
+    assert _cli_threads("summary", "lenet", "--max-depth", "0") == [0, "1", RULE, True]
+    assert _cli_threads("summary", "resnet18", "--max-depth", "0") == \
+        [0, str(physical_cores()), RULE, True]
+    # --run: the model of the run folder (LeNet here)
+    assert _cli_threads("eval", "--run", run_dir, "--max-batches", "1") == [0, "1", RULE, True]
+    assert _cli_threads("summary", "resnet18", "--max-depth", "0",
+                        env_extra={"OMP_NUM_THREADS": "2"}) == [0, "2", USER_OMP, True]
+
+
+def test_doctor_runs_without_importing_mxnet_first():
+    status, _, _, mxnet_loaded = _cli_threads("doctor")
+    assert status in (0, 1)  # doctor imports MXNet itself, to check it
+
+
 # ------------------------------------------------------------------------------ export
 def test_export_and_reimport_give_the_same_outputs(run_dir, capsys, tmp_path):
     import mxnet as mx
@@ -316,8 +401,12 @@ def test_summary_max_depth(capsys):
 
 
 def test_doctor_help_says_what_it_checks(capsys):
+    # doctor checks plotting (gluoncnn/doctor.py's _check_plotting): its help may say so
     code, out, _ = run_cli(capsys, "doctor", "--help")
-    assert code == 0 and "plotting" not in out and "datasets' files" in out
+    assert code == 0 and "datasets' files and plotting" in out
+    assert "bfloat16" in out and "threads gluoncnn chooses" in out
+    code, out, _ = run_cli(capsys, "--help")
+    assert "check the installation (Python, numpy, MXNet, GPUs, data, plotting)" in out
 
 
 def test_download_flag_reaches_load_data(monkeypatch):
@@ -386,6 +475,10 @@ def test_doctor(capsys):
     (["train", "--resume"], "--resume needs --out"),
     (["eval", "--model", "lenet", "--params", "missing.params", "--sample"], "not found"),
     (["export", "--model", "lenet", "--out", "x"], "no parameters"),
+    (["eval", "--model", "lenet", "--sample"], "--pretrained PATH"),
+    (["train", "--model", "lenet", "--sample", "--amp", "half"], "invalid choice: 'half'"),
+    (["train", "--model", "lenet", "--sample", "--pretrained", "nothing.params"],
+     "pretrained file 'nothing.params' does not exist"),
     (["frobnicate"], "invalid choice"),
 ])
 def test_bad_arguments_give_one_line(capsys, argv, words):

@@ -78,3 +78,23 @@ def test_a_full_mode_run_trains_through_the_library(full_mode, monkeypatch):
     assert result["command"].startswith("gluoncnn train --model lenet --epochs 1")
     folder = os.path.join(full_mode.ROOT, "runs", "full", "lenet")
     assert runs.check_finished(folder) == os.path.join(folder, runs.FINAL_PARAMS)
+
+
+@pytest.mark.parametrize("name, chapter, variant", [
+    ("lenet", "01-lenet", None), ("lenet_bn", "06-batch-norm", "BN-LeNet"),
+    ("resnet18", "07-resnet", None)])
+def test_runs_are_the_chapters_gpu_preset(full_mode, name, chapter, variant):
+    from gluoncnn import course
+    assert full_mode.RUNS[name][0] == chapter
+    assert full_mode.RUNS[name][2] == course.settings(chapter, "gpu").train_args(variant)
+
+
+def test_main_chooses_threads_for_its_models(full_mode, monkeypatch):
+    from gluoncnn import runtime
+    chosen = []
+    monkeypatch.setattr(runtime, "configure_threads", chosen.append)
+    monkeypatch.setattr(full_mode, "run", lambda *a, **k: {"test_acc": 0.9, "epochs": 1,
+                                                            "train_seconds": 1.0})
+    full_mode.main(["lenet", "lenet_bn"])
+    full_mode.main(["lenet", "resnet18"])
+    assert chosen == ["lenet", None]

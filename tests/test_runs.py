@@ -341,3 +341,27 @@ def test_a_server_or_scheduler_process_serves_and_touches_no_folder(tmp_path, mo
     with pytest.raises(SystemExit):
         runs.train(str(tmp_path / "lib"), {"model": "nope"})  # before any check
     assert not (tmp_path / "lib").exists()
+
+
+# ------------------------------------------------------------------ amp and pretrained
+def test_bfloat16_without_kernels_is_refused_before_the_folder(tmp_path, capsys, monkeypatch):
+    from gluoncnn import runtime
+    from gluoncnn.train import precision
+    monkeypatch.setattr(runtime, "cpu_has_native_bf16", lambda: False)
+    monkeypatch.setattr(precision, "cpu_can_emulate_bf16", lambda: False)
+    out = tmp_path / "run"
+    code, _, err = run_cli(capsys, *TRAIN, "--amp", "bfloat16", "--out", out)
+    one_line_error(code, err, "bfloat16 only on AVX-512 CPUs")
+    assert not out.exists()
+
+
+def test_pretrained_weights_start_a_run_and_not_a_resume(finished_run, tmp_path):
+    import mxnet as mx
+    params = str(finished_run / runs.FINAL_PARAMS)
+    settings = cli.train_settings([*TRAIN[1:], "--pretrained", params])
+    plan = runs.plan_training(str(tmp_path / "new"), settings)
+    saved = mx.nd.load(params)
+    for name, param in plan.net._collect_params_with_prefix().items():
+        assert (param.data() == saved[name]).asnumpy().all(), name
+    with pytest.raises(runs.RunFolderError, match="another pretrained"):
+        runs.plan_training(str(finished_run), {"pretrained": params}, resume=True)

@@ -24,7 +24,7 @@ import difflib
 import os
 import sys
 
-from .. import runs
+from .. import runs, runtime
 from ..errors import GluonCNNError
 from ..export import symbol_ops, unsupported_onnx_ops  # noqa: F401  (their old home)
 from .commands import COMMANDS, cmd_doctor, cmd_eval, cmd_export, cmd_list, cmd_summary, cmd_train  # noqa: F401
@@ -77,8 +77,30 @@ def _dispatch(parser: ArgumentParser, argv: list[str]) -> int:
     if not getattr(args, "command", None):
         parser.print_help()
         return EXIT_USAGE
+    runtime.configure_threads(_model_of(args))
+    if args.command not in WITHOUT_MXNET:
+        runtime.import_mxnet()  # a missing or broken MXNet: one line naming the fix, exit 2
     sub_argv = [a for a in argv[argv.index(args.command) + 1:] if a != "--debug"]
     return int(COMMANDS[args.command](args, sub_argv) or 0)
+
+
+#: The commands that run without MXNet ('doctor' explains a broken install).
+WITHOUT_MXNET = frozenset({"doctor"})
+
+
+def _model_of(args: argparse.Namespace) -> str | None:
+    """The model a command works on, for the thread choice: ``--model`` (or summary's NAME), else
+    the model in the run folder's record (``train --resume``, ``--run``); None when unknown. A
+    folder that is no run is left for the command to report."""
+    if getattr(args, "model", None):
+        return args.model
+    folder = getattr(args, "run", None) or (args.out if getattr(args, "resume", False) else None)
+    if not folder:
+        return None
+    try:
+        return runs.read_run(folder)["settings"].get("model")
+    except GluonCNNError:
+        return None
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -67,6 +67,7 @@ def _eval_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--run")
     p.add_argument("--model")
     p.add_argument("--params")
+    p.add_argument("--pretrained")
     _add_model_args(p, "")
     _add_data_args(p, train=False)
 
@@ -91,11 +92,14 @@ def cmd_eval(args: argparse.Namespace, argv: list[str]) -> int:
     from ..train import parse_ctx as train_parse_ctx
     settings = _settings_from_run(args, argv, _eval_args)
     name, kwargs, info, _ = runs.resolve_model_settings(settings)
-    if not args.params:
-        raise CLIError("no parameters given: pass --params FILE (or --run DIR)")
+    if bool(args.params) == bool(args.pretrained):
+        raise CLIError("no parameters given: pass --params FILE (or --run DIR), or "
+                       "--pretrained PATH" if not args.params else
+                       "--params and --pretrained both give parameters: pass one")
     ctxs = train_parse_ctx(runs.parse_ctx(args.ctx))
-    net = runs.build_model(name, kwargs)
-    runs.load_parameters(net, args.params, ctxs)
+    net = runs.build_model(name, kwargs, pretrained=args.pretrained)
+    if args.params:
+        runs.load_parameters(net, args.params, ctxs)
     if args.hybridize:
         net.hybridize(static_alloc=True, static_shape=True)
     _, test_iter = runs.load_data(settings, train=False)
@@ -107,7 +111,7 @@ def cmd_eval(args: argparse.Namespace, argv: list[str]) -> int:
     topk_key = f"top{args.topk}"
     _say(f"{runs.describe_model(name, kwargs)} on the {info['key']} test set "
          f"({result['n']} images)")
-    _say(f"parameters {args.params}")
+    _say(f"parameters {args.params or args.pretrained}")
     _say(f"  top-1 accuracy   {result['acc']:.4f}")
     if topk_key in result:
         _say(f"  top-{args.topk} accuracy   {result[topk_key]:.4f}")
@@ -125,7 +129,8 @@ def cmd_eval(args: argparse.Namespace, argv: list[str]) -> int:
     if args.json_out:
         _write_json(args.json_out, {
             "model": name, "model_kwargs": kwargs, "dataset": info["key"],
-            "params": args.params, "ctx": [str(c) for c in ctxs], "acc": result["acc"],
+            "params": args.params or args.pretrained, "ctx": [str(c) for c in ctxs],
+            "acc": result["acc"],
             topk_key: result.get(topk_key), "loss": result["loss"], "n": result["n"],
             "seconds": result["time"], "images_per_sec": result["examples_per_sec"],
             "per_class_acc": report.as_dict()["recall"], **report.as_dict(), "labels": labels,
@@ -173,9 +178,11 @@ def cmd_summary(args: argparse.Namespace, argv: list[str]) -> int:
     if args.in_channels not in (None, c):
         raise CLIError(f"--in-channels {args.in_channels} does not match --input {c},{h},{w}")
     kwargs = runs.model_kwargs(name, classes, c, args.small_input, args.model_options, min(h, w))
-    net = runs.build_model(name, kwargs)
-    net.initialize()
-    _say(f"{runs.describe_model(name, kwargs)}, input (1, {c}, {h}, {w})")
+    net = runs.build_model(name, kwargs, pretrained=args.pretrained)
+    if not args.pretrained:
+        net.initialize()
+    _say(f"{runs.describe_model(name, kwargs)}, input (1, {c}, {h}, {w})"
+         + (f", weights from {args.pretrained}" if args.pretrained else ""))
     summary(net, (c, h, w), max_depth=args.max_depth)  # prints the table
     return 0
 

@@ -122,6 +122,12 @@ def _add_model_args(p: argparse.ArgumentParser, classes_help: str):
     return g
 
 
+def _add_pretrained_arg(g, what: str) -> None:
+    g.add_argument("--pretrained", metavar="PATH",
+                   help=f"an MXNet model-zoo or GluonCV .params file to load ({what}); matched "
+                        f"by architecture, nothing is downloaded")
+
+
 def _add_data_args(p: argparse.ArgumentParser, train: bool = True):
     g = p.add_argument_group("data")
     g.add_argument("--dataset", default=D["dataset"],
@@ -161,6 +167,8 @@ def _add_ctx_arg(g) -> None:
 def _add_train_args(p: argparse.ArgumentParser) -> None:
     _add_model_args(p, "number of classes (default: the dataset's)")
     p.add_argument("--model", help="model name (see 'gluoncnn list'); required unless --resume")
+    _add_pretrained_arg(p, "the starting weights; another --classes re-initialises the output "
+                           "layer")
     _add_data_args(p, train=True)
     g = p.add_argument_group("training (the options of gluoncnn.train.fit)")
     g.add_argument("--epochs", type=_positive_int, default=D["epochs"], metavar="N",
@@ -186,8 +194,11 @@ def _add_train_args(p: argparse.ArgumentParser) -> None:
                    help="clip the gradient to this global L2 norm")
     g.add_argument("--aux-weight", type=_nonneg_float, default=D["aux_weight"],
                    help="weight of auxiliary-head losses (GoogLeNet)")
-    g.add_argument("--amp", action="store_true",
-                   help="float16 mixed precision on GPUs (on the CPU: a warning, then float32)")
+    g.add_argument("--amp", nargs="?", const="float16", default=D["amp"],
+                   choices=runs.AMP_CHOICES,
+                   help="mixed precision (fit's amp): float16 on GPUs, bfloat16 on CPUs with "
+                        "native bf16 (AVX512_BF16/AMX), auto for what the machine does natively "
+                        "(float32 elsewhere); --amp alone is float16")
     g.add_argument("--no-hybridize", dest="hybridize", action="store_false", default=True,
                    help="run imperatively instead of hybridized (slower, easier to debug)")
     g.add_argument("--kvstore", default=D["kvstore"],
@@ -261,6 +272,7 @@ def build_parser() -> ArgumentParser:
                         "model.params come from it (options given here override)")
     p.add_argument("--model", help="model name")
     p.add_argument("--params", metavar="FILE", help="parameters file (net.save_parameters)")
+    _add_pretrained_arg(p, "instead of --params")
     _add_model_args(p, "number of classes (default: the dataset's)")
     _add_data_args(p, train=False)
     g = p.add_argument_group("evaluation")
@@ -286,6 +298,7 @@ def build_parser() -> ArgumentParser:
                    help="input shape of one image, e.g. 1,28,28 or 3,224,224 (default: 1,28,28)")
     p.add_argument("--max-depth", type=_nonneg_int, metavar="N",
                    help="show blocks nested at most N deep (0: the top-level stages only)")
+    _add_pretrained_arg(p, "checks that it fits the model")
     _add_model_args(p, "number of classes (default: 10 for inputs up to 32x32, else 1000)")
     p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                    help="show tracebacks on errors")
@@ -305,11 +318,15 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                    help="show tracebacks on errors")
 
-    p = sub.add_parser("doctor", help="check the installation: Python, MXNet, devices, data",
+    p = sub.add_parser("doctor", help="check the installation (Python, numpy, MXNet, GPUs, data, "
+                                      "plotting) and show the CPU, bf16 and threads gluoncnn "
+                                      "chooses",
                        formatter_class=HelpFormatter,
                        description="Check that everything a course run needs is in place: the "
-                                   "Python, MXNet and numpy versions, MXNet's import and CPU "
-                                   "features, the GPUs MXNet sees, and the datasets' files.")
+                                   "Python, numpy and MXNet versions, MXNet's import, the GPUs "
+                                   "MXNet sees, the datasets' files and plotting; show the CPU, "
+                                   "whether it computes bfloat16 natively, and the threads "
+                                   "gluoncnn chooses (and why).")
     p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                    help="show tracebacks on errors")
 

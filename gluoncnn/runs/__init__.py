@@ -65,6 +65,7 @@ from .folder import (
     write_run,
 )
 from .settings import (
+    AMP_CHOICES,
     FIT_SET_BY_RUN,
     SMALL_INPUT_BELOW,
     TRAIN_DEFAULTS,
@@ -85,7 +86,7 @@ from .settings import (
 )
 
 __all__ = [
-    "CHECKPOINT_DIR", "CHECKPOINT_FILE", "CURVES", "FINAL_PARAMS",
+    "AMP_CHOICES", "CHECKPOINT_DIR", "CHECKPOINT_FILE", "CURVES", "FINAL_PARAMS",
     "FIT_SET_BY_RUN", "FIXED_ON_RESUME", "FORMAT", "HISTORY_CSV", "HISTORY_JSON", "LOCK_FILE",
     "RUN_FILE", "RUN_OUTPUTS", "SMALL_INPUT_BELOW", "TRAIN_DEFAULTS", "DatasetMissingError",
     "RunFolderError", "RunLock", "RunResult", "TrainingPlan", "build_model", "check_finished",
@@ -167,7 +168,8 @@ def plan_training(folder: str | None, settings: dict[str, Any], resume: bool = F
         check_unlocked(folder)  # a live training refuses; a stale lock is taken over later
         if not resume:
             previous = check_new_run_folder(folder, overwrite)
-    net = build_model(name, kwargs)
+    # a resumed run continues from its checkpoint, not from the pretrained file it started with
+    net = build_model(name, kwargs, pretrained=None if resume else settings.get("pretrained"))
     train_iter, test_iter = load_data(settings, train=True)
     fit_kwargs["kvstore"] = kvstore or settings["kvstore"]
     return TrainingPlan(folder, settings, name, kwargs, info, input_shape, resume,

@@ -32,7 +32,8 @@ FORMAT = 2
 
 #: Settings a resume cannot change: the checkpoints hold this model's weights, trained on this
 #: data, and this optimizer's state.
-FIXED_ON_RESUME = ("model", "model_options", "classes", "in_channels", "small_input", "dataset",
+FIXED_ON_RESUME = ("model", "model_options", "pretrained", "classes", "in_channels", "small_input",
+                   "dataset",
                    "resize", "optimizer", "nesterov")
 
 

@@ -5,7 +5,10 @@ The dataset facts come from the catalogue (:data:`gluoncnn.data.DATASETS`); the 
 """
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
+import warnings
 from collections.abc import Iterable
 from typing import Any
 
@@ -14,17 +17,20 @@ from ..errors import FileFormatError, GluonCNNError, OptionError
 #: The settings of a run and their defaults (the ``gluoncnn train`` flags read these).
 TRAIN_DEFAULTS: dict[str, Any] = {
     "model": None, "classes": None, "in_channels": None, "small_input": None,
-    "model_options": [],
+    "model_options": [], "pretrained": None,
     "dataset": "fashion-mnist", "data_root": None, "batch_size": 256, "resize": None,
     "normalize": False, "augment": False, "train_size": None, "test_size": None,
     "sample": False, "download": False, "num_workers": 0,
     "epochs": 10, "ctx": "auto", "optimizer": "sgd", "lr": 0.1, "momentum": 0.9,
     "nesterov": False, "wd": 0.0, "init": "paper", "schedule": None, "warmup_epochs": 0,
-    "label_smoothing": 0.0, "clip_gradient": None, "aux_weight": 0.3, "amp": False,
+    "label_smoothing": 0.0, "clip_gradient": None, "aux_weight": 0.3, "amp": "off",
     "hybridize": True, "kvstore": "device", "seed": None, "max_batches": None,
     "progress": "auto", "keep_checkpoints": 2, "verbose": True, "log_dir": None,
 }
 _PROGRESS = {"auto": "auto", "on": True, "off": False}
+#: ``--amp``'s choices as fit's ``amp`` (runs recorded before the choices hold False or True).
+AMP_CHOICES = ("off", "float16", "bfloat16", "auto")
+_AMP = {"off": None, False: None}
 
 #: Inputs smaller than this use the small-image stem: the ImageNet stems (7x7/2 conv + 3x3/2
 #: pool, /32 overall) leave a 3x3 map or more from 96x96 up, the side d2l resizes to.
@@ -63,19 +69,21 @@ def model_kwargs(name: str, classes: int | None, in_channels: int | None,
                  small_input: bool | None, options: Iterable | None,
                  input_side: int) -> dict[str, Any]:
     """``get_model(name, **kwargs)``'s arguments: the dataset's classes and channels, the
-    small-input rule where the model has that option (``small_input=None``: automatic),
+    small-input rule where the model has that option (``small_input=None``: automatic; not for
+    models that exist only in the small form, which take any input side),
     ``input_size`` for fixed-size nets (AlexNet), then the user's model options. Unknown options
     are passed on for the registry to refuse."""
-    from ..models import model_options
+    from ..models import model_info, model_options
     valid = model_options(name)
     kwargs: dict[str, Any] = {}
     if classes is not None:
         kwargs["classes"] = classes
     if in_channels is not None:
         kwargs["in_channels"] = in_channels
-    if "small_input" in valid:
-        kwargs["small_input"] = default_small_input(input_side) if small_input is None \
-            else bool(small_input)
+    if "small_input" in valid and small_input is not None:
+        kwargs["small_input"] = bool(small_input)
+    elif "small_input" in valid and not model_info(name).small_only:
+        kwargs["small_input"] = default_small_input(input_side)
     elif small_input:
         kwargs["small_input"] = True  # the registry says the model has no such option
     given = dict(options or [])
@@ -110,12 +118,13 @@ def resolve_model_settings(settings: dict[str, Any]) -> tuple[str, dict[str, Any
     return name, kwargs, info, (in_channels, side, side)
 
 
-def build_model(name: str, kwargs: dict[str, Any]):
-    """``get_model(name, **kwargs)``; a builder's TypeError/ValueError (an option of the wrong
-    type or range that the builder does not check itself) as an OptionError naming the options."""
+def build_model(name: str, kwargs: dict[str, Any], pretrained: str | None = None):
+    """``get_model(name, pretrained=pretrained, **kwargs)``; a builder's TypeError/ValueError (an
+    option of the wrong type or range that the builder does not check itself) as an OptionError
+    naming the options. A ``pretrained`` file that does not fit is the loader's one-line error."""
     from ..models import get_model
     try:
-        return get_model(name, **kwargs)
+        return get_model(name, pretrained=pretrained, **kwargs)
     except GluonCNNError:
         raise
     except (TypeError, ValueError) as err:
@@ -151,20 +160,23 @@ def parse_ctx(text: str | None):
 
 
 def load_parameters(net, path: str, ctx=None) -> None:
-    """Load ``path`` into ``net``: a missing file, a file that is no MXNet parameter file
-    (empty, truncated, foreign) and parameters of another model are each one clear error."""
+    """Load ``path`` into ``net`` (:func:`gluoncnn.train.load_parameters`): a missing file, a file
+    that is no MXNet parameter file (empty, truncated, foreign) and parameters of another model
+    are each one clear error."""
     import mxnet as mx
+
+    from ..train import load_parameters as train_load_parameters
     if not path:
         raise OptionError("no parameters given: pass --params FILE (or --run DIR)")
     if not os.path.isfile(path):
         raise OptionError(f"parameters file {path} not found")
     try:
-        mx.nd.load(path)
-    except mx.base.MXNetError:
+        train_load_parameters(net, path, ctx=ctx)
+    except FileFormatError:  # the loader's advice is about resuming; here no run is resumed
         raise FileFormatError(f"{path} is not a valid MXNet parameter file (empty, truncated or "
                               f"not written by save_parameters)") from None
-    try:
-        net.load_parameters(path, ctx=ctx)
+    except GluonCNNError:
+        raise
     except (AssertionError, ValueError, mx.base.MXNetError) as err:
         raise OptionError(f"cannot load {path} into this model: {first_line(err).rstrip('.')}; "
                           f"build it with the options it was trained with (--classes, "
@@ -194,7 +206,20 @@ def check_fit_options(fit_kwargs: dict[str, Any]) -> None:
     train.LRSchedule(fit_kwargs["lr"], fit_kwargs["epochs"], fit_kwargs["schedule"],
                      warmup_epochs=fit_kwargs["warmup_epochs"])
     train.make_initializer(fit_kwargs["init"])
-    train.parse_ctx(fit_kwargs["ctx"])
+    ctxs = train.parse_ctx(fit_kwargs["ctx"])
+    with warnings.catch_warnings(), _quiet(train.precision.log):
+        warnings.simplefilter("ignore")  # fit says them when it starts
+        train.choose_amp_dtype(fit_kwargs["amp"], ctxs)  # e.g. bfloat16 below AVX-512
+
+
+@contextlib.contextmanager
+def _quiet(logger):
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def fit_kwargs_from_settings(s: dict[str, Any], ctx) -> dict[str, Any]:
@@ -204,7 +229,8 @@ def fit_kwargs_from_settings(s: dict[str, Any], ctx) -> dict[str, Any]:
             "momentum": s["momentum"], "nesterov": s["nesterov"], "wd": s["wd"],
             "schedule": s["schedule"], "warmup_epochs": s["warmup_epochs"],
             "label_smoothing": s["label_smoothing"], "clip_gradient": s["clip_gradient"],
-            "aux_weight": s["aux_weight"], "amp": s["amp"], "hybridize": s["hybridize"],
+            "aux_weight": s["aux_weight"], "amp": _AMP.get(s["amp"], s["amp"]),
+            "hybridize": s["hybridize"],
             "kvstore": s["kvstore"], "seed": s["seed"],
             "progress": _PROGRESS.get(s["progress"], s["progress"]),
             "max_batches": s["max_batches"], "keep_checkpoints": s["keep_checkpoints"],
