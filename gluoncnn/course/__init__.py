@@ -4,7 +4,7 @@ Every chapter starts with::
 
     import gluoncnn                    # before mxnet: gluoncnn sets MXNet's threads
     from gluoncnn import course
-    course.configure_threads()
+    course.configure_threads('07-resnet')   # the chapter's net decides MXNet's threads
     ...
     PRESET = course.preset()   # 'gpu' with a GPU, else 'cpu'; 'quick' when GLUONCNN_QUICK=1
     S = course.settings('07-resnet', PRESET)
@@ -59,14 +59,25 @@ RESULTS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
 _TRUE = ("1", "true", "yes", "on")
 
 
-def configure_threads():
-    """Let gluoncnn choose MXNet's OpenMP threads; must run before ``import mxnet``.
+def configure_threads(chapter=None):
+    """Let gluoncnn choose MXNet's OpenMP threads for the chapter's net; must run before
+    ``import mxnet``. Notebooks call it in their first cell, right after ``import gluoncnn``.
 
-    Notebooks call it in their first cell, right after ``import gluoncnn``. It delegates to
-    ``gluoncnn.runtime.configure_threads`` where that exists (a no-op otherwise)."""
+    The net is the chapter's model in the preset the environment selects (``GLUONCNN_QUICK``,
+    ``$GLUONCNN_PRESET``), else in the ``cpu`` preset: a GPU cannot be asked for before MXNet
+    loads, and threads matter on the CPU. ``gluoncnn.runtime.threads_for`` gives the count (one
+    thread for LeNet, every physical core otherwise); ``chapter=None`` (or a chapter without a
+    net) leaves the model unknown. Returns the ``runtime.ThreadChoice``."""
     from .. import runtime
-    configure = getattr(runtime, "configure_threads", None)
-    return configure() if configure is not None else None
+    return runtime.configure_threads(_chapter_model(chapter))
+
+
+def _chapter_model(chapter):
+    """The registry name of ``chapter``'s net for :func:`configure_threads` (None: none)."""
+    if chapter is None:
+        return None
+    name = "quick" if quick_mode() else os.environ.get(PRESET_ENV, "").strip().lower() or "cpu"
+    return PRESETS[_check_chapter(chapter)][_check_preset(name)].model
 
 
 def quick_mode(default=False):
@@ -86,6 +97,13 @@ def _check_preset(name):
     if name not in PRESET_NAMES:
         raise OptionError(f"unknown preset {name!r}{did_you_mean(str(name), PRESET_NAMES)}; "
                           f"valid: {', '.join(PRESET_NAMES)}")
+    return name
+
+
+def _check_chapter(name):
+    if name not in PRESETS:
+        raise OptionError(f"unknown chapter {name!r}{did_you_mean(str(name), CHAPTERS)}; "
+                          f"valid: {', '.join(CHAPTERS)}")
     return name
 
 
@@ -111,10 +129,7 @@ def preset(default=None):
 
 def settings(chapter, preset_name):
     """The chapter's :class:`Settings` in that preset (``PRESETS[chapter][preset_name]``)."""
-    if chapter not in PRESETS:
-        raise OptionError(f"unknown chapter {chapter!r}{did_you_mean(str(chapter), CHAPTERS)}; "
-                          f"valid: {', '.join(CHAPTERS)}")
-    return PRESETS[chapter][_check_preset(preset_name)]
+    return PRESETS[_check_chapter(chapter)][_check_preset(preset_name)]
 
 
 _PRESET_TEXT = {
@@ -131,7 +146,7 @@ def banner(preset_name, ctx=None):
     import mxnet as mx
     import numpy as np
 
-    from .. import __version__
+    from .. import __version__, runtime
     from ..doctor import cpu_name
     from ..train import try_gpu
     if isinstance(preset_name, bool):
@@ -142,6 +157,7 @@ def banner(preset_name, ctx=None):
     print(f"on {ctx}, {cpu_name()} ({os.cpu_count()} cores), python "
           f"{platform.python_version()}, mxnet {mx.__version__}, numpy {np.__version__}, "
           f"gluoncnn {__version__}")
+    print(f"MXNet threads: {runtime.thread_choice()}")
     return ctx
 
 

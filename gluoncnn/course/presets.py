@@ -101,7 +101,9 @@ class Settings:
         schedule = self.schedule
         if schedule == "linear":
             lr, epochs = self.lr, self.epochs
-            schedule = lambda t: lr * (1 - t / epochs)
+
+            def schedule(t):  # linear decay to 0 at the last epoch
+                return lr * (1 - t / epochs)
         options = dict(optimizer=self.optimizer, lr=self.lr, wd=self.wd, schedule=schedule,
                        init=self.init)
         if self.optimizer in ("sgd", "nag"):

@@ -5,11 +5,11 @@
     python -m gluoncnn.course run --preset cpu --force          # again, even if recorded
 
 A chapter is saved only when its execution succeeded: a failed one leaves the saved notebook
-as it was (the failed copy, with the traceback, goes to the temporary folder; its path is printed). Each success
-writes ``results/<preset>/<chapter>.json``: the preset, the time, the commit of the code that
-ran, the machine, and what the chapter passed to :func:`gluoncnn.course.record`. A chapter
-already recorded for this preset and commit is skipped (resuming a stopped run), unless
-``--force``.
+as it was (the failed copy, with the traceback, goes to the temporary folder; its path is
+printed). Each success writes ``results/<preset>/<chapter>.json``: the preset, the time, the
+commit of the code that ran, the machine, and what the chapter passed to
+:func:`gluoncnn.course.record`. A chapter already recorded for this preset and commit is
+skipped (resuming a stopped run), unless ``--force``.
 """
 import argparse
 import datetime
