@@ -139,3 +139,18 @@ def test_numpy_too_new_by_version(monkeypatch):
     monkeypatch.setattr("numpy.__version__", "1.23.5")
     assert not runtime.numpy_too_new()
     assert runtime.version_tuple("1.24.0rc1") == (1, 24, 0)
+
+
+def test_chapters_choose_threads_for_their_net(fresh):
+    """A chapter's first cell: one thread for the LeNet chapters, every core for a conv net,
+    every core with no net; a misspelt chapter is a clear error."""
+    from gluoncnn import course
+    for name in ("GLUONCNN_QUICK", "GLUONCNN_PRESET"):
+        fresh.delenv(name, raising=False)
+    assert course.configure_threads("01-lenet").count == 1
+    fresh.setattr(runtime, "_choice", None)
+    assert course.configure_threads("07-resnet").count == 4
+    fresh.setattr(runtime, "_choice", None)
+    assert course.configure_threads(None).count == 4
+    with pytest.raises(GluonCNNError, match="07-resnet"):
+        course.configure_threads("07-resnt")

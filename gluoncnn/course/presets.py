@@ -132,7 +132,7 @@ class Settings:
             if value is not None:
                 args += [flag, str(value)]
         if self.amp:
-            args.append("--amp")
+            args += ["--amp", "float16" if self.amp is True else str(self.amp)]
         options = dict(self.options)
         if "small_input" in options:
             args.append("--small-input" if options.pop("small_input") else "--no-small-input")
