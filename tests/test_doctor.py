@@ -98,6 +98,10 @@ def test_cpu_name_names_the_processor():
 
 
 def test_cpu_threads_and_plotting_are_shown(monkeypatch):
+    # as in a fresh process: gluoncnn chose before MXNet loaded (in the test session, whichever
+    # test module imports mxnet first decides)
+    monkeypatch.setattr(runtime, "thread_choice",
+                        lambda: runtime.ThreadChoice(1, "the rule's reason", runtime.RULE))
     checks = by_name(doctor.checks())
     cpu = checks["CPU"]
     assert cpu.verdict == "ok" and doctor.cpu_name() in cpu.detail
@@ -109,6 +113,13 @@ def test_cpu_threads_and_plotting_are_shown(monkeypatch):
     assert threads.verdict == "ok" and threads.detail.startswith(
         f"{choice.count} OpenMP thread(s) for MXNet, {choice.source}: {choice.reason}")
     assert checks["plotting"].verdict == "ok" and "PNG" in checks["plotting"].detail
+
+
+def test_threads_chosen_too_late_is_a_warning(monkeypatch):
+    monkeypatch.setattr(runtime, "thread_choice", lambda: runtime.ThreadChoice(
+        1, "MXNet was imported before gluoncnn", runtime.TOO_LATE))
+    threads = by_name(doctor.checks())["threads"]
+    assert threads.verdict == "warn" and "import gluoncnn before mxnet" in threads.fix
 
 
 def test_bf16_cpu_says_amp_auto_picks_bfloat16(monkeypatch):

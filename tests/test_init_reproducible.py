@@ -107,7 +107,7 @@ def test_multi_context_init_gives_the_same_values_on_every_device():
 
 def test_user_initializer_and_force_reinit_are_honoured():
     mx.random.seed(7)
-    net = get_model("densenet_bc_100_k12", classes=10, depth=22)
+    net = get_model("densenet_cifar", classes=10, depth=22)
     net.initialize(mx.init.Constant(0.25))
     net(mx.nd.ones(X32))
     convs = [p for p in net.collect_params().values()
@@ -128,7 +128,7 @@ def test_user_initializer_and_force_reinit_are_honoured():
 
 def test_waits_on_first_call_and_on_mode_switches_only(monkeypatch):
     """The fix itself: one engine sync per (device, mode switch), none in a steady loop."""
-    net = get_model("densenet_bc_100_k12", classes=10, depth=22)
+    net = get_model("densenet_cifar", classes=10, depth=22)
     net.initialize(ctx=[mx.cpu(0), mx.cpu(1)])
     calls = []
     real = common.nd.waitall
@@ -159,7 +159,7 @@ import hashlib, json, sys
 import mxnet as mx, numpy as np
 from gluoncnn.models import get_model
 mx.random.seed(11)
-net = get_model('densenet_bc_100_k12', classes=10, depth=22)
+net = get_model('densenet_cifar', classes=10, depth=22)
 net.initialize()
 net(mx.nd.ones((1, 3, 32, 32)))
 h = hashlib.sha256()
@@ -179,4 +179,4 @@ def test_seeded_init_is_reproducible_across_processes():
         assert p.returncode == 0, err[-2000:]
         outs.append(json.loads(out.strip().splitlines()[-1]))
     assert outs[0] == outs[1]
-    assert outs[0] == _digest(_values(_seeded("densenet_bc_100_k12", seed=11)))
+    assert outs[0] == _digest(_values(_seeded("densenet_cifar", seed=11)))
