@@ -21,6 +21,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join(ROOT, "benchmarks", "results", "full_mode.json")
 
+
 def _preset_args(chapter, variant=None):
     """The ``gluoncnn train`` arguments of a chapter's ``gpu`` preset (gluoncnn.course's table)."""
     from gluoncnn import course
@@ -51,12 +52,8 @@ def _load():
 
 
 def _save(results):
-    os.makedirs(os.path.dirname(RESULTS), exist_ok=True)
-    tmp = RESULTS + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(results, f, indent=2, sort_keys=True)
-        f.write("\n")
-    os.replace(tmp, RESULTS)
+    from gluoncnn.utils import atomic_write_text
+    atomic_write_text(RESULTS, json.dumps(results, indent=2, sort_keys=True) + "\n")
 
 
 def _device_text(ctx):

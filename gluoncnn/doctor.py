@@ -201,7 +201,7 @@ def _check_data() -> list[Check]:
     else:
         results.append(Check("data root", "ok", f"{root.parent} (chosen by {how})", ""))
     for status in data.dataset_status():
-        title = data._TITLES[status.name]
+        title = status.title
         if status.state == "verified":
             results.append(Check(title, "ok", f"verified, {'; '.join(status.releases)}, in "
                                               f"{status.folder}", ""))
@@ -209,7 +209,7 @@ def _check_data() -> list[Check]:
         fix = (f"put the files in {status.folder} (or set GLUONCNN_DATA), or load it once online "
                f"with download=True")
         if status.state == "missing":
-            extra = "; sample=True still works" if status.name == "fashion-mnist" else ""
+            extra = "; sample=True still works" if data.DATASETS[status.name].sample else ""
             results.append(Check(title, "warn", f"not found in {status.folder}{extra}", fix))
         elif status.state == "partial":
             missing = [f.file for f in status.files if f.state == "missing"]
@@ -221,19 +221,22 @@ def _check_data() -> list[Check]:
             bad += [f"{f.file}: {p}" for f, p in _mixed(data, status)]
             results.append(Check(title, "fail", f"in {status.folder}: " + "; ".join(bad),
                                  "replace the files listed with the official ones (sha1s in "
-                                 "gluoncnn.data.KNOWN_FILES)"))
-    sample = data.folder_status("fashion-mnist", data.SAMPLE_DIR / "fashion-mnist")
-    if sample.state == "verified":
-        results.append(Check("shipped sample", "ok", f"Fashion-MNIST 1,000/500 subset verified "
-                                                     f"in {sample.folder}", ""))
-    else:
-        results.append(Check("shipped sample", "fail", f"{sample.state} in {sample.folder}",
-                             "reinstall gluoncnn (pip install -e .)"))
+                                 "gluoncnn.data.DATASETS[name].known_files)"))
+    for spec in data.DATASETS.values():
+        if spec.sample is None:
+            continue
+        sample = data.folder_status(spec.name, spec.sample)
+        if sample.state == "verified":
+            results.append(Check("shipped sample", "ok", f"{spec.title} subset verified in "
+                                                         f"{sample.folder}", ""))
+        else:
+            results.append(Check("shipped sample", "fail", f"{spec.title}: {sample.state} in "
+                                 f"{sample.folder}", "reinstall gluoncnn (pip install -e .)"))
     return results
 
 
 def _mixed(data, status):
-    problems = data._mixed_releases(status.files)
+    problems = data.mixed_releases(status.files)
     return [(f, problems[f.file]) for f in status.files if f.file in problems]
 
 
