@@ -76,13 +76,13 @@ Conventions (the same everywhere in this module)
 """
 from .compare import compare, plot_comparison, throughput
 from .formulas import (
-                       conv_macs,
-                       conv_output_size,
-                       conv_params,
-                       dense_macs,
-                       dense_params,
-                       fire_cost,
-                       inception_cost,
+    conv_macs,
+    conv_output_size,
+    conv_params,
+    dense_macs,
+    dense_params,
+    fire_cost,
+    inception_cost,
 )
 from .operators import KINDS  # noqa: F401  (the kinds of Summary.macs_by_kind)
 from .receptive import receptive_field
