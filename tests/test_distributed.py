@@ -58,6 +58,15 @@ def stop_if_running(proc):
             proc.wait()
 
 
+def wait_until_both_workers_train(proc, out):
+    """Wait for both workers' ``started-<rank>`` markers (written after their first step)."""
+    deadline = time.monotonic() + JOB_TIMEOUT
+    while not all((out / f"started-{r}").exists() for r in (0, 1)):
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "the workers did not start training"
+        time.sleep(0.5)
+
+
 def job_children(launcher_pid):
     """``{role: [pid, ...]}`` of the launcher's children, read from /proc."""
     roles = {}
@@ -241,11 +250,7 @@ def test_a_killed_process_ends_the_job_with_a_message(tmp_path, victim):
     proc = start_launcher("-n", "2", "-s", "1", "--launcher", "local", "--grace", "5",
                           sys.executable, WORKER, str(tmp_path), "lenet", "100000")
     try:
-        deadline = time.monotonic() + JOB_TIMEOUT
-        while not all((tmp_path / f"started-{r}").exists() for r in (0, 1)):
-            assert proc.poll() is None, proc.communicate()
-            assert time.monotonic() < deadline, "the workers did not start training"
-            time.sleep(0.5)
+        wait_until_both_workers_train(proc, tmp_path)
         children = job_children(proc.pid)
         assert sorted(children) == ["scheduler", "server", "worker"], children
         target = children[victim][0]
@@ -324,11 +329,7 @@ def test_a_killed_launcher_leaves_no_process_behind(tmp_path):
     proc = start_launcher("-n", "2", "-s", "1", "--launcher", "local",
                           sys.executable, WORKER, str(tmp_path), "lenet", "100000")
     try:
-        deadline = time.monotonic() + JOB_TIMEOUT
-        while not all((tmp_path / f"started-{r}").exists() for r in (0, 1)):
-            assert proc.poll() is None, proc.communicate()
-            assert time.monotonic() < deadline, "the workers did not start training"
-            time.sleep(0.5)
+        wait_until_both_workers_train(proc, tmp_path)
         children = [pid for pids in job_children(proc.pid).values() for pid in pids]
         assert len(children) == 4
         proc.kill()
