@@ -12,10 +12,12 @@ src/c_api/c_api.cc). So the count is chosen before MXNet is imported, by setting
 ``OMP_NUM_THREADS`` in this process's environment:
 
 - the user's own ``OMP_NUM_THREADS`` always wins, then ``GLUONCNN_THREADS``;
-- otherwise :data:`THREAD_RULE`: one thread for the nets in :data:`ONE_THREAD_MODELS` (LeNet's
-  operators are so small that a second thread costs more in synchronisation than it computes),
-  every physical core for everything else (measured with ``benchmarks/threads.py``; the figures
-  are in ``benchmarks/README.md``).
+- otherwise :data:`THREAD_RULE`: one thread for the nets in :data:`ONE_THREAD_MODELS` on a
+  processor with AVX-512 (there LeNet's operators finish so fast that a second thread costs more
+  in synchronisation than it computes: 1.7x slower with two on a 2-core AVX-512 EPYC), every
+  physical core for everything else, LeNet included on processors without AVX-512 (1.25x faster
+  with two on a 2-core AVX2 EPYC); measured with ``benchmarks/threads.py``, the figures are in
+  ``benchmarks/README.md``.
 
 ``import gluoncnn`` applies the rule for an unknown model (every physical core); the command line
 calls ``configure_threads(model)`` before it imports MXNet, and a notebook can do the same in its
@@ -53,6 +55,11 @@ def cpu_has_native_bf16():
     """True when the CPU computes bfloat16 natively (AVX512_BF16 or AMX), so mixed precision
     is faster than float32 there; elsewhere bfloat16 is emulated and slower."""
     return platform.machine() in ("x86_64", "AMD64") and any(f in cpu_flags() for f in BF16_FLAGS)
+
+
+def cpu_has_avx512():
+    """True when the processor has AVX-512 (its foundation, ``avx512f``)."""
+    return "avx512f" in cpu_flags()
 
 
 def cpu_name() -> str:
@@ -94,8 +101,8 @@ def physical_cores() -> int:
 # Threads
 # --------------------------------------------------------------------------------------------
 ONE_THREAD_MODELS = frozenset({"lenet", "lenet_bn"})
-THREAD_RULE = ("1 thread for LeNet (operators too small to share), every physical core for "
-               "every other net")
+THREAD_RULE = ("1 thread for LeNet on processors with AVX-512 (operators too small to share), "
+               "every physical core for every other net and for LeNet without AVX-512")
 USER_OMP = "user OMP_NUM_THREADS"
 USER_GLUONCNN = "user GLUONCNN_THREADS"
 RULE = "gluoncnn rule"
@@ -125,12 +132,15 @@ def threads_for(model: str | None = None) -> tuple[int, str]:
     ``(count, reason)``."""
     cores = physical_cores()
     key = model.lower().replace("-", "_") if isinstance(model, str) else None
-    if key in ONE_THREAD_MODELS:
-        return 1, f"{key}: operators too small for a second thread to pay off"
+    if key in ONE_THREAD_MODELS and cpu_has_avx512():
+        return 1, f"{key} on an AVX-512 processor: operators too small for a second thread"
     if key is None:
         return cores, (f"every physical core ({cores}), the default while the model is not "
-                       f"known (every net but LeNet gains from them)")
-    return cores, f"{key}: every physical core ({cores}), as for every net but LeNet"
+                       f"known (every net gains from them but LeNet on AVX-512)")
+    if key in ONE_THREAD_MODELS:
+        return cores, (f"{key}: every physical core ({cores}); without AVX-512 its operators "
+                       f"are slow enough for a second thread to pay off")
+    return cores, f"{key}: every physical core ({cores}), as for every net but LeNet on AVX-512"
 
 
 def _mxnet_imported() -> bool:

@@ -92,6 +92,7 @@ def test_runs_are_the_chapters_gpu_preset(full_mode, name, chapter, variant):
 def test_main_chooses_threads_for_its_models(full_mode, monkeypatch):
     from gluoncnn import runtime
     chosen = []
+    monkeypatch.setattr(runtime, "cpu_flags", lambda: frozenset({"avx512f"}))  # LeNet: 1 thread
     monkeypatch.setattr(runtime, "configure_threads", chosen.append)
     monkeypatch.setattr(full_mode, "run", lambda *a, **k: {"test_acc": 0.9, "epochs": 1,
                                                             "train_seconds": 1.0})

@@ -20,14 +20,20 @@ def fresh(monkeypatch):
     monkeypatch.setattr(runtime, "_choice", None)
     monkeypatch.setattr(runtime, "_mxnet_imported", lambda: False)
     monkeypatch.setattr(runtime, "physical_cores", lambda: 4)
+    # an AVX-512 processor, where the rule gives LeNet one thread (unless a test says otherwise)
+    monkeypatch.setattr(runtime, "cpu_flags", lambda: frozenset({"avx2", "avx512f"}))
     return monkeypatch
 
 
-def test_rule_one_thread_for_lenet_every_core_for_the_rest(fresh):
+def test_rule_one_thread_for_lenet_with_avx512_every_core_for_the_rest(fresh):
     assert runtime.threads_for("lenet")[0] == 1
     assert runtime.threads_for("LeNet-BN")[0] == 1
     for model in ("resnet18", "googlenet", "densenet121", "nin", None):
         assert runtime.threads_for(model)[0] == 4
+    fresh.setattr(runtime, "cpu_flags", lambda: frozenset({"avx2"}))
+    for model in ("lenet", "LeNet-BN", "resnet18", None):
+        assert runtime.threads_for(model)[0] == 4
+    assert "without AVX-512" in runtime.threads_for("lenet")[1]
 
 
 def test_rule_sets_omp_num_threads_and_records_why(fresh):
