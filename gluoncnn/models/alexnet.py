@@ -40,6 +40,10 @@ same layers and head, with a 3x3 stride-1 first convolution (and, for ZFNet, a s
 second one), so that a 28x28 image ends at 256x2x2 (AlexNet) / 256x3x3 (ZFNet) before fc6.
 d2l instead trains the ImageNet form on Fashion-MNIST resized to 224
 (``alexnet(classes=10, in_channels=1, input_size=224, lrn=False)`` is d2l's AlexNet).
+
+``width`` (default 1, the paper's net) multiplies the filters of conv1-conv5 and the units of
+fc6 and fc7, rounded (at least 1; even with ``groups=2``), as d2l narrows its nets for a
+laptop CPU: ``width=0.25`` gives 24-64-96-96-64 filters and fc 1024.
 """
 from typing import Optional
 
@@ -47,8 +51,8 @@ from mxnet import init as mx_init
 from mxnet.gluon import nn
 
 from ..errors import OptionError
-from .common import Classifier
-from .registry import register_model
+from .common import Classifier, scale_channels
+from .registry import check_width, register_model
 
 __all__ = ['LocalResponseNorm', 'AlexNetInit', 'PaperBias', 'AlexNet', 'ZFNet', 'alexnet', 'zfnet']
 
@@ -128,12 +132,16 @@ class AlexNet(Classifier):
     response normalisation (d2l, torchvision), ``groups=2`` splits conv2, conv4 and conv5 in
     two groups as on the paper's two GPUs. ``small_input=True``: a 3x3 stride-1 conv1 for
     28x28 / 32x32 images. Default initialisation: :class:`AlexNetInit`.
+
+    width : float, default 1 — multiplies every hidden layer's channels (conv1-conv5, fc6,
+    fc7; d2l's width reduction, e.g. 0.25 for a laptop CPU); 1 keeps the paper's form.
     """
 
     def __init__(self, classes=1000, in_channels=3, small_input=False, input_size=None,
-                 lrn=True, groups=1, **kwargs):
+                 lrn=True, groups=1, width=1.0, **kwargs):
         if groups not in (1, 2):
             raise OptionError(f"groups must be 1 or 2 (the paper's two GPUs), got {groups}")
+        check_width(width)
         stem = (3, 1, 1) if small_input else (11, 4, 0)  # conv1 kernel, stride, padding
         size = input_size if input_size is not None else (28 if small_input else 227)
         min_size = 15 if small_input else 67  # the last maxpool needs a 3x3 map
@@ -141,6 +149,7 @@ class AlexNet(Classifier):
                          input_size=(_fixed_size('AlexNet', size, min_size),) * 2,
                          default_init=AlexNetInit(), **kwargs)
         self.conv1_size = _out(size, *stem)
+        self.width = width
         with self.name_scope():
             self.features = nn.HybridSequential(prefix='features_')
             # (filters, kernel, stride, padding, groups, LRN, maxpool) of conv1..conv5
@@ -149,8 +158,8 @@ class AlexNet(Classifier):
                       (256, 3, 1, 1, groups, False, True)]
             for i, (filters, kernel, stride, padding, g, norm, pool) in enumerate(layers, 1):
                 stage = nn.HybridSequential(prefix=f'stage{i}_')
-                stage.add(nn.Conv2D(filters, kernel, stride, padding, groups=g,
-                                    activation='relu', prefix=f'conv{i}_',
+                stage.add(nn.Conv2D(scale_channels(filters, width, groups), kernel, stride,
+                                    padding, groups=g, activation='relu', prefix=f'conv{i}_',
                                     bias_initializer=PaperBias() if i in (2, 4, 5) else 'zeros'))
                 if norm:
                     stage.add(LocalResponseNorm(size=5, alpha=1e-4, beta=0.75, k=2.0))
@@ -158,10 +167,11 @@ class AlexNet(Classifier):
                     stage.add(nn.MaxPool2D(pool_size=3, strides=2))
                 self.features.add(stage)
             self.output = nn.HybridSequential(prefix='output_')
-            self.output.add(nn.Dense(4096, activation='relu', bias_initializer=PaperBias(),
+            hidden = scale_channels(4096, width)
+            self.output.add(nn.Dense(hidden, activation='relu', bias_initializer=PaperBias(),
                                      prefix='fc6_'),
                             nn.Dropout(0.5),
-                            nn.Dense(4096, activation='relu', bias_initializer=PaperBias(),
+                            nn.Dense(hidden, activation='relu', bias_initializer=PaperBias(),
                                      prefix='fc7_'),
                             nn.Dropout(0.5),
                             nn.Dense(classes, prefix='fc8_'))
@@ -178,10 +188,14 @@ class ZFNet(Classifier):
     fc6-fc8. ``lrn=False`` drops the contrast normalisation. ``small_input=True``: 3x3
     stride-1 conv1 and stride-1 conv2 (padding 2) for 28x28 / 32x32 images. Default
     initialisation: weights N(0, 0.01^2), biases 0 (the paper).
+
+    width : float, default 1 — multiplies every hidden layer's channels (conv1-conv5, fc6,
+    fc7; d2l's width reduction, e.g. 0.25 for a laptop CPU); 1 keeps the paper's form.
     """
 
     def __init__(self, classes=1000, in_channels=3, small_input=False, input_size=None,
-                 lrn=True, **kwargs):
+                 lrn=True, width=1.0, **kwargs):
+        check_width(width)
         conv1 = (3, 1, 1) if small_input else (7, 2, 1)
         conv2 = (5, 1, 2) if small_input else (5, 2, 0)
         size = input_size if input_size is not None else (28 if small_input else 224)
@@ -189,22 +203,24 @@ class ZFNet(Classifier):
         super().__init__(in_channels=in_channels,
                          input_size=(_fixed_size('ZFNet', size, min_size),) * 2,
                          default_init=mx_init.Normal(0.01), **kwargs)
+        self.width = width
         with self.name_scope():
             self.features = nn.HybridSequential(prefix='features_')
             layers = [(96, *conv1, lrn, 1), (256, *conv2, lrn, 1), (384, 3, 1, 1, False, None),
                       (384, 3, 1, 1, False, None), (256, 3, 1, 1, False, 0)]
             for i, (filters, kernel, stride, padding, norm, pool_pad) in enumerate(layers, 1):
                 stage = nn.HybridSequential(prefix=f'stage{i}_')
-                stage.add(nn.Conv2D(filters, kernel, stride, padding, activation='relu',
-                                    prefix=f'conv{i}_'))
+                stage.add(nn.Conv2D(scale_channels(filters, width), kernel, stride, padding,
+                                    activation='relu', prefix=f'conv{i}_'))
                 if pool_pad is not None:
                     stage.add(nn.MaxPool2D(pool_size=3, strides=2, padding=pool_pad))
                 if norm:
                     stage.add(LocalResponseNorm(size=5, alpha=1e-4, beta=0.75, k=2.0))
                 self.features.add(stage)
             self.output = nn.HybridSequential(prefix='output_')
-            self.output.add(nn.Dense(4096, activation='relu', prefix='fc6_'), nn.Dropout(0.5),
-                            nn.Dense(4096, activation='relu', prefix='fc7_'), nn.Dropout(0.5),
+            hidden = scale_channels(4096, width)
+            self.output.add(nn.Dense(hidden, activation='relu', prefix='fc6_'), nn.Dropout(0.5),
+                            nn.Dense(hidden, activation='relu', prefix='fc7_'), nn.Dropout(0.5),
                             nn.Dense(classes, prefix='fc8_'))
 
     def hybrid_forward(self, F, x):
@@ -214,23 +230,26 @@ class ZFNet(Classifier):
 @register_model(family='alexnet', paper=ALEXNET_PAPER, input_shape=(3, 227, 227),
                 params=62_378_344, macs=1_140_355_712)
 def alexnet(classes: int = 1000, in_channels: int = 3, small_input: bool = False,
-            input_size: Optional[int] = None, lrn: bool = True, groups: int = 1) -> AlexNet:
+            input_size: Optional[int] = None, lrn: bool = True, groups: int = 1,
+            width: float = 1.0) -> AlexNet:
     """AlexNet as in the paper (96-256-384-384-256 filters, LRN), for 3x227x227 images.
 
     ``input_size``: the one input side the net takes (default 227, or 28 with
     ``small_input=True``); ``lrn``: local response normalisation after conv1 and conv2;
-    ``groups``: 2 for the paper's two-GPU grouping of conv2, conv4, conv5.
+    ``groups``: 2 for the paper's two-GPU grouping of conv2, conv4, conv5; ``width``: multiplies
+    every hidden layer's channels (e.g. 0.25 for a laptop CPU; 1 is the paper's net).
     """
-    return AlexNet(classes, in_channels, small_input, input_size, lrn, groups)
+    return AlexNet(classes, in_channels, small_input, input_size, lrn, groups, width)
 
 
 @register_model(family='alexnet', paper=ZFNET_PAPER, input_shape=(3, 224, 224),
                 params=62_357_608, macs=1_174_970_368)
 def zfnet(classes: int = 1000, in_channels: int = 3, small_input: bool = False,
-          input_size: Optional[int] = None, lrn: bool = True) -> ZFNet:
+          input_size: Optional[int] = None, lrn: bool = True, width: float = 1.0) -> ZFNet:
     """ZFNet: AlexNet with a 7x7/2 first layer and a stride-2 second one, for 3x224x224.
 
     ``input_size``: the one input side the net takes (default 224, or 28 with
-    ``small_input=True``); ``lrn``: contrast normalisation after the first two stages.
+    ``small_input=True``); ``lrn``: contrast normalisation after the first two stages;
+    ``width``: multiplies every hidden layer's channels (e.g. 0.25; 1 is the paper's net).
     """
-    return ZFNet(classes, in_channels, small_input, input_size, lrn)
+    return ZFNet(classes, in_channels, small_input, input_size, lrn, width)

@@ -16,6 +16,13 @@ from mxnet.gluon import nn
 from ..errors import InputError
 
 
+def scale_channels(channels: int, width: float, multiple: int = 1) -> int:
+    """``channels`` times the ``width`` multiplier, rounded, at least 1 (d2l's width reduction):
+    ``max(1, int(round(channels * width)))``; with ``multiple`` > 1, rounded to a multiple of
+    it instead (grouped convolutions). ``width=1`` gives ``channels`` back."""
+    return max(multiple, multiple * int(round(channels * width / multiple)))
+
+
 class InputShapeError(InputError, ValueError):
     """The input's channels or size do not fit the model; the message says what it expected."""
 

@@ -48,6 +48,11 @@ stem for 28x28 / 32x32 images: b1 is a 3x3 stride-1 convolution 64 (+ LRN) witho
 so a 28x28 image reaches inception 3a at 14x14, 4a at 7x7 and 5a at 4x4; the smallest input
 is then 17x17 with the auxiliary heads. Default initialisation: Glorot (``mx.init.Xavier()``;
 the paper gives none, Caffe's bvlc_googlenet uses Xavier).
+
+``width`` (default 1, the paper's net) multiplies the filters of every convolution (the stem's
+and every branch of every Inception block) and the auxiliary heads' hidden layers (conv 128,
+fc 1024), rounded (at least 1), as d2l narrows its nets for a laptop CPU: at ``width=0.25``
+inception 3a has 16, 24->32, 4->8, 8 filters and 5b ends at 256 channels.
 """
 import warnings
 
@@ -56,8 +61,8 @@ from mxnet import init as mx_init
 from mxnet.gluon import nn
 
 from .alexnet import LocalResponseNorm
-from .common import Classifier, InputShapeError
-from .registry import register_model
+from .common import Classifier, InputShapeError, scale_channels
+from .registry import check_width, register_model
 
 __all__ = ['Inception', 'InceptionAux', 'GoogLeNet', 'googlenet', 'googlenet_d2l']
 
@@ -74,8 +79,17 @@ INCEPTION_SPEC = {
 }
 
 
-def _out_channels(block):
+def _spec(block, width=1.0):
+    """Inception ``block``'s ``(c1, c2, c3, c4)`` of Table 1, each count times ``width``."""
     c1, c2, c3, c4 = INCEPTION_SPEC[block]
+
+    def w(c):
+        return scale_channels(c, width)
+    return w(c1), (w(c2[0]), w(c2[1])), (w(c3[0]), w(c3[1])), w(c4)
+
+
+def _out_channels(block, width=1.0):
+    c1, c2, c3, c4 = _spec(block, width)
     return c1 + c2[1] + c3[1] + c4
 
 
@@ -109,18 +123,21 @@ class Inception(nn.HybridBlock):
 
 class InceptionAux(nn.HybridBlock):
     """An auxiliary classifier: avgpool 5x5/3, conv 128@1x1 + ReLU, fc 1024 + ReLU,
-    dropout 0.7, fc classes. Input ``(batch, in_channels, >=5, >=5)``, output
+    dropout 0.7, fc classes (``channels``/``units``: the conv's filters and fc1's units, 128
+    and 1024 in the paper). Input ``(batch, in_channels, >=5, >=5)``, output
     ``(batch, classes)``. Only fc1's input size depends on the image size: it is set at the
     first call."""
 
-    def __init__(self, classes, in_channels=0, **kwargs):
+    def __init__(self, classes, in_channels=0, channels=128, units=1024, **kwargs):
         super().__init__(**kwargs)
+        self.channels = channels
         with self.name_scope():
             self.pool = nn.AvgPool2D(pool_size=5, strides=3)
-            self.conv = nn.Conv2D(128, kernel_size=1, activation='relu', in_channels=in_channels)
-            self.fc1 = nn.Dense(1024, activation='relu')
+            self.conv = nn.Conv2D(channels, kernel_size=1, activation='relu',
+                                  in_channels=in_channels)
+            self.fc1 = nn.Dense(units, activation='relu')
             self.dropout = nn.Dropout(0.7)
-            self.fc2 = nn.Dense(classes, in_units=1024)
+            self.fc2 = nn.Dense(classes, in_units=units)
 
     def hybrid_forward(self, F, x):
         return self.fc2(self.dropout(self.fc1(self.conv(self.pool(x)))))
@@ -133,10 +150,15 @@ class GoogLeNet(Classifier):
     ``(logits, aux1, aux2)`` while training when ``aux_logits``. ``features`` holds the five
     stages b1..b5, ``output`` the dropout and the classifier; ``aux1``/``aux2`` are the
     auxiliary heads (``None`` without ``aux_logits``).
+
+    width : float, default 1 — multiplies every hidden layer's channels (the stem, every
+    Inception branch, the auxiliary heads' conv and fc1; d2l's width reduction, e.g. 0.25 for
+    a laptop CPU); 1 keeps the paper's form.
     """
 
     def __init__(self, classes=1000, in_channels=3, small_input=False, aux_logits=True,
-                 lrn=True, dropout=0.4, **kwargs):
+                 lrn=True, dropout=0.4, width=1.0, **kwargs):
+        check_width(width)
         if aux_logits:
             min_size = 17 if small_input else 65  # the aux pool needs a 5x5 map at 4a
         else:
@@ -144,6 +166,10 @@ class GoogLeNet(Classifier):
         super().__init__(in_channels=in_channels, min_size=min_size,
                          default_init=mx_init.Xavier(), **kwargs)
         self.aux_logits = aux_logits
+        self.width = width
+
+        def w(c):
+            return scale_channels(c, width)
 
         def norm():
             return LocalResponseNorm(size=5, alpha=2e-5, beta=0.75, k=1.0)
@@ -153,16 +179,17 @@ class GoogLeNet(Classifier):
             b1 = nn.HybridSequential(prefix='b1_')
             with b1.name_scope():
                 if small_input:
-                    b1.add(nn.Conv2D(64, kernel_size=3, padding=1, activation='relu'))
+                    b1.add(nn.Conv2D(w(64), kernel_size=3, padding=1, activation='relu'))
                 else:
-                    b1.add(nn.Conv2D(64, kernel_size=7, strides=2, padding=3, activation='relu'),
+                    b1.add(nn.Conv2D(w(64), kernel_size=7, strides=2, padding=3,
+                                     activation='relu'),
                            nn.MaxPool2D(pool_size=3, strides=2, padding=1))
                 if lrn:
                     b1.add(norm())
             b2 = nn.HybridSequential(prefix='b2_')
             with b2.name_scope():
-                b2.add(nn.Conv2D(64, kernel_size=1, activation='relu'),
-                       nn.Conv2D(192, kernel_size=3, padding=1, activation='relu'))
+                b2.add(nn.Conv2D(w(64), kernel_size=1, activation='relu'),
+                       nn.Conv2D(w(192), kernel_size=3, padding=1, activation='relu'))
                 if lrn:
                     b2.add(norm())
                 b2.add(nn.MaxPool2D(pool_size=3, strides=2, padding=1))
@@ -172,7 +199,7 @@ class GoogLeNet(Classifier):
                 seq = nn.HybridSequential(prefix=f'{stage}_')
                 with seq.name_scope():
                     for name in blocks:
-                        seq.add(Inception(*INCEPTION_SPEC[name], prefix=f'inception{name}_'))
+                        seq.add(Inception(*_spec(name, width), prefix=f'inception{name}_'))
                     if stage == 'b5':
                         seq.add(nn.GlobalAvgPool2D())
                     else:
@@ -184,8 +211,10 @@ class GoogLeNet(Classifier):
                 self.output.add(nn.Dropout(dropout))
             self.output.add(nn.Dense(classes))
             if aux_logits:
-                self.aux1 = InceptionAux(classes, _out_channels('4a'), prefix='aux1_')
-                self.aux2 = InceptionAux(classes, _out_channels('4d'), prefix='aux2_')
+                self.aux1 = InceptionAux(classes, _out_channels('4a', width), w(128), w(1024),
+                                         prefix='aux1_')
+                self.aux2 = InceptionAux(classes, _out_channels('4d', width), w(128), w(1024),
+                                         prefix='aux2_')
             else:
                 self.aux1 = self.aux2 = None
 
@@ -245,32 +274,39 @@ class GoogLeNet(Classifier):
     def _check_aux_input(self, shape):
         h, w = ((s - 5) // 3 + 1 for s in shape[2:])
         built = self.aux1.fc1.weight.shape[1]
-        if built and built != 128 * h * w:
+        channels = self.aux1.channels
+        if built and built != channels * h * w:
             raise InputShapeError(
                 f"GoogLeNet's auxiliary heads were built for another training image size "
                 f"(their first fully-connected layer takes {built} values, this batch gives "
-                f"{128 * h * w}); train at one input size, or build with aux_logits=False")
+                f"{channels * h * w}); train at one input size, or build with aux_logits=False")
 
 
 @register_model(family='googlenet', paper=GOOGLENET_PAPER, input_shape=(3, 224, 224),
                 params=6_998_552, macs=1_604_325_168, train_only_params=6_379_728)
 def googlenet(classes: int = 1000, in_channels: int = 3, small_input: bool = False,
-              aux_logits: bool = True, lrn: bool = True, dropout: float = 0.4) -> GoogLeNet:
+              aux_logits: bool = True, lrn: bool = True, dropout: float = 0.4,
+              width: float = 1.0) -> GoogLeNet:
     """GoogLeNet as in the paper, with LRN and the two auxiliary classifiers.
 
     Input ``(batch, 3, 224, 224)`` in the paper, any size >= 65 (>= 17 with
     ``small_input=True``; any size without the auxiliary heads). ``aux_logits``: the two
     auxiliary classifiers (training returns ``(logits, aux1, aux2)``); ``lrn``: the stem's two
     local response normalisations (d2l omits them); ``dropout``: the drop rate before the
-    final classifier (0: no dropout layer).
+    final classifier (0: no dropout layer); ``width``: multiplies every hidden layer's channels
+    (e.g. 0.25 for a laptop CPU; 1 is the paper's net).
     """
-    return GoogLeNet(classes, in_channels, small_input, aux_logits, lrn, dropout)
+    return GoogLeNet(classes, in_channels, small_input, aux_logits, lrn, dropout, width)
 
 
 @register_model(family='googlenet', paper=GOOGLENET_PAPER, input_shape=(1, 96, 96),
                 params=5_977_530, macs=279_011_248)
 def googlenet_d2l(classes: int = 10, in_channels: int = 1,
-                  small_input: bool = False) -> GoogLeNet:
-    """d2l's GoogLeNet (the course notes' 001): no LRN, no auxiliary heads, no dropout."""
+                  small_input: bool = False, width: float = 1.0) -> GoogLeNet:
+    """d2l's GoogLeNet (the course notes' 001): no LRN, no auxiliary heads, no dropout.
+
+    ``width``: multiplies every hidden layer's channels (e.g. 0.25 for a laptop CPU; 1 is
+    d2l's net).
+    """
     return GoogLeNet(classes, in_channels, small_input, aux_logits=False, lrn=False,
-                     dropout=0.0)
+                     dropout=0.0, width=width)

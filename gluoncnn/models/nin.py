@@ -21,12 +21,16 @@ average pooling turns each map into the class score (the final ReLU of d2l is ke
 stride-1 one for 28x28 / 32x32 images (28 -> 13 -> 6 -> 2 before the class maps); the
 smallest input is then 15x15. d2l instead trains the ImageNet form on Fashion-MNIST resized
 to 224. Default initialisation: Glorot (``mx.init.Xavier()``), as d2l.
+
+``width`` (default 1, the paper's net) multiplies the filters of the three hidden mlpconv
+blocks, rounded (at least 1): ``width=0.25`` gives 24, 64, 96 (d2l's width reduction for a
+laptop CPU). The class mlpconv keeps one map per class.
 """
 from mxnet import init as mx_init
 from mxnet.gluon import nn
 
-from .common import Classifier
-from .registry import register_model
+from .common import Classifier, scale_channels
+from .registry import check_width, register_model
 
 __all__ = ['nin_block', 'NiN', 'nin']
 
@@ -51,19 +55,26 @@ class NiN(Classifier):
     ``small_input=True``; output ``(batch, classes)``. ``features`` holds four stages (three
     mlpconv + maxpool, then dropout + the class mlpconv); ``output`` is the global average
     pool and flatten.
+
+    width : float, default 1 — multiplies every hidden layer's channels (the three hidden
+    mlpconv blocks; d2l's width reduction, e.g. 0.25 for a laptop CPU); 1 keeps the paper's
+    form.
     """
 
-    def __init__(self, classes=1000, in_channels=3, small_input=False, dropout=0.5, **kwargs):
+    def __init__(self, classes=1000, in_channels=3, small_input=False, dropout=0.5, width=1.0,
+                 **kwargs):
+        check_width(width)
         super().__init__(in_channels=in_channels, min_size=15 if small_input else 67,
                          default_init=mx_init.Xavier(), **kwargs)
         stem = (3, 1, 1) if small_input else (11, 4, 0)
+        self.width = width
         with self.name_scope():
             self.features = nn.HybridSequential(prefix='features_')
             for i, (channels, kernel, stride, pad) in enumerate(
                     [(96, *stem), (256, 5, 1, 2), (384, 3, 1, 1)], 1):
                 stage = nn.HybridSequential(prefix=f'stage{i}_')
                 with stage.name_scope():
-                    stage.add(nin_block(channels, kernel, stride, pad),
+                    stage.add(nin_block(scale_channels(channels, width), kernel, stride, pad),
                               nn.MaxPool2D(pool_size=3, strides=2))
                 self.features.add(stage)
             stage = nn.HybridSequential(prefix='stage4_')
@@ -80,9 +91,10 @@ class NiN(Classifier):
 @register_model(family='nin', paper=NIN_PAPER, input_shape=(3, 224, 224),
                 params=7_439_608, macs=968_199_968)
 def nin(classes: int = 1000, in_channels: int = 3, small_input: bool = False,
-        dropout: float = 0.5) -> NiN:
+        dropout: float = 0.5, width: float = 1.0) -> NiN:
     """Network in Network as in d2l: three mlpconv blocks, then one class map per class.
 
     Input ``(batch, 3, >=67, >=67)`` (224 in the paper), or ``>=15`` with ``small_input=True``;
-    ``dropout``: the drop rate before the class mlpconv."""
-    return NiN(classes, in_channels, small_input, dropout)
+    ``dropout``: the drop rate before the class mlpconv; ``width``: multiplies every hidden
+    layer's channels (e.g. 0.25 for a laptop CPU; 1 is the paper's net)."""
+    return NiN(classes, in_channels, small_input, dropout, width)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import fnmatch
 import functools
 import inspect
+import math
 import numbers
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -122,6 +123,15 @@ def _bool(name, v):
         raise OptionError(f"{name} must be True or False, got {v!r}")
 
 
+def check_width(v, name='width'):
+    """Raise :class:`OptionError` unless ``v`` is a finite real number > 0 (the ``width``
+    multiplier of the classic nets' hidden channels)."""
+    if not (_is_real(v) and math.isfinite(v) and v > 0):
+        raise OptionError(f"{name} must be a positive number multiplying every hidden layer's "
+                          f"channels (e.g. {name}=0.25 for a laptop CPU; {name}=1 is the "
+                          f"paper's net), got {v!r}")
+
+
 def _activation(name, v):
     if v not in ACTIVATIONS:
         raise OptionError(f"{name} must be one of {', '.join(map(repr, ACTIVATIONS))}, got {v!r}")
@@ -139,6 +149,7 @@ _CHECKS = {
     'columns': _positive_int('columns of a fractal block', 4),
     'blocks': _positive_int('the number of blocks', 5),
     'activation': _activation,
+    'width': lambda name, v: check_width(v, name),
     'dropout': _rates,
     'drop_path': _rate,
     'global_drop': functools.partial(_rate, upper_closed=True),

@@ -28,13 +28,18 @@ dropout, as in the notes). The 512x1x1 map goes through a global average pool (a
 and 28, which lets larger images through as well); the smallest input is 17x17.
 ``vgg13_cifar`` is that net under its own name, with the notes' 100 classes (9,824,676
 parameters at 3x32x32).
+
+``width`` (default 1, the paper's net) multiplies the filters of every convolution and the
+units of the hidden fully-connected layers, rounded (at least 1): d2l's VGG chapter trains
+``conv_arch`` with the channels divided by 4 on a CPU, i.e. ``width=0.25`` (16, 32, 64, 128,
+128 filters).
 """
 from mxnet import init as mx_init
 from mxnet.gluon import nn
 
 from ..errors import OptionError
-from .common import Classifier
-from .registry import register_model
+from .common import Classifier, scale_channels
+from .registry import check_width, register_model
 
 __all__ = ['VGG', 'vgg_stage', 'vgg11', 'vgg13', 'vgg16', 'vgg19',
            'vgg11_bn', 'vgg13_bn', 'vgg16_bn', 'vgg19_bn', 'vgg13_cifar']
@@ -68,12 +73,17 @@ class VGG(Classifier):
     ``depth`` is 11, 13, 16 or 19. Input ``(batch, in_channels, 224, 224)``, or with
     ``small_input=True`` ``(batch, in_channels, >=17, >=17)`` (made for 32x32 and 28x28);
     output ``(batch, classes)``. ``features`` holds the five stages, ``output`` the head.
+
+    width : float, default 1 — multiplies every hidden layer's channels (all convolutions and
+    the hidden fully-connected layers; d2l's width reduction, e.g. 0.25 for a laptop CPU); 1
+    keeps the paper's form.
     """
 
     def __init__(self, depth=16, classes=1000, in_channels=3, small_input=False,
-                 batch_norm=False, **kwargs):
+                 batch_norm=False, width=1.0, **kwargs):
         if depth not in VGG_SPEC:
             raise OptionError(f"VGG depth must be one of {sorted(VGG_SPEC)}, got {depth}")
+        check_width(width)
         if small_input:
             super().__init__(in_channels=in_channels, min_size=17,
                              default_init=mx_init.Xavier(), **kwargs)
@@ -81,20 +91,22 @@ class VGG(Classifier):
             super().__init__(in_channels=in_channels, input_size=(224, 224),
                              default_init=mx_init.Xavier(), **kwargs)
         self.depth = depth
+        self.width = width
         with self.name_scope():
             self.features = nn.HybridSequential(prefix='features_')
             for i, (n, c) in enumerate(zip(VGG_SPEC[depth], VGG_CHANNELS), 1):
-                self.features.add(vgg_stage(n, c, batch_norm, ceil_mode=small_input,
-                                            prefix=f'stage{i}_'))
+                self.features.add(vgg_stage(n, scale_channels(c, width), batch_norm,
+                                            ceil_mode=small_input, prefix=f'stage{i}_'))
             self.output = nn.HybridSequential(prefix='output_')
             if small_input:
                 self.output.add(nn.GlobalAvgPool2D(),
-                                nn.Dense(512, activation='relu'),
-                                nn.Dense(256, activation='relu'),
+                                nn.Dense(scale_channels(512, width), activation='relu'),
+                                nn.Dense(scale_channels(256, width), activation='relu'),
                                 nn.Dense(classes))
             else:
-                self.output.add(nn.Dense(4096, activation='relu'), nn.Dropout(0.5),
-                                nn.Dense(4096, activation='relu'), nn.Dropout(0.5),
+                hidden = scale_channels(4096, width)
+                self.output.add(nn.Dense(hidden, activation='relu'), nn.Dropout(0.5),
+                                nn.Dense(hidden, activation='relu'), nn.Dropout(0.5),
                                 nn.Dense(classes))
 
     def hybrid_forward(self, F, x):
@@ -103,62 +115,107 @@ class VGG(Classifier):
 
 @register_model(family='vgg', paper=VGG_PAPER, input_shape=(3, 224, 224),
                 params=132_863_336, macs=7_622_645_760)
-def vgg11(classes: int = 1000, in_channels: int = 3, small_input: bool = False) -> VGG:
-    """VGG-11 (configuration A)."""
-    return VGG(11, classes, in_channels, small_input, batch_norm=False)
+def vgg11(classes: int = 1000, in_channels: int = 3, small_input: bool = False,
+          width: float = 1.0) -> VGG:
+    """VGG-11 (configuration A).
+
+    ``width``: multiplies every hidden layer's channels (e.g. 0.25 for a laptop CPU; 1 is
+    the paper's net).
+    """
+    return VGG(11, classes, in_channels, small_input, batch_norm=False, width=width)
 
 
 @register_model(family='vgg', paper=VGG_PAPER, input_shape=(3, 224, 224),
                 params=133_047_848, macs=11_326_838_784)
-def vgg13(classes: int = 1000, in_channels: int = 3, small_input: bool = False) -> VGG:
-    """VGG-13 (configuration B)."""
-    return VGG(13, classes, in_channels, small_input, batch_norm=False)
+def vgg13(classes: int = 1000, in_channels: int = 3, small_input: bool = False,
+          width: float = 1.0) -> VGG:
+    """VGG-13 (configuration B).
+
+    ``width``: multiplies every hidden layer's channels (e.g. 0.25 for a laptop CPU; 1 is
+    the paper's net).
+    """
+    return VGG(13, classes, in_channels, small_input, batch_norm=False, width=width)
 
 
 @register_model(family='vgg', paper=VGG_PAPER, input_shape=(3, 224, 224),
                 params=138_357_544, macs=15_489_941_504)
-def vgg16(classes: int = 1000, in_channels: int = 3, small_input: bool = False) -> VGG:
-    """VGG-16 (configuration D)."""
-    return VGG(16, classes, in_channels, small_input, batch_norm=False)
+def vgg16(classes: int = 1000, in_channels: int = 3, small_input: bool = False,
+          width: float = 1.0) -> VGG:
+    """VGG-16 (configuration D).
+
+    ``width``: multiplies every hidden layer's channels (e.g. 0.25 for a laptop CPU; 1 is
+    the paper's net).
+    """
+    return VGG(16, classes, in_channels, small_input, batch_norm=False, width=width)
 
 
 @register_model(family='vgg', paper=VGG_PAPER, input_shape=(3, 224, 224),
                 params=143_667_240, macs=19_653_044_224)
-def vgg19(classes: int = 1000, in_channels: int = 3, small_input: bool = False) -> VGG:
-    """VGG-19 (configuration E)."""
-    return VGG(19, classes, in_channels, small_input, batch_norm=False)
+def vgg19(classes: int = 1000, in_channels: int = 3, small_input: bool = False,
+          width: float = 1.0) -> VGG:
+    """VGG-19 (configuration E).
+
+    ``width``: multiplies every hidden layer's channels (e.g. 0.25 for a laptop CPU; 1 is
+    the paper's net).
+    """
+    return VGG(19, classes, in_channels, small_input, batch_norm=False, width=width)
 
 
 @register_model(family='vgg', paper=VGG_PAPER, input_shape=(3, 224, 224),
                 params=132_868_840, macs=7_637_497_856)
-def vgg11_bn(classes: int = 1000, in_channels: int = 3, small_input: bool = False) -> VGG:
-    """VGG-11 (configuration A) with batch normalisation."""
-    return VGG(11, classes, in_channels, small_input, batch_norm=True)
+def vgg11_bn(classes: int = 1000, in_channels: int = 3, small_input: bool = False,
+             width: float = 1.0) -> VGG:
+    """VGG-11 (configuration A) with batch normalisation.
+
+    ``width``: multiplies every hidden layer's channels (e.g. 0.25 for a laptop CPU; 1 is
+    the paper's net).
+    """
+    return VGG(11, classes, in_channels, small_input, batch_norm=True, width=width)
 
 
 @register_model(family='vgg', paper=VGG_PAPER, input_shape=(3, 224, 224),
                 params=133_053_736, macs=11_351_324_672)
-def vgg13_bn(classes: int = 1000, in_channels: int = 3, small_input: bool = False) -> VGG:
-    """VGG-13 (configuration B) with batch normalisation."""
-    return VGG(13, classes, in_channels, small_input, batch_norm=True)
+def vgg13_bn(classes: int = 1000, in_channels: int = 3, small_input: bool = False,
+             width: float = 1.0) -> VGG:
+    """VGG-13 (configuration B) with batch normalisation.
+
+    ``width``: multiplies every hidden layer's channels (e.g. 0.25 for a laptop CPU; 1 is
+    the paper's net).
+    """
+    return VGG(13, classes, in_channels, small_input, batch_norm=True, width=width)
 
 
 @register_model(family='vgg', paper=VGG_PAPER, input_shape=(3, 224, 224),
                 params=138_365_992, macs=15_517_036_544)
-def vgg16_bn(classes: int = 1000, in_channels: int = 3, small_input: bool = False) -> VGG:
-    """VGG-16 (configuration D) with batch normalisation."""
-    return VGG(16, classes, in_channels, small_input, batch_norm=True)
+def vgg16_bn(classes: int = 1000, in_channels: int = 3, small_input: bool = False,
+             width: float = 1.0) -> VGG:
+    """VGG-16 (configuration D) with batch normalisation.
+
+    ``width``: multiplies every hidden layer's channels (e.g. 0.25 for a laptop CPU; 1 is
+    the paper's net).
+    """
+    return VGG(16, classes, in_channels, small_input, batch_norm=True, width=width)
 
 
 @register_model(family='vgg', paper=VGG_PAPER, input_shape=(3, 224, 224),
                 params=143_678_248, macs=19_682_748_416)
-def vgg19_bn(classes: int = 1000, in_channels: int = 3, small_input: bool = False) -> VGG:
-    """VGG-19 (configuration E) with batch normalisation."""
-    return VGG(19, classes, in_channels, small_input, batch_norm=True)
+def vgg19_bn(classes: int = 1000, in_channels: int = 3, small_input: bool = False,
+             width: float = 1.0) -> VGG:
+    """VGG-19 (configuration E) with batch normalisation.
+
+    ``width``: multiplies every hidden layer's channels (e.g. 0.25 for a laptop CPU; 1 is
+    the paper's net).
+    """
+    return VGG(19, classes, in_channels, small_input, batch_norm=True, width=width)
 
 
 @register_model(family='vgg', paper=VGG_PAPER, input_shape=(3, 32, 32), small_only=True,
                 params=9_824_676, macs=229_056_768)
-def vgg13_cifar(classes: int = 100, in_channels: int = 3, small_input: bool = True) -> VGG:
-    """The course notes' VGG-13 for CIFAR-100: five stages, then fc 512-256-classes."""
-    return VGG(13, classes, in_channels, small_input)
+def vgg13_cifar(classes: int = 100, in_channels: int = 3, small_input: bool = True,
+                width: float = 1.0) -> VGG:
+    """The course notes' VGG-13 for CIFAR-100: five stages, then fc 512-256-classes.
+
+    ``width``: multiplies every hidden layer's channels (e.g. 0.25 for a laptop CPU; 1 is
+    the paper's net).
+    """
+    return VGG(13, classes, in_channels, small_input, width=width)
