@@ -228,9 +228,9 @@ def test_train_args_are_the_command_line_of_the_same_run():
         "--model", "resnet18", "--dataset", "fashion-mnist", "--epochs", "5",
         "--batch-size", "256", "--optimizer", "sgd", "--lr", "0.1", "--wd", "0.0001",
         "--momentum", "0.9", "--schedule", "cosine", "--small-input"]
-    args = course.settings("08-beyond-resnet", "cpu").train_args("WRN-16-2")
+    args = course.settings("08-beyond-resnet", "cpu").train_args("WRN-10-2")
     assert args[:2] == ["--model", "wide_resnet_cifar"]
-    assert args[-4:] == ["--model-option", "depth=16", "--model-option", "widen_factor=2"]
+    assert args[-4:] == ["--model-option", "depth=10", "--model-option", "widen_factor=2"]
     assert "--train-size" in args and args[args.index("--train-size") + 1] == "20000"
     with pytest.raises(GluonCNNError, match="no 'gluoncnn train' form"):
         course.settings("10-squeezenet", "cpu").train_args()
@@ -240,6 +240,22 @@ def test_train_args_parse_with_the_cli():
     from gluoncnn import cli
     args = cli.build_parser().parse_args(
         ["train", *course.settings("05-googlenet", "cpu").train_args()])
-    assert (args.model, args.resize, args.train_size, args.init) == ("googlenet", 48, 24000,
+    assert (args.model, args.resize, args.train_size, args.init) == ("googlenet", 48, None,
                                                                      "xavier")
-    assert dict(args.model_options) == {"aux_logits": False, "lrn": False, "dropout": 0.0}
+    assert dict(args.model_options) == {"aux_logits": False, "lrn": False, "dropout": 0.0,
+                                        "width": 0.5}
+
+
+def test_record_with_the_chapter_states_each_target_reached_or_missed(capsys, monkeypatch):
+    monkeypatch.delenv(course.RECORD_ENV, raising=False)
+    course.record("06-batch-norm", lenet_test_acc=0.887, bn_lenet_test_acc=0.8851)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == [
+        "bn_lenet_test_acc: test accuracy 0.885 against the course's target of 0.900 for this "
+        "chapter: MISSED by 1.5 points",
+        "lenet_test_acc: test accuracy 0.887 against the course's target of 0.880 for this "
+        "chapter: reached"]
+    course.record(test_acc=0.5)   # without the chapter: nothing printed
+    assert capsys.readouterr().out == ""
+    with pytest.raises(GluonCNNError, match="07-resnet"):
+        course.record("07-resnt", test_acc=0.5)

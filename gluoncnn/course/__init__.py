@@ -45,6 +45,7 @@ __all__ = [
     "record",
     "recorded",
     "settings",
+    "target_lines",
 ]
 
 QUICK_ENV = "GLUONCNN_QUICK"
@@ -177,14 +178,33 @@ def _jsonable(value):
                       f"numbers, strings, lists, dicts or a training History")
 
 
-def record(**results):
+def record(chapter=None, /, **results):
     """Keep the chapter's final results (test accuracies as the chapter reports them, a
     History's epochs) for the course runner, which adds the preset, time and commit; the last
-    chapter collects them. Outside the runner nothing is written."""
+    chapter collects them. Outside the runner nothing is written.
+
+    With the ``chapter`` name, also print each result against the course's target for that
+    chapter (:data:`TARGETS`): reached, or missed and by how much, so the chapter states it
+    from the run it shows."""
     payload = {k: _jsonable(v) for k, v in results.items()}
+    if chapter is not None:
+        for line in target_lines(_check_chapter(chapter), payload):
+            print(line)
     path = os.environ.get(RECORD_ENV, "").strip()
     if path:
         atomic_write_text(path, json.dumps(payload, indent=1, sort_keys=True) + "\n")
+
+
+def target_lines(chapter, results):
+    """One sentence per target of ``chapter`` that ``results`` holds: the accuracy, the target,
+    reached or missed by how many points."""
+    lines = []
+    for name, acc, target, reached in against_targets(chapter, results):
+        verdict = ("reached" if reached else
+                   f"MISSED by {100 * (target - acc):.1f} points")
+        lines.append(f"{name}: test accuracy {acc:.3f} against the course's target of "
+                     f"{target:.3f} for this chapter: {verdict}")
+    return lines
 
 
 def recorded(preset_name, results_dir=None):

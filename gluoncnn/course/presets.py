@@ -187,14 +187,13 @@ def _chapter(gpu, cpu, quick):
 
 
 # --- the table ---------------------------------------------------------------------------------
-# cpu-preset estimates (``minutes``): training work = epochs x (3 x forward multiply-adds x
-# training images + forward multiply-adds x 10,000 test images), at 55 G multiply-adds/s for
-# the conv nets with MXNet's two OpenMP threads (50 for ResNet-20/WRN, 33 for DenseNet's
-# concatenations, 44 for SqueezeNet's 1x1 convs), from the quiet-machine runs of this 2-core
-# EPYC at one thread: ResNet-18 small 2,250 s per epoch = 38.6 G/s, NiN small 852 s = 41 G/s,
-# times the 1.5-1.9x that the second thread gave (issue 14). LeNet-sized nets are bound by
-# per-operator overhead, not multiply-adds: LeNet's 10 epochs took about 2 minutes. The
-# per-batch times measured while sharing the machine (``timings.json``) only rank the nets.
+# cpu-preset estimates (``minutes``): epochs x (training images x seconds per training image +
+# 10,000 test images x seconds per test image), from hybridized steps of each net at its batch
+# size timed on this course's quiet 2-core AMD EPYC (AVX2) with two OpenMP threads on
+# 2026-12-01 (``timings.json``). At full width the papers' small-image forms cost 16-22 ms per
+# training image there (AlexNet, VGG-11, NiN): a single epoch of Fashion-MNIST would take 17-22
+# minutes, hence d2l's width reduction (``width=0.25``: every hidden layer 4 times narrower,
+# 16 times fewer multiply-adds) for them in this preset.
 
 _LENET = Settings("lenet", batch_size=64, epochs=10, optimizer="adam", lr=0.003)
 _LENET_QUICK = replace(_LENET, train_size=6000, test_size=1000, epochs=1, batch_size=32)
@@ -235,99 +234,106 @@ PRESETS = MappingProxyType({
     "00-setup-and-data": _chapter(Settings(), Settings(), Settings()),
     "01-lenet": _chapter(
         _LENET,
-        replace(_LENET, minutes=2.5, note="LeNet is cheap: the whole training set, 10 epochs, "
+        replace(_LENET, minutes=3.5, note="LeNet is cheap: the whole training set, 10 epochs, "
                                            "as `make run`"),
         _LENET_QUICK),
     "02-alexnet-zfnet": _chapter(
         _ALEXNET_GPU,
-        # 3 x (3 x 237.4 M x 10,000 + 2.37 T) = 28.5 T multiply-adds
-        replace(_ALEXNET_GPU, options=_ALEXNET_SMALL, resize=None, train_size=10000, epochs=3,
-                minutes=9,
-                note="AlexNet's small-image form (3x3 stride-1 conv1, 237 M multiply-adds) at "
-                     "28x28 instead of 224x224, 10,000 training images, 3 epochs"),
-        replace(_ALEXNET_GPU, options=_ALEXNET_SMALL, resize=None, **dict(_TINY, train_size=256))),
+        # 4 x (60,000 x 1.64 ms + 10,000 x 0.61 ms) = 6.9 min
+        replace(_ALEXNET_GPU, options=dict(_ALEXNET_SMALL, width=0.25), resize=None, epochs=4,
+                minutes=7,
+                note="AlexNet's small-image form (3x3 stride-1 conv1) at 28x28 instead of "
+                     "224x224, every hidden layer 4 times narrower (width=0.25: 15 M "
+                     "multiply-adds instead of 238 M), all 60,000 training images, 4 epochs"),
+        replace(_ALEXNET_GPU, options=dict(_ALEXNET_SMALL, width=0.25), resize=None,
+                **dict(_TINY, train_size=256))),
     "03-vgg": _chapter(
         _VGG_GPU,
-        # 3 x (3 x 134.4 M x 20,000 + 1.34 T) = 28.2 T
-        replace(_VGG_GPU, train_size=20000, epochs=3, minutes=8.5,
-                note="VGG-11's small-image form at 28x28 (134 M multiply-adds), 20,000 training "
-                     "images, 3 epochs"),
-        replace(_VGG_GPU, **dict(_TINY, train_size=256, test_size=256))),
+        # 5 x (60,000 x 0.97 ms + 10,000 x 0.42 ms) = 5.2 min
+        replace(_VGG_GPU, options=dict(small_input=True, width=0.25), minutes=5.5,
+                note="VGG-11's small-image form at 28x28 with d2l's width reduction (width=0.25, "
+                     "d2l's ratio 4: 16 to 128 filters, 8.5 M multiply-adds instead of 134 M), "
+                     "all 60,000 training images, 5 epochs as d2l"),
+        replace(_VGG_GPU, options=dict(small_input=True, width=0.25),
+                **dict(_TINY, train_size=256, test_size=256))),
     "04-nin": _chapter(
         _NIN_GPU,
-        # 3 x (3 x 184.4 M x 15,000 + 1.84 T) = 30.4 T
-        replace(_NIN_GPU, options=dict(small_input=True), resize=None, train_size=15000,
-                epochs=3, minutes=9.5,
-                note="NiN's small-image form (3x3 stride-1 first mlpconv, 184 M multiply-adds) "
-                     "at 28x28 instead of 224x224, 15,000 training images, 3 epochs"),
-        replace(_NIN_GPU, options=dict(small_input=True), resize=None,
+        # 5 x (60,000 x 1.36 ms + 10,000 x 0.68 ms) = 7.4 min
+        replace(_NIN_GPU, options=dict(small_input=True, width=0.25), resize=None, epochs=5,
+                minutes=7.5,
+                note="NiN's small-image form (3x3 stride-1 first mlpconv) at 28x28 instead of "
+                     "224x224, every hidden layer 4 times narrower (width=0.25: 12 M "
+                     "multiply-adds instead of 184 M), all 60,000 training images, 5 epochs"),
+        replace(_NIN_GPU, options=dict(small_input=True, width=0.25), resize=None,
                 **dict(_TINY, train_size=256, test_size=256))),
     "05-googlenet": _chapter(
         _GOOGLENET_GPU,
-        # d2l net at 48x48: 3 x (3 x 74.2 M x 24,000 + 0.74 T) = 18.3 T; paper net at 72x72
-        # (the auxiliary heads need >= 65x65): 2 x (3 x 180.9 M x 8,000 + 1.81 T) = 12.3 T
-        replace(_GOOGLENET_GPU, resize=48, train_size=24000, epochs=3, minutes=9.5,
-                variants={"paper": dict(_GOOGLENET_PAPER, resize=72, train_size=8000,
-                                        epochs=2)},
-                note="the d2l net at 48x48 instead of 96x96 (74 M multiply-adds instead of "
-                     "279 M), 24,000 training images, 3 epochs; the paper's net with its "
-                     "auxiliary heads at 72x72, 8,000 images, 2 epochs"),
-        replace(_GOOGLENET_GPU, resize=72, **_TINY,
+        # d2l net at 48x48, width 0.5: 2 x (60,000 x 3.73 ms + 10,000 x 1.40 ms) = 7.9 min; the
+        # paper's net at 72x72, width 0.5, 4,000 images, 1 epoch: about 1 min
+        replace(_GOOGLENET_GPU, options=dict(_GOOGLENET_D2L, width=0.5), resize=48, epochs=2,
+                optimizer="adam", lr=0.001, minutes=9,
+                variants={"paper": dict(_GOOGLENET_PAPER, width=0.5, resize=72,
+                                        train_size=4000, epochs=1)},
+                note="the d2l net at 48x48 instead of 96x96 and every layer half as wide "
+                     "(width=0.5: 24 M multiply-adds instead of 279 M), all 60,000 training "
+                     "images, 2 epochs with Adam (lr 0.001) instead of d2l's plain SGD, which "
+                     "needs 5; the paper's net with its auxiliary heads at 72x72, half as wide, "
+                     "4,000 images, 1 epoch"),
+        replace(_GOOGLENET_GPU, options=dict(_GOOGLENET_D2L, width=0.5), resize=72,
+                variants={"paper": dict(_GOOGLENET_PAPER, width=0.5)}, **_TINY,
                 note="the auxiliary heads need images >= 65x65")),
     "06-batch-norm": _chapter(
         replace(_LENET, variants={"BN-LeNet": dict(model="lenet_bn")}),
-        replace(_LENET, variants={"BN-LeNet": dict(model="lenet_bn")}, minutes=6,
+        replace(_LENET, variants={"BN-LeNet": dict(model="lenet_bn")}, minutes=8,
                 note="chapter 1's settings for both nets, the whole training set"),
         replace(_LENET_QUICK, batch_size=64, variants={"BN-LeNet": dict(model="lenet_bn")})),
     "07-resnet": _chapter(
         _RESNET_GPU,
-        # 4 x (3 x 31.3 M x 60,000 + 0.31 T) = 23.8 T
-        replace(_RESNET_GPU, model="resnet20_cifar", options={}, batch_size=128, epochs=4,
-                minutes=8,
+        # 2 x (60,000 x 3.43 ms + 10,000 x 1.7 ms) = 7.4 min
+        replace(_RESNET_GPU, model="resnet20_cifar", options={}, batch_size=128, epochs=2,
+                minutes=7.5,
                 note="ResNet-20, the paper's own CIFAR form (0.27 M parameters, 31 M "
-                     "multiply-adds) instead of ResNet-18 (11 M, 457 M), 4 epochs on the whole "
+                     "multiply-adds) instead of ResNet-18 (11 M, 457 M), 2 epochs on the whole "
                      "training set"),
         replace(_RESNET_GPU, **_TINY)),
     "08-beyond-resnet": _chapter(
         _BEYOND_GPU,
-        # ResNet-20 twice: 2 x 3 x (3 x 31.3 M x 20,000 + 0.31 T) = 13.1 T; WRN-16-2:
-        # 3 x (3 x 77.8 M x 20,000 + 0.78 T) = 16.3 T
-        replace(_BEYOND_GPU, model="resnet20_cifar", train_size=20000, epochs=3, minutes=9.5,
+        # 2 x (20,000 x (3.43 + 4.11 + 3.55) ms + 10,000 x (1.7 + 1.4 + 1.4) ms) = 8.9 min
+        replace(_BEYOND_GPU, model="resnet20_cifar", train_size=20000, epochs=2, minutes=9,
                 extra={"label": "ResNet-20"},
                 variants={"ResNet-20 + stochastic depth": dict(model="resnet20_cifar",
                                                                stochastic_depth=0.8),
-                          "WRN-16-2": dict(model="wide_resnet_cifar", depth=16, widen_factor=2)},
+                          "WRN-10-2": dict(model="wide_resnet_cifar", depth=10, widen_factor=2)},
                 note="the CIFAR nets at 28x28: ResNet-20 without and with stochastic depth "
-                     "(last unit kept with probability 0.8), WRN-16-2; 20,000 training images, "
-                     "3 epochs each"),
+                     "(last unit kept with probability 0.8), and WRN-10-2 (as wide as ResNet-20 "
+                     "twice over, half as deep); 20,000 training images, 2 epochs each"),
         replace(_BEYOND_GPU, schedule=None, **_TINY)),
     "09-densenet": _chapter(
         _DENSENET_GPU,
-        # 3 x (3 x 45.5 M x 40,000 + 0.46 T) = 17.8 T. Not depth 40: MXNet 1.9.1's oneDNN
-        # stops its backward pass with "could not construct a sub-memory" (chapter 9 says so)
-        replace(_DENSENET_GPU, model="densenet_cifar", options=dict(depth=34), resize=None,
-                batch_size=128, momentum=0.9, wd=1e-4, schedule="cosine", train_size=40000,
-                epochs=3, minutes=9,
-                note="DenseNet-BC-34 (k = 12), the paper's CIFAR form (0.14 M parameters, 46 M "
-                     "multiply-adds) at 28x28 instead of d2l's DenseNet at 96x96; 40,000 "
-                     "training images, 3 epochs"),
+        # 2 x (60,000 x 3.78 ms + 10,000 x 1.98 ms) = 8.2 min. Not the paper's CIFAR
+        # DenseNet-BC: its concatenations of 12-channel maps run at 10.8 ms per training image
+        # for depth 22 (and depth 40 stops MXNet 1.9.1's oneDNN backward pass, chapter 9 says so)
+        replace(_DENSENET_GPU, resize=48, batch_size=128, momentum=0.9, wd=1e-4,
+                schedule="cosine", epochs=2, minutes=8.5,
+                note="d2l's DenseNet at 48x48 instead of 96x96 (a quarter of the work), all "
+                     "60,000 training images, 2 epochs with momentum and a cosine schedule"),
         replace(_DENSENET_GPU, model="densenet_cifar", options=dict(depth=22), resize=None,
                 **dict(_TINY, train_size=512, test_size=256))),
     "10-squeezenet": _chapter(
         _SQUEEZENET_GPU,
-        # 3 x (3 x 67.9 M x 30,000 + 0.68 T) = 20.4 T
-        replace(_SQUEEZENET_GPU, train_size=30000, epochs=3, minutes=8,
-                note="SqueezeNet 1.1's small-image form (68 M multiply-adds), 30,000 training "
-                     "images, 3 epochs"),
+        # 2 x (25,000 x 8.61 ms + 10,000 x 2.43 ms) = 8.0 min
+        replace(_SQUEEZENET_GPU, train_size=25000, epochs=2, minutes=8,
+                note="SqueezeNet 1.1's small-image form (68 M multiply-adds), 25,000 training "
+                     "images, 2 epochs"),
         replace(_SQUEEZENET_GPU, **dict(_TINY, train_size=512, test_size=256))),
     "11-compression": _chapter(
         _COMPRESS_GPU,
-        # LeNet about 3 min with pruning's fine-tuning; SqueezeNet 3 x (3 x 67.9 M x 10,000 +
-        # 0.68 T) = 8.2 T, and as much again for its fine-tuning in the report
-        replace(_COMPRESS_GPU, minutes=10,
-                variants={"squeezenet": dict(_SQUEEZE_IN_11, epochs=3, train_size=10000)},
+        # LeNet about 4 min with pruning's fine-tuning; SqueezeNet 2 x (6,000 x 8.61 ms +
+        # 10,000 x 2.43 ms) = 2.5 min, and about as much again for its fine-tuning in the report
+        replace(_COMPRESS_GPU, minutes=9,
+                variants={"squeezenet": dict(_SQUEEZE_IN_11, epochs=2, train_size=6000)},
                 note="LeNet as chapter 1 (the whole training set, 10 epochs); SqueezeNet 1.1 "
-                     "on 10,000 images, 3 epochs"),
+                     "on 6,000 images, 2 epochs"),
         replace(_COMPRESS_GPU, train_size=6000, test_size=1000, epochs=1, batch_size=32,
                 extra={"tune_batches": 20, "squeeze_fine_tune": False},
                 variants={"squeezenet": dict(_SQUEEZE_IN_11, batch_size=64, train_size=256,
