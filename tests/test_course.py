@@ -259,3 +259,38 @@ def test_record_with_the_chapter_states_each_target_reached_or_missed(capsys, mo
     assert capsys.readouterr().out == ""
     with pytest.raises(GluonCNNError, match="07-resnet"):
         course.record("07-resnt", test_acc=0.5)
+
+
+def _write_record(folder, chapter, seconds, targets):
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{chapter}.json").write_text(json.dumps({
+        "chapter": chapter, "preset": "cpu", "seconds": seconds, "commit": "abc1234def",
+        "date": "2026-12-01", "cpu": "AMD EPYC", "cores": 2, "threads": "2", "results": {},
+        "targets": targets}))
+
+
+def test_markdown_table_of_the_recorded_runs(tmp_path):
+    from gluoncnn.course import report
+    assert "No chapter has been recorded" in report.markdown_table("cpu", tmp_path)
+    _write_record(tmp_path / "cpu", "00-setup-and-data", 12.7, [])
+    _write_record(tmp_path / "cpu", "06-batch-norm", 480.0, [
+        {"name": "bn_lenet_test_acc", "test_acc": 0.90512, "target": 0.9, "reached": True},
+        {"name": "lenet_test_acc", "test_acc": 0.8712, "target": 0.88, "reached": False}])
+    table = report.markdown_table("cpu", tmp_path).splitlines()
+    assert table[2] == "| `00-setup-and-data` | nothing trained | 0.2 | - | - |"
+    assert table[3] == (
+        "| `06-batch-norm` | lenet (28x28, all 60,000 images, 10 epochs); lenet_bn (same); adam "
+        "lr 0.003 | 8.0 | bn_lenet_test_acc 0.9051, lenet_test_acc 0.8712 | 0.900 reached, "
+        "0.880 MISSED |")
+    assert table[-1].startswith("2 chapters, 8 minutes in all") and "AMD EPYC (2 cores, 2 " \
+        "OpenMP threads), 2026-12-01." in table[-1]
+
+
+def test_short_settings_names_the_width_and_the_variants():
+    from gluoncnn.course import report
+    text = report.short_settings(course.settings("05-googlenet", "cpu"))
+    assert text == ("googlenet, aux_logits=False, lrn=False, dropout=0.0, width=0.5 (48x48, all "
+                    "60,000 images, 2 epochs); googlenet, aux_logits=True, lrn=True, width=0.5 "
+                    "(72x72, 4,000 images, 1 epoch); adam lr 0.001")
+    assert report.short_settings(course.settings("03-vgg", "cpu")).startswith(
+        "vgg11 small-image form, width=0.25 (28x28, all 60,000 images, 5 epochs)")

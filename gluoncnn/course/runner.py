@@ -3,6 +3,7 @@
     python -m gluoncnn.course run --preset cpu                  # every chapter, in order
     python -m gluoncnn.course run --preset cpu --chapters 01,05
     python -m gluoncnn.course run --preset cpu --force          # again, even if recorded
+    python -m gluoncnn.course table --preset cpu                # the recorded runs, Markdown
 
 A chapter is saved only when its execution succeeded: a failed one leaves the saved notebook
 as it was (the failed copy, with the traceback, goes to the temporary folder; its path is
@@ -186,7 +187,14 @@ def main(argv=None):
     p.add_argument("--kernel", help="Jupyter kernel name (default: each notebook's own)")
     p.add_argument("--notebooks", default=NOTEBOOKS_DIR, help=argparse.SUPPRESS)
     p.add_argument("--results", default=RESULTS_DIR, help=argparse.SUPPRESS)
+    t = sub.add_parser("table", help="print the recorded runs of a preset as a Markdown table")
+    t.add_argument("--preset", required=True, choices=PRESET_NAMES)
+    t.add_argument("--results", default=RESULTS_DIR, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.command == "table":
+        from .report import markdown_table
+        print(markdown_table(args.preset, args.results))
+        return 0
     try:
         done = run(args.preset, args.chapters, args.force, args.notebooks, args.results,
                    args.kernel)
