@@ -280,7 +280,7 @@ def test_markdown_table_of_the_recorded_runs(tmp_path):
     assert table[2] == "| `00-setup-and-data` | nothing trained | 0.2 | - | - |"
     assert table[3] == (
         "| `06-batch-norm` | lenet (28x28, all 60,000 images, 10 epochs); lenet_bn (same); adam "
-        "lr 0.003 | 8.0 | bn_lenet_test_acc 0.9051, lenet_test_acc 0.8712 | 0.900 reached, "
+        "lr 0.003 | 8.0 | bn_lenet 0.9051, lenet 0.8712 | 0.900 reached, "
         "0.880 MISSED |")
     assert table[-1].startswith("2 chapters, 8 minutes in all") and "AMD EPYC (2 cores, 2 " \
         "OpenMP threads), 2026-12-01." in table[-1]
@@ -291,6 +291,6 @@ def test_short_settings_names_the_width_and_the_variants():
     text = report.short_settings(course.settings("05-googlenet", "cpu"))
     assert text == ("googlenet, aux_logits=False, lrn=False, dropout=0.0, width=0.5 (48x48, all "
                     "60,000 images, 2 epochs); googlenet, aux_logits=True, lrn=True, width=0.5 "
-                    "(72x72, 4,000 images, 1 epoch); adam lr 0.001")
+                    "(72x72, 20,000 images, 1 epoch); adam lr 0.001")
     assert report.short_settings(course.settings("03-vgg", "cpu")).startswith(
         "vgg11 small-image form, width=0.25 (28x28, all 60,000 images, 5 epochs)")

@@ -176,3 +176,11 @@ def test_every_python_shortening_still_matches_the_readme():
     for readme_text, _ in PYTHON_SHORTER:
         assert any(readme_text in block for block in PYTHON_BLOCKS), \
             f"{readme_text!r} is no longer in a README python block: update PYTHON_SHORTER"
+
+
+def test_the_readme_shows_the_recorded_cpu_runs_as_the_records_say():
+    """The README's table of the cpu preset's runs is `python -m gluoncnn.course table --preset
+    cpu`, computed from notebooks/results/cpu: a re-run chapter that changes a number fails here
+    until the README is regenerated."""
+    from gluoncnn.course.report import markdown_table
+    assert markdown_table("cpu") in (REPO / "README.md").read_text()

@@ -30,6 +30,13 @@ def short_settings(settings):
     return "; ".join(parts) + f"; {settings.optimizer} lr {settings.lr:g}"
 
 
+def _net_name(result_name):
+    """'bn_lenet_test_acc' -> 'bn_lenet ', 'test_acc' -> '' (the chapter's one net), a net's
+    label unchanged."""
+    name = result_name.removesuffix("test_acc").rstrip("_")
+    return f"{name} " if name else ""
+
+
 def _images(n):
     return "all 60,000 images" if n is None else f"{n:,} images"
 
@@ -40,14 +47,14 @@ def _epochs(n):
 
 def result_rows(preset_name, results_dir=None):
     """One dict per recorded chapter, in course order: chapter, settings, minutes, accuracies
-    (``'name 0.9012'`` for each), targets (``'0.900 reached'``), cpu, threads, date, commit."""
+    (``'0.9012'`` for the chapter's net, ``'bn_lenet 0.9051'`` for each of several), targets (``'0.900 reached'``), cpu, threads, date, commit."""
     rows = []
     for chapter, r in recorded(preset_name, results_dir).items():
         rows.append({
             "chapter": chapter,
             "settings": short_settings(PRESETS[chapter][preset_name]),
             "minutes": round(r["seconds"] / 60, 1),
-            "accuracies": ", ".join(f"{t['name']} {t['test_acc']:.4f}"
+            "accuracies": ", ".join(f"{_net_name(t['name'])}{t['test_acc']:.4f}"
                                     for t in r.get("targets", [])),
             "targets": ", ".join(f"{t['target']:.3f} {'reached' if t['reached'] else 'MISSED'}"
                                  for t in r.get("targets", [])),
