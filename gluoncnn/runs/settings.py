@@ -12,7 +12,7 @@ import warnings
 from collections.abc import Iterable
 from typing import Any
 
-from ..errors import FileFormatError, GluonCNNError, OptionError
+from ..errors import GluonCNNError, OptionError
 from ..utils import first_line
 
 #: The settings of a run and their defaults (the ``gluoncnn train`` flags read these).
@@ -173,9 +173,6 @@ def load_parameters(net, path: str, ctx=None) -> None:
         raise OptionError(f"parameters file {path} not found")
     try:
         train_load_parameters(net, path, ctx=ctx)
-    except FileFormatError:  # the loader's advice is about resuming; here no run is resumed
-        raise FileFormatError(f"{path} is not a valid MXNet parameter file (empty, truncated or "
-                              f"not written by save_parameters)") from None
     except GluonCNNError:
         raise
     except (AssertionError, ValueError, mx.base.MXNetError) as err:
