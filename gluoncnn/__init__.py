@@ -29,10 +29,10 @@ _EXPORTS = {
     "evaluate": "train", "evaluate_accuracy": "train",
     "summary": "analysis", "receptive_field": "analysis", "compare": "analysis",
 }
-# Submodules that import MXNet when they load; the others work without it.
-_NEED_MXNET = ("models", "data", "train", "compress")
-_SUBMODULES = _NEED_MXNET + ("analysis", "cli", "course", "doctor", "errors", "progress",
-                             "runtime", "utils")
+# models, data, train and compress import MXNet when they load (each checks it first, with
+# runtime.import_mxnet); the others work without it.
+_SUBMODULES = ("models", "data", "train", "compress", "analysis", "cli", "course", "doctor",
+               "errors", "progress", "runtime", "utils")
 __all__ = ["__version__", "compare", "evaluate", "evaluate_accuracy", "fit", "get_model",
            "list_models", "load_data", "load_data_fashion_mnist", "model_options",
            "receptive_field", "summary", "train_ch5", "try_all_gpus", "try_gpu"]  # _EXPORTS's names
@@ -41,8 +41,6 @@ runtime.configure_threads()
 
 
 def _submodule(name: str) -> ModuleType:
-    if name in _NEED_MXNET:
-        runtime.import_mxnet()
     return importlib.import_module(f"{__name__}.{name}")
 
 

@@ -21,6 +21,7 @@ from typing import TextIO
 
 from . import runtime
 from .runtime import MXNET_VERSION, NUMPY_LIMIT, cpu_name
+from .utils import first_line
 
 Check = namedtuple("Check", "name verdict detail fix")
 Check.__doc__ = """A check: ``verdict`` is 'ok', 'warn' or 'fail'; ``fix`` is '' if all is well."""
@@ -81,9 +82,8 @@ def _import_mxnet() -> tuple[ModuleType | None, Check]:
     try:
         mx = importlib.import_module("mxnet")
     except Exception as error:  # ImportError, OSError (missing .so), AttributeError (numpy)
-        first = str(error).strip().splitlines()[0] if str(error).strip() else ""
         return None, Check("MXNet", "fail", f"import mxnet failed: {type(error).__name__}: "
-                                            f"{first}", _import_fix(error))
+                                            f"{first_line(error)}", _import_fix(error))
     version = getattr(mx, "__version__", "?")
     if version != MXNET_VERSION:
         return mx, Check("MXNet", "warn", f"{version} at {os.path.dirname(mx.__file__)}; the "
@@ -124,8 +124,8 @@ def _check_gpu(mx: ModuleType) -> Check:
     try:
         mx.nd.zeros(1, ctx=mx.gpu(0)).asnumpy()
     except Exception as error:
-        first = str(error).strip().splitlines()[0] if str(error).strip() else ""
-        return Check("GPU", "fail", f"{count} GPUs, but computing on gpu(0) failed: {first}",
+        return Check("GPU", "fail", f"{count} GPUs, but computing on gpu(0) failed: "
+                                    f"{first_line(error)}",
                      "mxnet-cu112 needs CUDA 11.2 and cuDNN 8 libraries on LD_LIBRARY_PATH and "
                      "a driver that supports CUDA 11.2")
     return Check("GPU", "ok", f"{count} GPUs; CUDA works on gpu(0)", "")
@@ -176,9 +176,8 @@ def _check_plotting() -> Check:
                             {"epoch": 2, "loss": 0.5, "train_acc": 0.7, "test_acc": 0.6}])
         fig.savefig(io.BytesIO(), format="png")
     except Exception as error:
-        first = str(error).strip().splitlines()[0] if str(error).strip() else ""
         return Check("plotting", "warn", f"training curves cannot be drawn: "
-                     f"{type(error).__name__}: {first}; training itself works",
+                     f"{type(error).__name__}: {first_line(error)}; training itself works",
                      "pip install matplotlib==3.7.2 (requirements.txt)")
     return Check("plotting", "ok", f"matplotlib {matplotlib.__version__}: training curves draw "
                                    f"and save as PNG (Agg, no display needed)", "")

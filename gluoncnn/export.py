@@ -24,7 +24,8 @@ from typing import Any
 import numpy as np
 
 from .errors import GluonCNNError
-from .runs.settings import describe_model, first_line
+from .runs.settings import describe_model
+from .utils import first_line
 
 #: Outputs of the exported model and of the model itself may differ by float rounding only.
 RTOL, ATOL = 1e-4, 1e-5

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from types import ModuleType
 
 from .errors import MXNetUnavailableError
+from .utils import first_line
 
 BF16_FLAGS = ("avx512_bf16", "amx_bf16")  # oneDNN runs bfloat16 natively with either
 
@@ -259,8 +260,8 @@ def mxnet_unavailable_message(error: BaseException) -> str:
                 + INSTALL_HINT)
     if isinstance(error, ModuleNotFoundError) and (error.name or "mxnet").split(".")[0] == "mxnet":
         return "MXNet is not installed: " + INSTALL_HINT
-    first = str(error).strip().splitlines()[0] if str(error).strip() else ""
-    return f"import mxnet failed ({type(error).__name__}: {first}): " + INSTALL_HINT
+    return (f"import mxnet failed ({type(error).__name__}: {first_line(error)}): "
+            + INSTALL_HINT)
 
 
 def import_mxnet() -> ModuleType:

@@ -1,5 +1,5 @@
 """Small helpers the whole package shares, each written once: atomic files, closest names,
-block paths."""
+block paths, an error's first line."""
 import difflib
 import os
 
@@ -76,3 +76,13 @@ def block_paths(net, prefix="", unique=False):
             yield from walk(child, f"{path}.{name}" if path else name)
 
     yield from walk(net, prefix)
+
+
+def first_line(err):
+    """The first informative line of an exception's message (MXNet's carry C++ traces)."""
+    text = str(err.args[0]) if isinstance(err, KeyError) and err.args else str(err)
+    for line in text.strip().splitlines():
+        line = line.strip()
+        if line and not line.startswith(("Stack trace", "[bt]", "File ", "Traceback")):
+            return line
+    return type(err).__name__

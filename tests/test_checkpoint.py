@@ -109,12 +109,18 @@ def test_changed_or_truncated_parameters_are_named(tmp_path):
         load_checkpoint(tmp_path)
     params.write_bytes(bytes(blob[:len(blob) // 2]))
     net = tiny_net(dropout=0.2)
-    with pytest.raises(FileFormatError, match=r"epoch-0001.params is not a valid MXNet array "
-                                              r"file \(truncated or corrupt\)"):
+    with pytest.raises(FileFormatError, match=r"epoch-0001.params is not a valid MXNet parameter "
+                                              r"file \(empty, truncated or not written by "
+                                              r"save_parameters\)$"):
         load_parameters(net, params)
     params.write_bytes(b"")
     with pytest.raises(GluonCNNError, match="epoch-0001.params"):
         load_parameters(net, params)
+    # resuming from it (a record without the checksum): the loader's message, and what to do
+    edit_records(tmp_path, lambda r: r.pop("sha256"))
+    with pytest.raises(FileFormatError, match=r"epoch-0001.params is not a valid MXNet parameter "
+                                              r"file .*\); resume from another checkpoint"):
+        run(2, tmp_path, resume=True)
 
 
 def test_resume_with_another_optimizer_is_refused(tmp_path):

@@ -77,3 +77,26 @@ def test_numpy_too_new_names_numpy_below_1_24(tmp_path):
     assert first.startswith("MXNetUnavailableError MXNet 1.9.1 does not work with numpy ")
     assert "pip install 'numpy<1.24'" in first and "mxnet-cu112==1.9.1" in first
     assert "gluoncnn doctor" in first and cause == "AttributeError"
+
+
+DIRECT_IMPORTS = """
+    import sys, traceback
+    sys.modules['mxnet'] = None   # as if MXNet were not installed
+    from gluoncnn.errors import MXNetUnavailableError
+    for statement in ('from gluoncnn.models import get_model', 'import gluoncnn.train',
+                      'import gluoncnn.data', 'from gluoncnn.compress import prune'):
+        try:
+            exec(statement)
+        except MXNetUnavailableError as error:
+            files = [f.filename for f in traceback.extract_tb(error.__traceback__)]
+            print(error, [f.split('gluoncnn')[-1] for f in files if not f.startswith('<')])
+"""
+
+
+def test_importing_a_subpackage_without_mxnet_is_the_same_one_error():
+    """The error comes from the subpackage's first line, before any of its modules imports mxnet."""
+    lines = python(DIRECT_IMPORTS).strip().split("\n")
+    message = ("MXNet is not installed: pip install mxnet==1.9.1 (CPU) or mxnet-cu112==1.9.1 "
+               "(CUDA 11.2); `gluoncnn doctor` checks the whole install")
+    assert lines == [f"{message} ['/{name}/__init__.py', '/runtime.py']"
+                     for name in ("models", "train", "data", "compress")]

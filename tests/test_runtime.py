@@ -139,6 +139,16 @@ def test_mxnet_unavailable_messages():
     assert issubclass(runtime.MXNetUnavailableError, (GluonCNNError, ImportError))
 
 
+def test_first_line_is_the_message_without_mxnets_trace():
+    """One helper (gluoncnn.utils.first_line) for every one-line error, the MXNet ones included."""
+    from gluoncnn.utils import first_line
+    mxnet_error = RuntimeError("\n  Check failed: shape mismatch\nStack trace:\n  [bt] (0) lib")
+    assert first_line(mxnet_error) == "Check failed: shape mismatch"
+    assert first_line(KeyError("resnet")) == "resnet" and first_line(OSError()) == "OSError"
+    text = runtime.mxnet_unavailable_message(OSError("\nlibgomp.so.1: cannot open\n[bt] (0) x"))
+    assert text.startswith("import mxnet failed (OSError: libgomp.so.1: cannot open): pip")
+
+
 def test_numpy_too_new_by_version(monkeypatch):
     monkeypatch.setattr("numpy.__version__", "1.26.4")
     assert runtime.numpy_too_new()

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from ..errors import InputError, OptionError
-from ..utils import block_paths
+from ..utils import block_paths, first_line
 
 
 @dataclass(eq=False)
@@ -179,12 +179,11 @@ class _Recorder:
             with mx_name.NameManager():
                 out = self.net(mx.sym.var("data"))
         except Exception as err:  # a block that only runs on NDArrays
-            first = str(err).splitlines()[0] if str(err) else ""
             raise InputError(
                 f"summary() reads the net's graph with a symbolic input, and "
                 f"{type(self.net).__name__} could not build one ({type(err).__name__}: "
-                f"{first}). Every block must be a HybridBlock whose hybrid_forward uses F (not "
-                f"nd) operators") from err
+                f"{first_line(err)}). Every block must be a HybridBlock whose hybrid_forward "
+                f"uses F (not nd) operators") from err
         finally:
             mx_name.NameManager.get = original_get
             for handle in handles:
@@ -203,7 +202,7 @@ def _infer_shapes(net, out, shape):
             arg_shapes, out_shapes, aux_shapes = internals.infer_shape(data=tuple(shape))
     except Exception as err:
         raise OptionError(f"{type(net).__name__} cannot take an input of shape "
-                          f"{tuple(shape)}: {str(err).splitlines()[0]}") from err
+                          f"{tuple(shape)}: {first_line(err)}") from err
     if out_shapes is None or any(s is None for s in out_shapes):
         raise OptionError(f"could not infer every shape of {type(net).__name__} for input "
                           f"{tuple(shape)}")

@@ -27,6 +27,7 @@ import sys
 from .. import runs, runtime
 from ..errors import GluonCNNError
 from ..export import symbol_ops, unsupported_onnx_ops  # noqa: F401  (their old home)
+from ..utils import first_line
 from .commands import COMMANDS, cmd_doctor, cmd_eval, cmd_export, cmd_list, cmd_summary, cmd_train  # noqa: F401
 from .parser import (  # noqa: F401
     ArgumentParser,
@@ -136,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as err:
         if debug:
             raise
-        print(f"gluoncnn: error: {type(err).__name__}: {runs.first_line(err)} (an internal "
+        print(f"gluoncnn: error: {type(err).__name__}: {first_line(err)} (an internal "
               f"error of gluoncnn; rerun with --debug for the traceback and report it)",
               file=sys.stderr)
         return EXIT_FAILURE

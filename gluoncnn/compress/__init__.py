@@ -43,6 +43,10 @@ Modules, one per section of the chapter:
 ``report``      :func:`params_nbytes`, :func:`compression_report`, :func:`plot_report`
 ==============  ================================================================================
 """
+from .. import runtime
+
+runtime.import_mxnet()  # before this package's modules import mxnet: one clear error without it
+
 from ..analysis import throughput
 from .blocks import block_at, clone, compressible_layers, layer_weights, replace_block
 from .encoding import decode_params, encode_sparse

@@ -9,6 +9,7 @@ from mxnet import nd
 from mxnet.gluon import nn
 
 from ..errors import InputError, OptionError
+from ..utils import first_line
 from .blocks import check_initialized, compressible_layers
 
 _INT8_OPS = {"Convolution", "FullyConnected", "Pooling", "Flatten", "Concat", "elemwise_add",
@@ -100,7 +101,7 @@ def quantize(net: nn.HybridBlock, calib_data, calib_mode: str = "naive",
                 "MXNet's int8 quantization failed on this net. Operators without a known int8 "
                 f"path here: {', '.join(unsupported) or 'none'}. Keep them float32 with "
                 "exclude_layers=[names] or exclude_operators=[ops]. MXNet said: "
-                f"{str(e).splitlines()[0]}") from e
+                f"{first_line(e)}") from e
     return qnet
 
 

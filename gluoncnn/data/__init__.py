@@ -32,6 +32,10 @@ The loaders return ``(train_iter, test_iter)`` of ``gluon.data.DataLoader`` like
 ``load_data_fashion_mnist``: ``X`` is a float32 NCHW batch in [0, 1] (or normalised) and ``y``
 an int32 batch of class indices.
 """
+from .. import runtime
+
+runtime.import_mxnet()  # before this package's modules import mxnet: one clear error without it
+
 from .catalogue import (
                         _TITLES,  # noqa: F401  (the name gluoncnn.doctor reads)
                         CIFAR10_CLASSES,

@@ -5,6 +5,10 @@
 >>> model_info('resnet18').params
 11689512
 """
+from .. import runtime
+
+runtime.import_mxnet()  # before this package's modules import mxnet: one clear error without it
+
 from .registry import (ModelInfo, UnknownOptionError, compute_figures, families,  # noqa: F401
                        get_model, list_models, model_info, model_options, model_table,
                        register_model)

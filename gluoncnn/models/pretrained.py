@@ -37,6 +37,7 @@ import mxnet as mx
 from mxnet.base import MXNetError
 
 from ..errors import FileFormatError, OptionError
+from ..utils import first_line
 from .common import Classifier
 
 __all__ = ['load_pretrained', 'file_layers']
@@ -96,8 +97,8 @@ def file_layers(path: str) -> list[Layer]:
     try:
         loaded = mx.nd.load(path)
     except MXNetError as err:
-        reason = str(err).strip().splitlines()[0]
-        raise FileFormatError(f"{path} is not an MXNet parameter file ({reason})") from None
+        raise FileFormatError(f"{path} is not an MXNet parameter file "
+                              f"({first_line(err)})") from None
     if not isinstance(loaded, dict) or not loaded:
         raise FileFormatError(f"{path} holds no named parameters: not a model-zoo .params file")
     return _group((*_split(key), array) for key, array in loaded.items())

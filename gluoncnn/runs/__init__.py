@@ -34,7 +34,7 @@ import shlex
 from typing import Any, Callable
 
 from ..errors import OptionError
-from ..utils import atomic_write
+from ..utils import atomic_write, first_line
 from .folder import (
     CHECKPOINT_DIR,
     CHECKPOINT_FILE,
@@ -75,7 +75,6 @@ from .settings import (
     dataset_info,
     default_small_input,
     describe_model,
-    first_line,
     fit_kwargs_from_settings,
     load_data,
     load_parameters,

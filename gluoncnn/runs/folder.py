@@ -14,8 +14,8 @@ from typing import Any
 
 from .. import __version__
 from ..errors import FileFormatError, GluonCNNError
-from ..utils import atomic_write_text
-from .settings import TRAIN_DEFAULTS, first_line
+from ..utils import atomic_write_text, first_line
+from .settings import TRAIN_DEFAULTS
 
 RUN_FILE = "run.json"
 FINAL_PARAMS = "model.params"

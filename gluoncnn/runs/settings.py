@@ -12,7 +12,8 @@ import warnings
 from collections.abc import Iterable
 from typing import Any
 
-from ..errors import FileFormatError, GluonCNNError, OptionError
+from ..errors import GluonCNNError, OptionError
+from ..utils import first_line
 
 #: The settings of a run and their defaults (the ``gluoncnn train`` flags read these).
 TRAIN_DEFAULTS: dict[str, Any] = {
@@ -172,25 +173,12 @@ def load_parameters(net, path: str, ctx=None) -> None:
         raise OptionError(f"parameters file {path} not found")
     try:
         train_load_parameters(net, path, ctx=ctx)
-    except FileFormatError:  # the loader's advice is about resuming; here no run is resumed
-        raise FileFormatError(f"{path} is not a valid MXNet parameter file (empty, truncated or "
-                              f"not written by save_parameters)") from None
     except GluonCNNError:
         raise
     except (AssertionError, ValueError, mx.base.MXNetError) as err:
         raise OptionError(f"cannot load {path} into this model: {first_line(err).rstrip('.')}; "
                           f"build it with the options it was trained with (--classes, "
                           f"--in-channels, --small-input, --model-option)") from None
-
-
-def first_line(err: BaseException) -> str:
-    """The first informative line of an exception's message (MXNet's carry C++ traces)."""
-    text = str(err.args[0]) if isinstance(err, KeyError) and err.args else str(err)
-    for line in text.strip().splitlines():
-        line = line.strip()
-        if line and not line.startswith(("Stack trace", "[bt]", "File ", "Traceback")):
-            return line
-    return type(err).__name__
 
 
 def check_fit_options(fit_kwargs: dict[str, Any]) -> None:

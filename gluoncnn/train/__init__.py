@@ -38,6 +38,10 @@ Several machines (MXNet's ps-lite parameter server, shipped in the mxnet wheel):
 ``fit(..., kvstore='dist_sync')`` script in every process with the ``DMLC_*`` environment variables
 set (see :func:`dist_env`); each worker trains on its ``1/num_workers`` shard of the training set.
 """
+from .. import runtime
+
+runtime.import_mxnet()  # before this package's modules import mxnet: one clear error without it
+
 from .callbacks import (
                         BestCheckpoint,
                         Callback,

@@ -144,8 +144,12 @@ def load_arrays(path) -> dict[str, mx.nd.NDArray]:
 
 def load_parameters(net, path, ctx=None) -> None:
     """``net.load_parameters(path, ctx)``, with a one-line :class:`FileFormatError` naming the
-    file when it is truncated or corrupt, instead of MXNet's traceback."""
-    load_arrays(path)  # a readable array file, or a clear error
+    file when it is empty, truncated or corrupt, instead of MXNet's traceback."""
+    try:
+        mx.nd.load(os.fspath(path))
+    except mx.base.MXNetError:
+        raise FileFormatError(f"{path} is not a valid MXNet parameter file (empty, truncated or "
+                              f"not written by save_parameters)") from None
     net.load_parameters(os.fspath(path), ctx=ctx)
 
 
@@ -229,7 +233,11 @@ def load_checkpoint(path) -> dict[str, Any]:
 def restore(record: dict[str, Any], net, trainer, ctxs) -> None:
     """Load a checkpoint record's parameters into ``net`` and its optimizer state into
     ``trainer``; a state in the old pickle format is skipped with a warning, never unpickled."""
-    load_parameters(net, record["params_path"], ctx=ctxs)
+    try:
+        load_parameters(net, record["params_path"], ctx=ctxs)
+    except FileFormatError as err:
+        raise FileFormatError(f"{err}; resume from another checkpoint or start a new run") \
+            from None
     if not record.get("states_path") or trainer is None:
         return
     if record.get("states_format") != STATES_FORMAT or "optimizer_state" not in record:
