@@ -291,6 +291,6 @@ def test_short_settings_names_the_width_and_the_variants():
     text = report.short_settings(course.settings("05-googlenet", "cpu"))
     assert text == ("googlenet, aux_logits=False, lrn=False, dropout=0.0, width=0.5 (48x48, all "
                     "60,000 images, 2 epochs); googlenet, aux_logits=True, lrn=True, width=0.5 "
-                    "(72x72, 20,000 images, 1 epoch); adam lr 0.001")
+                    "(72x72, 4,000 images, 1 epoch); adam lr 0.001")
     assert report.short_settings(course.settings("03-vgg", "cpu")).startswith(
         "vgg11 small-image form, width=0.25 (28x28, all 60,000 images, 5 epochs)")
