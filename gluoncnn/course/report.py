@@ -47,7 +47,8 @@ def _epochs(n):
 
 def result_rows(preset_name, results_dir=None):
     """One dict per recorded chapter, in course order: chapter, settings, minutes, accuracies
-    (``'0.9012'`` for the chapter's net, ``'bn_lenet 0.9051'`` for each of several), targets (``'0.900 reached'``), cpu, threads, date, commit."""
+    (``'0.9012'`` for the chapter's net, ``'bn_lenet 0.9051'`` for each of several), targets
+    (``'0.900 reached'``), cpu, threads, date, commit."""
     rows = []
     for chapter, r in recorded(preset_name, results_dir).items():
         rows.append({
