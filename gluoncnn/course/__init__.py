@@ -67,8 +67,8 @@ def configure_threads(chapter=None):
     The net is the chapter's model in the preset the environment selects (``GLUONCNN_QUICK``,
     ``$GLUONCNN_PRESET``), else in the ``cpu`` preset: a GPU cannot be asked for before MXNet
     loads, and threads matter on the CPU. ``gluoncnn.runtime.threads_for`` gives the count (one
-    thread for LeNet on an AVX-512 processor, every physical core otherwise); ``chapter=None`` (or a chapter without a
-    net) leaves the model unknown. Returns the ``runtime.ThreadChoice``."""
+    thread for LeNet on an AVX-512 processor, every physical core otherwise); ``chapter=None``
+    (or a chapter without a net) leaves the model unknown. Returns the ``runtime.ThreadChoice``."""
     from .. import runtime
     return runtime.configure_threads(_chapter_model(chapter))
 
