@@ -7,6 +7,7 @@ Read from the runner's records (``notebooks/results/<preset>/*.json``) and the p
 so the README and chapter 12 show the numbers the runs computed, never typed ones.
 """
 from . import PRESETS, recorded
+from .presets import _plural
 
 
 def short_settings(settings):
@@ -22,7 +23,7 @@ def short_settings(settings):
 
     def data(s):
         size = s.resize or 28
-        return f"{size}x{size}, {_images(s.train_size)}, {_epochs(s.epochs)}"
+        return f"{size}x{size}, {_images(s.train_size)}, {_plural(s.epochs, 'epoch')}"
     parts = [f"{net(settings)} ({data(settings)})"]
     for label in settings.variants:
         v = settings.variant(label)
@@ -39,10 +40,6 @@ def _net_name(result_name):
 
 def _images(n):
     return "all 60,000 images" if n is None else f"{n:,} images"
-
-
-def _epochs(n):
-    return f"{n} epoch" + ("" if n == 1 else "s")
 
 
 def result_rows(preset_name, results_dir=None):
