@@ -13,6 +13,7 @@ from mxnet.gluon import nn
 
 from gluoncnn import compress as C
 from gluoncnn.data import load_data
+from gluoncnn.errors import OptionError
 from gluoncnn.models import get_model
 from gluoncnn.train import evaluate, fit
 
@@ -292,6 +293,24 @@ def test_report_and_plot(trained, data, tmp_path):
     fig = C.plot_report(df, title="LeNet")
     fig.savefig(os.path.join(tmp_path, "report.png"))
     assert len(fig.axes) == 3
+
+
+def test_report_prunes_once_or_takes_a_given_pruning(trained, data):
+    test_batches = list(data[1])[:1]
+    steps = []
+
+    def count_steps(net, on_step):
+        steps.append(net)
+    C.compression_report(trained, test_batches, methods=("prune", "prune+share"),
+                         fine_tune=count_steps, sparsity=0.8, prune_steps=2, min_time=0.02)
+    assert len(steps) == 2  # two pruning steps, once for both methods
+    m = C.clone(trained)
+    mask = C.prune(m, 0.5)
+    df = C.compression_report(trained, test_batches, methods=("prune", "prune+share"),
+                              fine_tune=count_steps, pruned=(m, mask), min_time=0.02)
+    assert len(steps) == 2 and list(df.detail.str[:13]) == ["sparsity 0.50"] * 2
+    with pytest.raises(OptionError, match="pruned must be"):
+        C.compression_report(trained, test_batches, pruned=m)
 
 
 # ---- bad requests ---------------------------------------------------------------------------

@@ -223,6 +223,17 @@ def test_targets_name_recorded_results():
     assert set(course.TARGETS) <= set(course.CHAPTERS)
 
 
+def test_compression_targets_are_points_lost_against_float32():
+    report = [{"method": "float32", "accuracy": 0.855}, {"method": "prune", "accuracy": 0.850},
+              {"method": "share", "accuracy": 0.80}, {"method": "int8", "accuracy": 0.840}]
+    rows = course.against_targets("11-compression", {"lenet": report, "squeezenet": "n/a"})
+    assert rows == [("lenet prune", 0.850, 0.845, True), ("lenet int8", 0.840, 0.845, False)]
+    lines = course.target_lines("11-compression", {"lenet": report})
+    assert lines[0] == ("lenet prune: test accuracy 0.850 against the course's target of 0.845 "
+                        "(float32 less 1 point) for this chapter: reached")
+    assert lines[1].endswith("MISSED by 0.5 points")
+
+
 def test_train_args_are_the_command_line_of_the_same_run():
     assert course.settings("07-resnet", "gpu").train_args() == [
         "--model", "resnet18", "--dataset", "fashion-mnist", "--epochs", "5",
@@ -291,6 +302,6 @@ def test_short_settings_names_the_width_and_the_variants():
     text = report.short_settings(course.settings("05-googlenet", "cpu"))
     assert text == ("googlenet, aux_logits=False, lrn=False, dropout=0.0, width=0.5 (48x48, all "
                     "60,000 images, 2 epochs); googlenet, aux_logits=True, lrn=True, width=0.5 "
-                    "(72x72, 4,000 images, 1 epoch); adam lr 0.001")
+                    "(72x72, 20,000 images, 1 epoch); adam lr 0.001")
     assert report.short_settings(course.settings("03-vgg", "cpu")).startswith(
         "vgg11 small-image form, width=0.25 (28x28, all 60,000 images, 5 epochs)")

@@ -9,7 +9,7 @@ from ..errors import OptionError
 from .blocks import check_initialized, clone, compressible_layers
 from .encoding import encode_sparse
 from .int8 import quantize, quantized_ops
-from .pruning import prune, run_fine_tune
+from .pruning import PruningMask, prune, run_fine_tune
 from .sharing import share_weights
 from .svd import svd_compress
 
@@ -44,7 +44,7 @@ def compression_report(net: nn.Block, test_iter, methods=METHODS, calib_iter=Non
                        fine_tune=None, sparsity: float = 0.8, scope: str = "global",
                        prune_steps: int = 1, energy: float = 0.9, rank: int | None = None,
                        bits: int = 5, calib_mode: str = "naive", num_calib_batches: int = 5,
-                       min_time: float = 0.5):
+                       min_time: float = 0.5, pruned: tuple | None = None):
     """Apply each compression method to a copy of ``net`` and measure it on ``test_iter``.
 
     ``methods`` (any of): ``'float32'`` (the net as is), ``'prune'`` (:func:`prune` to
@@ -53,7 +53,9 @@ def compression_report(net: nn.Block, test_iter, methods=METHODS, calib_iter=Non
     prune, then share, zero as its own cluster) and ``'int8'`` (:func:`quantize`, calibrated
     on ``calib_iter``, default ``test_iter``'s first batches; use training images to keep the
     test set clean). ``fine_tune(net, on_step)`` (see :func:`fine_tuner`) retrains after each
-    pruning step and after SVD.
+    pruning step and after SVD. The net is pruned once, for both ``'prune'`` and
+    ``'prune+share'``; ``pruned=(pruned_net, mask)``, an earlier :func:`prune` of a copy of
+    ``net``, is used instead of pruning again.
 
     Returns a pandas DataFrame: method, size_bytes (bytes really written), ratio (float32 size /
     size), accuracy, images_per_sec (dense float32 kernels for prune/share: the zeros are
@@ -65,11 +67,21 @@ def compression_report(net: nn.Block, test_iter, methods=METHODS, calib_iter=Non
         raise OptionError(f"unknown method(s) {unknown}; choose from {METHODS}")
     check_initialized(net)
     compressible_layers(net)
+    if pruned is not None and not (isinstance(pruned, tuple) and len(pruned) == 2
+                                   and isinstance(pruned[1], PruningMask)):
+        raise OptionError("pruned must be (pruned_net, mask), the net and the PruningMask of "
+                          "an earlier gluoncnn.compress.prune of a copy of this net")
     x0 = _batch_xy(next(iter(test_iter)))[0]
+
+    def pruned_copy():
+        nonlocal pruned
+        if pruned is None:
+            m = clone(net)
+            pruned = (m, prune(m, sparsity, scope=scope, steps=prune_steps, fine_tune=fine_tune))
+        return _hybridized_clone(pruned[0]), pruned[1]
     settings = dict(calib_iter=calib_iter if calib_iter is not None else test_iter,
-                    fine_tune=fine_tune, sparsity=sparsity, scope=scope, prune_steps=prune_steps,
-                    energy=energy, rank=rank, bits=bits, calib_mode=calib_mode,
-                    num_calib_batches=num_calib_batches)
+                    fine_tune=fine_tune, pruned_copy=pruned_copy, energy=energy, rank=rank,
+                    bits=bits, calib_mode=calib_mode, num_calib_batches=num_calib_batches)
     rows = []
     for method in methods:
         model, size, detail = _compress(method, _hybridized_clone(net), **settings)
@@ -91,16 +103,17 @@ def _hybridized_clone(net):
     return twin
 
 
-def _compress(method, m, calib_iter, fine_tune, sparsity, scope, prune_steps, energy, rank,
-              bits, calib_mode, num_calib_batches):
-    """``(model, size in bytes, detail)`` of ``method`` applied to the copy ``m``."""
+def _compress(method, m, calib_iter, fine_tune, pruned_copy, energy, rank, bits, calib_mode,
+              num_calib_batches):
+    """``(model, size in bytes, detail)`` of ``method`` applied to the copy ``m``
+    (``pruned_copy()``: a copy of the pruned net and its mask)."""
     if method == "float32":
         return m, params_nbytes(m), "save_parameters"
     if method in ("prune", "prune+share"):
-        mask = prune(m, sparsity, scope=scope, steps=prune_steps, fine_tune=fine_tune)
+        m, mask = pruned_copy()
         if method == "prune":
             return (m, len(encode_sparse(m, list(mask.masks))),
-                    f"{scope} sparsity {mask.sparsity:.2f}, sparse values + uint8 gaps")
+                    f"sparsity {mask.sparsity:.2f}, sparse values + uint8 gaps")
         shared = share_weights(m, bits, layers=list(mask.masks))
         return (m, shared.nbytes,
                 f"sparsity {mask.sparsity:.2f}, {bits}-bit k-means + Huffman")

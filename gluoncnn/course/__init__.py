@@ -24,10 +24,11 @@ import tempfile
 
 from ..errors import OptionError
 from ..utils import atomic_write_text, did_you_mean
-from .presets import CHAPTERS, PRESET_NAMES, PRESETS, TARGETS, Settings
+from .presets import CHAPTERS, PRESET_NAMES, PRESETS, TARGETS, MaxLoss, Settings
 
 __all__ = [
     "CHAPTERS",
+    "MaxLoss",
     "PRESETS",
     "PRESET_ENV",
     "PRESET_NAMES",
@@ -188,22 +189,31 @@ def record(chapter=None, /, **results):
     from the run it shows."""
     payload = {k: _jsonable(v) for k, v in results.items()}
     if chapter is not None:
-        for line in target_lines(_check_chapter(chapter), payload):
-            print(line)
+        print_targets(chapter, **payload)
     path = os.environ.get(RECORD_ENV, "").strip()
     if path:
         atomic_write_text(path, json.dumps(payload, indent=1, sort_keys=True) + "\n")
+
+
+def print_targets(chapter, /, **results):
+    """Print each of ``results`` against the course's target for ``chapter`` (:func:`record`
+    does it too; this is for a chapter that states a target before its last cell)."""
+    for line in target_lines(_check_chapter(chapter), results):
+        print(line)
 
 
 def target_lines(chapter, results):
     """One sentence per target of ``chapter`` that ``results`` holds: the accuracy, the target,
     reached or missed by how many points."""
     lines = []
+    targets = TARGETS.get(chapter, {})
     for name, acc, target, reached in against_targets(chapter, results):
         verdict = ("reached" if reached else
                    f"MISSED by {100 * (target - acc):.1f} points")
+        basis = targets.get(name.split()[0])
+        basis = f" ({basis})" if isinstance(basis, MaxLoss) else ""
         lines.append(f"{name}: test accuracy {acc:.3f} against the course's target of "
-                     f"{target:.3f} for this chapter: {verdict}")
+                     f"{target:.3f}{basis} for this chapter: {verdict}")
     return lines
 
 
@@ -225,6 +235,9 @@ def against_targets(chapter, results):
     rows = []
     for key, target in TARGETS.get(chapter, {}).items():
         value = results.get(key)
+        if isinstance(target, MaxLoss):
+            rows.extend(target.rows(key, value))
+            continue
         found = value.items() if isinstance(value, dict) else [(key, value)]
         rows.extend((name, acc, target, acc >= target) for name, acc in found
                     if isinstance(acc, (int, float)))

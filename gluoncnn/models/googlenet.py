@@ -55,6 +55,7 @@ fc 1024), rounded (at least 1), as d2l narrows its nets for a laptop CPU: at ``w
 inception 3a has 16, 24->32, 4->8, 8 filters and 5b ends at 256 channels.
 """
 import warnings
+from functools import partial
 
 from mxnet import autograd, nd
 from mxnet import init as mx_init
@@ -82,9 +83,7 @@ INCEPTION_SPEC = {
 def _spec(block, width=1.0):
     """Inception ``block``'s ``(c1, c2, c3, c4)`` of Table 1, each count times ``width``."""
     c1, c2, c3, c4 = INCEPTION_SPEC[block]
-
-    def w(c):
-        return scale_channels(c, width)
+    w = partial(scale_channels, width=width)
     return w(c1), (w(c2[0]), w(c2[1])), (w(c3[0]), w(c3[1])), w(c4)
 
 
@@ -167,9 +166,7 @@ class GoogLeNet(Classifier):
                          default_init=mx_init.Xavier(), **kwargs)
         self.aux_logits = aux_logits
         self.width = width
-
-        def w(c):
-            return scale_channels(c, width)
+        w = partial(scale_channels, width=width)
 
         def norm():
             return LocalResponseNorm(size=5, alpha=2e-5, beta=0.75, k=1.0)
