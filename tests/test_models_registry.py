@@ -226,12 +226,15 @@ def _initialised_small_net(name, real_batch):
 
 @pytest.mark.parametrize('name', MODELS)
 def test_one_training_step_lowers_the_loss(name, real_batch):
-    """Every model's small form, on 16 real Fashion-MNIST images: inference gives finite
-    (16, 10) scores; one SGD step (a step predicted to lower the loss by 1%) lowers it, and the
+    """Every model's small form, on 16 real Fashion-MNIST images (4 for the nets of over 1.5
+    GMACs at ImageNet size, which took up to 45 s each with 16): inference gives finite
+    (N, 10) scores; one SGD step (a step predicted to lower the loss by 1%) lowers it, and the
     gradient reaches the first convolution."""
     net, X, y, _ = _initialised_small_net(name, real_batch)
+    if model_info(name).macs > 1.5e9:
+        X, y = X[:4], y[:4]
     scores = net(X)
-    assert scores.shape == (16, 10) and np.isfinite(scores.asnumpy()).all()
+    assert scores.shape == (len(X), 10) and np.isfinite(scores.asnumpy()).all()
 
     loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
     params = [p for p in net.collect_params().values() if p.grad_req != 'null']
