@@ -118,6 +118,28 @@ def test_train_and_test_size_keep_the_first_examples():
         D.load_data("fashion-mnist", 16, sample=True, train_size=2000)
 
 
+def test_loader_cuts_the_batches_a_dataloader_gives_in_the_same_order(monkeypatch):
+    from mxnet import gluon
+
+    from gluoncnn.data.loading import TensorLoader
+    train_iter, _ = D.load_data("fashion-mnist", 64, sample=True, train_size=300)
+    assert isinstance(train_iter, TensorLoader)
+    monkeypatch.setattr(TensorLoader, "CHUNK_BYTES", 3 * 64 * 28 * 28 * 4)  # 3 batches a chunk
+    for shuffle in (True, False):
+        plain = gluon.data.DataLoader(train_iter._dataset, 64, shuffle=shuffle,
+                                      last_batch="keep")
+        cut = TensorLoader(train_iter._dataset, 64, shuffle=shuffle, last_batch="keep")
+        np.random.seed(7)
+        expected = [(X.asnumpy(), y.asnumpy()) for X, y in plain]
+        np.random.seed(7)
+        got = [(X.asnumpy(), y.asnumpy()) for X, y in cut]
+        assert [len(y) for _, y in got] == [64, 64, 64, 64, 44]
+        for (X0, y0), (X1, y1) in zip(expected, got, strict=True):
+            assert X1.dtype == X0.dtype and y1.dtype == y0.dtype
+            np.testing.assert_array_equal(X1, X0)
+            np.testing.assert_array_equal(y1, y0)
+
+
 # --------------------------------------------------------------------------- data root
 def test_data_root_order(tmp_path, monkeypatch):
     monkeypatch.delenv("GLUONCNN_DATA", raising=False)
