@@ -32,11 +32,13 @@ import sys
 import tempfile
 import time
 
+# epoch.py beside this file (the script's folder is on sys.path): imported before gluoncnn
+# chooses threads in this process, so its child_env hands each child the caller's environment.
+from epoch import child_env, read_idx
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 RESULTS = os.path.join(HERE, "results")
-# The caller's environment, before gluoncnn chose threads in this process: each child chooses.
-CALLER_ENV = dict(os.environ)
 LR, WARMUP = 0.003, 30
 UNBULKED = {"MXNET_EXEC_BULK_EXEC_TRAIN": "0", "MXNET_EXEC_BULK_EXEC_INFERENCE": "0"}
 
@@ -45,7 +47,6 @@ def real_batch(root: str, batch_size: int):
     """The first ``batch_size`` Fashion-MNIST training images (N, 1, 28, 28) in [0, 1] and
     their labels, as numpy arrays, read from ``root`` without loading MXNet (whose OpenMP
     runtime would then sit in the PyTorch process)."""
-    from epoch import read_idx
     images = read_idx(os.path.join(root, "train-images-idx3-ubyte.gz"))[:batch_size]
     labels = read_idx(os.path.join(root, "train-labels-idx1-ubyte.gz"))[:batch_size]
     return (images.astype("float32") / 255)[:, None], labels.astype("int64")
@@ -144,9 +145,7 @@ def summary(framework: str, wall_ms: float, profiled_ms: float, ops: dict, threa
 
 
 def run_child(framework: str, root: str, batch_size: int, steps: int, extra_env=()) -> dict:
-    env = dict(CALLER_ENV)
-    env.update(extra_env)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (ROOT, HERE, env.get("PYTHONPATH")) if p)
+    env = {**child_env(None), **extra_env}
     done = subprocess.run([sys.executable, os.path.abspath(__file__), "--child", framework,
                            "--data-root", root, "--batch-size", str(batch_size),
                            "--steps", str(steps)],

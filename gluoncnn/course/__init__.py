@@ -206,14 +206,13 @@ def target_lines(chapter, results):
     """One sentence per target of ``chapter`` that ``results`` holds: the accuracy, the target,
     reached or missed by how many points."""
     lines = []
-    targets = TARGETS.get(chapter, {})
-    for name, acc, target, reached in against_targets(chapter, results):
-        verdict = ("reached" if reached else
-                   f"MISSED by {100 * (target - acc):.1f} points")
-        basis = targets.get(name.split()[0])
-        basis = f" ({basis})" if isinstance(basis, MaxLoss) else ""
-        lines.append(f"{name}: test accuracy {acc:.3f} against the course's target of "
-                     f"{target:.3f}{basis} for this chapter: {verdict}")
+    for key, target in TARGETS.get(chapter, {}).items():
+        basis = f" ({target})" if isinstance(target, MaxLoss) else ""
+        for name, acc, threshold, reached in _target_rows(key, target, results.get(key)):
+            verdict = ("reached" if reached else
+                       f"MISSED by {100 * (threshold - acc):.1f} points")
+            lines.append(f"{name}: test accuracy {acc:.3f} against the course's target of "
+                         f"{threshold:.3f}{basis} for this chapter: {verdict}")
     return lines
 
 
@@ -232,16 +231,18 @@ def recorded(preset_name, results_dir=None):
 def against_targets(chapter, results):
     """``[(name, accuracy, target, reached)]`` for each of the chapter's :data:`TARGETS` that
     ``results`` (what the chapter recorded) holds; one row per net for a dict of accuracies."""
-    rows = []
-    for key, target in TARGETS.get(chapter, {}).items():
-        value = results.get(key)
-        if isinstance(target, MaxLoss):
-            rows.extend(target.rows(key, value))
-            continue
-        found = value.items() if isinstance(value, dict) else [(key, value)]
-        rows.extend((name, acc, target, acc >= target) for name, acc in found
-                    if isinstance(acc, (int, float)))
-    return rows
+    return [row for key, target in TARGETS.get(chapter, {}).items()
+            for row in _target_rows(key, target, results.get(key))]
+
+
+def _target_rows(key, target, value):
+    """The rows of one target: a :class:`MaxLoss` against a compression report's records, or a
+    test accuracy against ``value`` (one accuracy, or a dict of them, one per net)."""
+    if isinstance(target, MaxLoss):
+        return target.rows(key, value)
+    found = value.items() if isinstance(value, dict) else [(key, value)]
+    return [(name, acc, target, acc >= target) for name, acc in found
+            if isinstance(acc, (int, float))]
 
 
 @contextlib.contextmanager
