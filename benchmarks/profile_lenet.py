@@ -12,7 +12,10 @@ in a fresh process with its own threads (gluoncnn's rule for MXNet, PyTorch's de
 - ``op_ms``: the operators' own time per step, from the framework's profiler (MXNet's aggregate
   ``operator`` statistics; PyTorch's ``aten::`` self CPU time) as a share of the profiled step,
   applied to the unprofiled one (the profiler slows each operator call);
-- ``op_calls``: operator calls per step, and the operators that take most of the time.
+- ``op_calls``: operator calls per step, and the operators that take most of the time;
+- ``python_cpu_ms`` (MXNet): the CPU time per step of the Python thread, which queues the
+  operators while MXNet's engine threads run them: on a machine with no spare core it competes
+  with them.
 
 ``wall_ms - op_ms`` is what the framework costs around its kernels per step (Python, dispatch,
 MXNet's engine queue); ``op_ms`` is the kernels. MXNet runs twice: as ``fit`` does (its engine
@@ -52,16 +55,18 @@ def real_batch(root: str, batch_size: int):
     return (images.astype("float32") / 255)[:, None], labels.astype("int64")
 
 
-def timed(step, steps: int, sync) -> float:
-    """Milliseconds per call of ``step`` over ``steps`` calls, after the warm-up."""
+def timed(step, steps: int, sync) -> tuple[float, float]:
+    """Milliseconds per call of ``step`` over ``steps`` calls, after the warm-up: the wall
+    clock's, and the CPU time of the calling (Python) thread."""
     for _ in range(WARMUP):
         step()
     sync()
-    start = time.perf_counter()
+    start, start_cpu = time.perf_counter(), time.thread_time()
     for _ in range(steps):
         step()
     sync()
-    return 1000 * (time.perf_counter() - start) / steps
+    return (1000 * (time.perf_counter() - start) / steps,
+            1000 * (time.thread_time() - start_cpu) / steps)
 
 
 def profile_mxnet(root: str, batch_size: int, steps: int) -> dict:
@@ -84,7 +89,7 @@ def profile_mxnet(root: str, batch_size: int, steps: int) -> dict:
             loss = loss_fn(net(X), y)
         loss.backward()
         trainer.step(batch_size)
-    wall_ms = timed(step, steps, mx.nd.waitall)
+    wall_ms, python_cpu_ms = timed(step, steps, mx.nd.waitall)
     # MXNet writes its trace file when the process ends: a folder left to the system's /tmp
     mx.profiler.set_config(profile_symbolic=True, profile_imperative=True, aggregate_stats=True,
                            filename=os.path.join(tempfile.mkdtemp(), "profile.json"))
@@ -101,8 +106,8 @@ def profile_mxnet(root: str, batch_size: int, steps: int) -> dict:
            if name != "WaitForVar"}  # the host waiting, not an operator
     bulked = os.environ.get("MXNET_EXEC_BULK_EXEC_TRAIN", "1") != "0"
     label = "MXNet " + mx.__version__ + ("" if bulked else ", operators not bulked")
-    return summary(label, wall_ms, profiled_ms, ops,
-                   f"{choice.count} ({choice.reason})")
+    return summary(label, wall_ms, profiled_ms, ops, f"{choice.count} ({choice.reason})",
+                   python_cpu_ms)
 
 
 def profile_torch(root: str, batch_size: int, steps: int) -> dict:
@@ -119,7 +124,7 @@ def profile_torch(root: str, batch_size: int, steps: int) -> dict:
         optimizer.zero_grad()
         loss_fn(model(X), y).backward()
         optimizer.step()
-    wall_ms = timed(step, steps, lambda: None)  # eager on the CPU: each call has finished
+    wall_ms, _ = timed(step, steps, lambda: None)  # eager on the CPU: each call has finished
     start = time.perf_counter()
     with profile(activities=[ProfilerActivity.CPU]) as prof:
         for _ in range(steps):
@@ -131,15 +136,18 @@ def profile_torch(root: str, batch_size: int, steps: int) -> dict:
                    f"{torch.get_num_threads()} (PyTorch's default)")
 
 
-def summary(framework: str, wall_ms: float, profiled_ms: float, ops: dict, threads: str) -> dict:
+def summary(framework: str, wall_ms: float, profiled_ms: float, ops: dict, threads: str,
+            python_cpu_ms: float | None = None) -> dict:
     """``ops``: name -> (calls per step, ms per step, profiled). The profiler slows every step
     (PyTorch's by about 20 us per operator call), so the operators' share of the profiled step
-    is applied to the unprofiled one: ``op_ms`` and ``overhead_ms`` are at unprofiled speed."""
+    is applied to the unprofiled one: ``op_ms`` and ``overhead_ms`` are at unprofiled speed.
+    ``python_cpu_ms``: the Python thread's CPU time per step where it is not the thread that
+    runs the kernels (MXNet's engine runs them on its own threads)."""
     share = min(1.0, sum(ms for _, ms in ops.values()) / profiled_ms)
     top = sorted(ops.items(), key=lambda item: -item[1][1])[:8]
     return {"framework": framework, "threads": threads, "wall_ms": wall_ms,
             "profiled_ms": profiled_ms, "op_share": share, "op_ms": wall_ms * share,
-            "overhead_ms": wall_ms * (1 - share),
+            "overhead_ms": wall_ms * (1 - share), "python_cpu_ms": python_cpu_ms,
             "op_calls": sum(calls for calls, _ in ops.values()),
             "top_ops": [{"op": name, "calls": calls, "ms": ms} for name, (calls, ms) in top]}
 
@@ -167,16 +175,23 @@ def render_markdown(report: dict) -> str:
     lines = [f"LeNet training step (forward, loss, backward, Adam) at batch "
              f"{report['batch_size']}, {report['steps']} steps, milliseconds per step. "
              f"{report['date'][:10]}, {report['cpu']}.", "",
-             "| framework | threads | wall | operators | around the operators | operator "
-             "calls | top operators (ms per profiled step) |", "|---|---|---:|---:|---:|---:|---|"]
+             "| framework | threads | wall | operators | around the operators | Python "
+             "thread's CPU | operator calls | top operators (ms per profiled step) |",
+             "|---|---|---:|---:|---:|---:|---:|---|"]
     for row in report["frameworks"]:
         if "error" in row:
-            lines.append(f"| {row['framework']} | - | {row['error']} | | | | |")
+            lines.append(f"| {row['framework']} | - | {row['error']} | | | | | |")
             continue
         top = ", ".join(f"{_short(o['op'])} {o['ms']:.2f}" for o in row["top_ops"][:5])
+        python_cpu = row.get("python_cpu_ms")
         lines.append(f"| {row['framework']} | {row['threads']} | {row['wall_ms']:.2f} | "
-                     f"{row['op_ms']:.2f} | {row['overhead_ms']:.2f} | {row['op_calls']:.0f} | "
-                     f"{top} |")
+                     f"{row['op_ms']:.2f} | {row['overhead_ms']:.2f} | "
+                     f"{'-' if python_cpu is None else f'{python_cpu:.2f}'} | "
+                     f"{row['op_calls']:.0f} | {top} |")
+    lines += ["", "Python thread's CPU: MXNet's Python thread queues each step's operators while "
+              "the engine's threads run them; on a machine with no core to spare, this time "
+              "comes out of the kernels' cores. PyTorch's Python thread runs its kernels itself "
+              "(its share is the 'around the operators' column)."]
     return "\n".join(lines)
 
 

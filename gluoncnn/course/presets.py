@@ -350,8 +350,7 @@ PRESETS = MappingProxyType({
                      "fine-tuned for an epoch; SqueezeNet 1.1 on 6,000 images, 2 epochs, "
                      "tested on 2,000 images, fine-tuned for 20 batches"),
         replace(_COMPRESS_GPU, train_size=6000, test_size=1000, epochs=1, batch_size=32,
-                extra={"tune_batches": 20, "squeeze_fine_tune": False,
-                       "squeeze_tune_batches": 0},
+                extra=dict(_COMPRESS_GPU.extra, tune_batches=20, squeeze_fine_tune=False),
                 variants={"squeezenet": dict(_SQUEEZE_IN_11, batch_size=64, train_size=256,
                                              test_size=256, epochs=1)})),
     "12-which-architecture": _chapter(

@@ -142,9 +142,9 @@ class TensorLoader(gluon.data.DataLoader):
         images, labels = self._dataset._data
         batches = [np.asarray(b, dtype=np.int64) for b in self._batch_sampler]
         per_batch = max(1, images[:1].nbytes * max(map(len, batches), default=1))
-        step = max(1, self.CHUNK_BYTES // per_batch)
-        for first in range(0, len(batches), step):
-            chunk = batches[first:first + step]
+        batches_per_chunk = max(1, self.CHUNK_BYTES // per_batch)
+        for first in range(0, len(batches), batches_per_chunk):
+            chunk = batches[first:first + batches_per_chunk]
             order = np.concatenate(chunk)
             X = nd.array(images[order], dtype=images.dtype)
             y = nd.array(labels[order], dtype=labels.dtype)

@@ -131,25 +131,28 @@ def load_optimizer_state(trainer, path, info: dict[str, Any]) -> None:
     opt._index_update_count = opt._all_index_update_counts.setdefault(0, {})
 
 
-def load_arrays(path) -> dict[str, mx.nd.NDArray]:
-    """``mx.nd.load(path)``, with a one-line error naming the file when it is not an NDArray
-    file (truncated, corrupt, or something else, such as a pickle)."""
+def _read_nd_file(path, failure: str):
+    """``mx.nd.load(path)``; a file MXNet cannot read raises :class:`FileFormatError` with
+    ``f"{path} is not a valid MXNet {failure}"`` instead of MXNet's traceback."""
     try:
-        arrays = mx.nd.load(os.fspath(path))
+        return mx.nd.load(os.fspath(path))
     except mx.base.MXNetError:
-        raise FileFormatError(f"{path} is not a valid MXNet array file (truncated or corrupt); "
-                              f"resume from another checkpoint or start a new run") from None
+        raise FileFormatError(f"{path} is not a valid MXNet {failure}") from None
+
+
+def load_arrays(path) -> dict[str, mx.nd.NDArray]:
+    """``mx.nd.load(path)`` as a dict, with a one-line error naming the file when it is not an
+    NDArray file (truncated, corrupt, or something else, such as a pickle)."""
+    arrays = _read_nd_file(path, "array file (truncated or corrupt); resume from another "
+                                 "checkpoint or start a new run")
     return arrays if isinstance(arrays, dict) else dict(enumerate(arrays))
 
 
 def load_parameters(net, path, ctx=None) -> None:
     """``net.load_parameters(path, ctx)``, with a one-line :class:`FileFormatError` naming the
     file when it is empty, truncated or corrupt, instead of MXNet's traceback."""
-    try:
-        mx.nd.load(os.fspath(path))
-    except mx.base.MXNetError:
-        raise FileFormatError(f"{path} is not a valid MXNet parameter file (empty, truncated or "
-                              f"not written by save_parameters)") from None
+    # Gluon 1.9's load_parameters takes only a file name, so the file is read once to check it.
+    _read_nd_file(path, "parameter file (empty, truncated or not written by save_parameters)")
     net.load_parameters(os.fspath(path), ctx=ctx)
 
 
