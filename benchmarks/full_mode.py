@@ -8,8 +8,9 @@ whole of Fashion-MNIST and record the result, with the date, settings, device an
 Each run is a `gluoncnn train` command line, trained by the library behind that command
 (`gluoncnn.runs.train`, the run folder `runs/full/<name>/`); the results are merged into
 `benchmarks/results/full_mode.json` (the last chapter's tables read it). MXNet's threads are
-chosen once per process (gluoncnn.runtime: 1 for LeNet, every physical core otherwise), so give
-LeNet runs and the others in separate commands; each result records its thread count.
+chosen once per process (gluoncnn.runtime.threads_for: on an AVX-512 processor 1 for LeNet,
+otherwise every physical core), so give LeNet runs and the others in separate commands there;
+each result records its thread count.
 """
 import argparse
 import datetime
