@@ -1,7 +1,7 @@
 """Where a LeNet training step's time goes, MXNet against PyTorch: the profile behind the LeNet
 row of ``epoch.py`` (issue 14).
 
-    python benchmarks/profile_lenet.py                 # batch 64, 300 profiled steps each
+    python benchmarks/profile_lenet.py                 # batch 64, 300 steps, 3 rounds
     python benchmarks/profile_lenet.py --batch-size 256 --steps 100
 
 A step is what ``fit`` and a PyTorch loop do per batch: forward, loss, backward, Adam (lr 0.003),
@@ -21,7 +21,9 @@ in a fresh process with its own threads (gluoncnn's rule for MXNet, PyTorch's de
 MXNet's engine queue); ``op_ms`` is the kernels. MXNet runs twice: as ``fit`` does (its engine
 bulks a step's operators into a few segments, each one profiler entry) and with bulking off
 (``MXNET_EXEC_BULK_EXEC_TRAIN=0``), which names every operator's time. Writes
-``results/profile_lenet.{json,md}``.
+``results/profile_lenet.{json,md}``. The three processes run in interleaved rounds (``--rounds``,
+default 3): each framework's row is its round with the median wall time, shown with the range
+over the rounds (a shared machine's load moves single runs by half their time).
 PyTorch (``pip install torch==2.13.0``, CPU wheel) is optional: without it its row says so.
 """
 from __future__ import annotations
@@ -171,9 +173,20 @@ def _short(op: str) -> str:
     return op if len(names) <= 2 else f"[{names[0]}, {names[1]} + {len(names) - 2} more]"
 
 
+def median_row(runs: list[dict]) -> dict:
+    """The run with the median wall time, with every round's wall time (``walls_ms``); the
+    first error when no run succeeded."""
+    done = sorted((r for r in runs if "error" not in r), key=lambda r: r["wall_ms"])
+    if not done:
+        return runs[0]
+    return {**done[(len(done) - 1) // 2], "walls_ms": [r["wall_ms"] for r in done]}
+
+
 def render_markdown(report: dict) -> str:
     lines = [f"LeNet training step (forward, loss, backward, Adam) at batch "
-             f"{report['batch_size']}, {report['steps']} steps, milliseconds per step. "
+             f"{report['batch_size']}, {report['steps']} steps, milliseconds per step; each "
+             f"row the median of {report.get('rounds', 1)} interleaved round(s) in fresh "
+             f"processes (wall: min-max). "
              f"{report['date'][:10]}, {report['cpu']}.", "",
              "| framework | threads | wall | operators | around the operators | Python "
              "thread's CPU | operator calls | top operators (ms per profiled step) |",
@@ -184,7 +197,9 @@ def render_markdown(report: dict) -> str:
             continue
         top = ", ".join(f"{_short(o['op'])} {o['ms']:.2f}" for o in row["top_ops"][:5])
         python_cpu = row.get("python_cpu_ms")
-        lines.append(f"| {row['framework']} | {row['threads']} | {row['wall_ms']:.2f} | "
+        walls = row.get("walls_ms") or [row["wall_ms"]]
+        lines.append(f"| {row['framework']} | {row['threads']} | {row['wall_ms']:.2f} "
+                     f"({min(walls):.2f}-{max(walls):.2f}) | "
                      f"{row['op_ms']:.2f} | {row['overhead_ms']:.2f} | "
                      f"{'-' if python_cpu is None else f'{python_cpu:.2f}'} | "
                      f"{row['op_calls']:.0f} | {top} |")
@@ -199,6 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--steps", type=int, default=300)
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (default 3)")
     parser.add_argument("--out", default=RESULTS)
     parser.add_argument("--child", choices=("mxnet", "torch"), help=argparse.SUPPRESS)
     parser.add_argument("--data-root", help=argparse.SUPPRESS)
@@ -216,9 +232,13 @@ def main(argv: list[str] | None = None) -> int:
               "batch_size": args.batch_size, "steps": args.steps, "frameworks": []}
     # MXNet's engine runs a training step's operators in bulked segments (one profiler entry
     # per segment); the second MXNet run turns bulking off to attribute the time per operator.
-    for framework, extra_env in (("mxnet", {}), ("mxnet", UNBULKED), ("torch", {})):
-        report["frameworks"].append(run_child(framework, root, args.batch_size, args.steps,
-                                              extra_env))
+    configs = (("mxnet", {}), ("mxnet", UNBULKED), ("torch", {}))
+    rows = [[] for _ in configs]
+    for _ in range(args.rounds):
+        for runs, (framework, extra_env) in zip(rows, configs):
+            runs.append(run_child(framework, root, args.batch_size, args.steps, extra_env))
+    report["rounds"] = args.rounds
+    report["frameworks"] = [median_row(runs) for runs in rows]
     os.makedirs(args.out, exist_ok=True)
     stem = os.path.join(args.out, "profile_lenet")
     with open(stem + ".json", "w") as f:
