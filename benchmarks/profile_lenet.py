@@ -229,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     report = {"date": datetime.datetime.now().isoformat(timespec="seconds"),
               "cpu": f"{runtime.cpu_name()} ({runtime.physical_cores()} cores, AVX-512 "
                      f"{'yes' if runtime.cpu_has_avx512() else 'no'})",
-              "batch_size": args.batch_size, "steps": args.steps, "frameworks": []}
+              "batch_size": args.batch_size, "steps": args.steps, "rounds": args.rounds}
     # MXNet's engine runs a training step's operators in bulked segments (one profiler entry
     # per segment); the second MXNet run turns bulking off to attribute the time per operator.
     configs = (("mxnet", {}), ("mxnet", UNBULKED), ("torch", {}))
@@ -237,7 +237,6 @@ def main(argv: list[str] | None = None) -> int:
     for _ in range(args.rounds):
         for runs, (framework, extra_env) in zip(rows, configs):
             runs.append(run_child(framework, root, args.batch_size, args.steps, extra_env))
-    report["rounds"] = args.rounds
     report["frameworks"] = [median_row(runs) for runs in rows]
     os.makedirs(args.out, exist_ok=True)
     stem = os.path.join(args.out, "profile_lenet")
