@@ -357,10 +357,22 @@ def write_report(report: dict, samples: dict, sizes: dict, stem: str) -> str:
     return markdown
 
 
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1 (rounds, steps, a batch size)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (default 3)")
+    parser.add_argument("--rounds", type=positive_int, default=3,
+                        help="interleaved rounds (default 3)")
     parser.add_argument("--quick", action="store_true",
                         help="1 round on small subsets (LeNet 2,000/500): shows it works, "
                              "measures little")

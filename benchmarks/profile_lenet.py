@@ -39,7 +39,7 @@ import time
 
 # epoch.py beside this file (the script's folder is on sys.path): imported before gluoncnn
 # chooses threads in this process, so its child_env hands each child the caller's environment.
-from epoch import child_env, read_idx
+from epoch import child_env, positive_int, read_idx
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -212,9 +212,10 @@ def render_markdown(report: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--steps", type=int, default=300)
-    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (default 3)")
+    parser.add_argument("--batch-size", type=positive_int, default=64)
+    parser.add_argument("--steps", type=positive_int, default=300)
+    parser.add_argument("--rounds", type=positive_int, default=3,
+                        help="interleaved rounds (default 3)")
     parser.add_argument("--out", default=RESULTS)
     parser.add_argument("--child", choices=("mxnet", "torch"), help=argparse.SUPPRESS)
     parser.add_argument("--data-root", help=argparse.SUPPRESS)
