@@ -378,7 +378,7 @@ def main(argv: list[str] | None = None) -> int:
                              "measures little")
     parser.add_argument("--workloads", default=",".join(WORKLOADS), help=", ".join(WORKLOADS))
     parser.add_argument("--variants", default=",".join(VARIANTS), help=", ".join(VARIANTS))
-    parser.add_argument("--threads", type=int,
+    parser.add_argument("--threads", type=positive_int,
                         help="OMP_NUM_THREADS for every process (default: each framework's own "
                              "choice)")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds per process")

@@ -19,6 +19,9 @@ import statistics
 import subprocess
 import sys
 
+# epoch.py beside this file (the script's folder is on sys.path); it imports no MXNet.
+from epoch import positive_int
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 RESULTS = os.path.join(HERE, "results")
@@ -57,7 +60,7 @@ def measure(case_name, threads, timeout=600):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=positive_int, default=3)
     parser.add_argument("--threads", default=f"1,{os.cpu_count()}",
                         help="comma-separated thread counts (default: 1 and every core)")
     parser.add_argument("--cases", default=",".join(CASES), help=", ".join(CASES))

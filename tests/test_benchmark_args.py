@@ -11,17 +11,19 @@ BENCHMARKS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file
 
 @pytest.fixture()
 def scripts(monkeypatch):
-    monkeypatch.syspath_prepend(BENCHMARKS)  # profile_lenet imports epoch beside it
+    monkeypatch.syspath_prepend(BENCHMARKS)  # profile_lenet and threads import epoch beside them
     import epoch
     import profile_lenet
-    yield epoch, profile_lenet
-    for name in ("epoch", "profile_lenet"):
+    import threads
+    yield epoch, profile_lenet, threads
+    for name in ("epoch", "profile_lenet", "threads"):
         sys.modules.pop(name, None)
 
 
 @pytest.mark.parametrize("script, argv", [
-    (0, ["--rounds", "0"]), (0, ["--rounds", "two"]),
+    (0, ["--rounds", "0"]), (0, ["--rounds", "two"]), (0, ["--threads", "0"]),
     (1, ["--rounds", "0"]), (1, ["--steps", "-5"]), (1, ["--batch-size", "0"]),
+    (2, ["--rounds", "0"]),
 ])
 def test_counts_below_one_are_refused(scripts, script, argv, capsys):
     with pytest.raises(SystemExit) as exit_info:
