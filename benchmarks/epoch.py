@@ -48,6 +48,9 @@ import subprocess
 import sys
 import time
 
+# argtypes.py beside this file (the script's folder is on sys.path): standard library only.
+from argtypes import names_from, positive_int
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 RESULTS = os.path.join(HERE, "results")
@@ -357,17 +360,6 @@ def write_report(report: dict, samples: dict, sizes: dict, stem: str) -> str:
     return markdown
 
 
-def positive_int(text: str) -> int:
-    """An argparse type: a whole number of at least 1 (rounds, steps, a batch size)."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
-    return value
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -376,8 +368,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true",
                         help="1 round on small subsets (LeNet 2,000/500): shows it works, "
                              "measures little")
-    parser.add_argument("--workloads", default=",".join(WORKLOADS), help=", ".join(WORKLOADS))
-    parser.add_argument("--variants", default=",".join(VARIANTS), help=", ".join(VARIANTS))
+    parser.add_argument("--workloads", type=names_from(WORKLOADS), default=",".join(WORKLOADS),
+                        help=", ".join(WORKLOADS))
+    parser.add_argument("--variants", type=names_from(VARIANTS), default=",".join(VARIANTS),
+                        help=", ".join(VARIANTS))
     parser.add_argument("--threads", type=positive_int,
                         help="OMP_NUM_THREADS for every process (default: each framework's own "
                              "choice)")
@@ -396,11 +390,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(result))
         return 0
 
-    workloads = [w.strip() for w in args.workloads.split(",") if w.strip()]
-    variants = [v.strip() for v in args.variants.split(",") if v.strip()]
-    for name, known in (*((w, WORKLOADS) for w in workloads), *((v, VARIANTS) for v in variants)):
-        if name not in known:
-            parser.error(f"unknown {name!r}; choose from {', '.join(known)}")
+    workloads, variants = args.workloads, args.variants
     rounds = 1 if args.quick else args.rounds
     from gluoncnn.data import data_root
     root = str(data_root("fashion-mnist"))

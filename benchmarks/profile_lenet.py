@@ -39,7 +39,8 @@ import time
 
 # epoch.py beside this file (the script's folder is on sys.path): imported before gluoncnn
 # chooses threads in this process, so its child_env hands each child the caller's environment.
-from epoch import child_env, positive_int, read_idx
+from argtypes import positive_int
+from epoch import child_env, read_idx
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)

@@ -38,6 +38,7 @@ for path in (ROOT, HERE):
     if path not in sys.path:
         sys.path.insert(0, path)
 
+from argtypes import non_negative_int, positive_int  # noqa: E402
 from throughput import Case, measure_case, measure_in_subprocess  # noqa: E402
 from time_to_accuracy import Target, run_target  # noqa: E402
 
@@ -95,10 +96,10 @@ def quick_settings():
 
 
 def parse_shape(text):
-    parts = [int(p) for p in text.replace("x", ",").split(",") if p.strip()]
-    if len(parts) != 3:
+    parts = [p.strip() for p in text.replace("x", ",").split(",") if p.strip()]
+    if len(parts) != 3 or not all(p.isdigit() and int(p) > 0 for p in parts):
         raise argparse.ArgumentTypeError(f"expected C,H,W such as 3,64,64, got {text!r}")
-    return tuple(parts)
+    return tuple(int(p) for p in parts)
 
 
 def environment(ctx_text):
@@ -230,12 +231,13 @@ def main(argv=None):
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--models", help="comma-separated gluoncnn model names (default: the default "
                                     "cases listed in this file's docstring)")
-    p.add_argument("--batch-size", type=int, help="batch size for --models (default 32)")
+    p.add_argument("--batch-size", type=positive_int, help="batch size for --models (default 32)")
     p.add_argument("--input", type=parse_shape, help="C,H,W for --models (default 3,64,64)")
     p.add_argument("--ctx", default="cpu", help="cpu or gpu:N")
-    p.add_argument("--windows", type=int, default=5, help="timed windows per measurement")
-    p.add_argument("--iters", type=int, help="iterations per window (default: ~0.8 s windows)")
-    p.add_argument("--warmup", type=int, default=2, help="warm-up iterations")
+    p.add_argument("--windows", type=positive_int, default=5, help="timed windows per measurement")
+    p.add_argument("--iters", type=positive_int,
+                   help="iterations per window (default: ~0.8 s windows)")
+    p.add_argument("--warmup", type=non_negative_int, default=2, help="warm-up iterations")
     p.add_argument("--no-imperative", action="store_true",
                    help="measure hybridized only (halves the time)")
     p.add_argument("--quick", action="store_true", help="a short smoke run (about a minute)")

@@ -19,8 +19,8 @@ import statistics
 import subprocess
 import sys
 
-# epoch.py beside this file (the script's folder is on sys.path); it imports no MXNet.
-from epoch import positive_int
+# argtypes.py beside this file (the script's folder is on sys.path): standard library only.
+from argtypes import names_from, positive_int, positive_int_list
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -61,13 +61,13 @@ def measure(case_name, threads, timeout=600):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=positive_int, default=3)
-    parser.add_argument("--threads", default=f"1,{os.cpu_count()}",
+    parser.add_argument("--threads", type=positive_int_list, default=f"1,{os.cpu_count()}",
                         help="comma-separated thread counts (default: 1 and every core)")
-    parser.add_argument("--cases", default=",".join(CASES), help=", ".join(CASES))
+    parser.add_argument("--cases", type=names_from(CASES), default=",".join(CASES),
+                        help=", ".join(CASES))
     parser.add_argument("--out", default=os.path.join(RESULTS, "threads.json"))
     args = parser.parse_args(argv)
-    thread_counts = [int(t) for t in args.threads.split(",")]
-    cases = [c.strip() for c in args.cases.split(",") if c.strip()]
+    thread_counts, cases = args.threads, args.cases
     samples = {c: {t: [] for t in thread_counts} for c in cases}
     for round_index in range(args.rounds):
         for case_name in cases:

@@ -1,5 +1,5 @@
-"""The benchmark scripts refuse a count below 1 with one argparse line (exit status 2) before
-anything runs, instead of a traceback after the first measurements."""
+"""The benchmark scripts refuse a wrong count, list or shape with one argparse line (exit status 2)
+before anything runs, instead of a traceback after the first measurements."""
 import os
 import sys
 
@@ -7,27 +7,67 @@ import pytest
 
 BENCHMARKS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                           "benchmarks")
+SCRIPTS = ("epoch", "profile_lenet", "threads", "run")
 
 
 @pytest.fixture()
 def scripts(monkeypatch):
-    monkeypatch.syspath_prepend(BENCHMARKS)  # profile_lenet and threads import epoch beside them
+    monkeypatch.syspath_prepend(BENCHMARKS)  # the scripts import argtypes and epoch beside them
     import epoch
     import profile_lenet
+    import run
     import threads
-    yield epoch, profile_lenet, threads
-    for name in ("epoch", "profile_lenet", "threads"):
+    yield {"epoch": epoch, "profile_lenet": profile_lenet, "threads": threads, "run": run}
+    for name in (*SCRIPTS, "argtypes", "throughput", "time_to_accuracy"):
         sys.modules.pop(name, None)
 
 
-@pytest.mark.parametrize("script, argv", [
-    (0, ["--rounds", "0"]), (0, ["--rounds", "two"]), (0, ["--threads", "0"]),
-    (1, ["--rounds", "0"]), (1, ["--steps", "-5"]), (1, ["--batch-size", "0"]),
-    (2, ["--rounds", "0"]),
-])
-def test_counts_below_one_are_refused(scripts, script, argv, capsys):
+def refusal(scripts, script, argv, capsys):
     with pytest.raises(SystemExit) as exit_info:
         scripts[script].main(argv)
     assert exit_info.value.code == 2
+    return capsys.readouterr().err
+
+
+@pytest.mark.parametrize("script, argv", [
+    ("epoch", ["--rounds", "0"]), ("epoch", ["--rounds", "two"]), ("epoch", ["--threads", "0"]),
+    ("profile_lenet", ["--rounds", "0"]), ("profile_lenet", ["--steps", "-5"]),
+    ("profile_lenet", ["--batch-size", "0"]),
+    ("threads", ["--rounds", "0"]),
+    ("run", ["--windows", "0"]), ("run", ["--iters", "-1"]), ("run", ["--batch-size", "0"]),
+])
+def test_counts_below_one_are_refused(scripts, script, argv, capsys):
     assert f"{argv[0]}: expected a whole number of at least 1, got {argv[1]!r}" in \
-        capsys.readouterr().err
+        refusal(scripts, script, argv, capsys)
+
+
+def test_a_negative_warm_up_is_refused_and_none_is_allowed(scripts, capsys):
+    assert "--warmup: expected a whole number of at least 0, got '-1'" in \
+        refusal(scripts, "run", ["--warmup", "-1"], capsys)
+    from argtypes import non_negative_int
+    assert non_negative_int("0") == 0
+
+
+@pytest.mark.parametrize("text", ["1,0", "1,two", ","])
+def test_thread_lists_take_only_counts_of_at_least_one(scripts, text, capsys):
+    assert "--threads: expected" in refusal(scripts, "threads", ["--threads", text], capsys)
+
+
+def test_thread_lists_parse(scripts):
+    from argtypes import positive_int_list
+    assert positive_int_list("1, 2,") == [1, 2]
+
+
+@pytest.mark.parametrize("script, option, known", [
+    ("threads", "--cases", "lenet64"), ("epoch", "--workloads", "lenet"),
+    ("epoch", "--variants", "fit"),
+])
+def test_unknown_names_are_refused_with_the_choices(scripts, script, option, known, capsys):
+    err = refusal(scripts, script, [option, f"{known},nonesuch"], capsys)
+    assert f"{option}: unknown 'nonesuch'; choose from" in err and known in err
+
+
+@pytest.mark.parametrize("text", ["3,0,64", "3,64", "3,a,64", "3,64,64,1"])
+def test_run_input_shapes_need_three_positive_sizes(scripts, text, capsys):
+    assert f"--input: expected C,H,W such as 3,64,64, got {text!r}" in \
+        refusal(scripts, "run", ["--input", text], capsys)
