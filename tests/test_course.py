@@ -305,3 +305,56 @@ def test_short_settings_names_the_width_and_the_variants():
                     "(72x72, 20,000 images, 1 epoch); adam lr 0.001")
     assert report.short_settings(course.settings("03-vgg", "cpu")).startswith(
         "vgg11 small-image form, width=0.25 (28x28, all 60,000 images, 5 epochs)")
+
+
+def test_full_mode_lines_show_each_epoch_and_the_target(tmp_path):
+    from gluoncnn.course import report
+    path = tmp_path / "full_mode.json"
+    assert report.full_mode_runs(path) == {}
+    assert report.full_mode_lines("resnet18", path) == [
+        "no full-mode run of resnet18 recorded: python benchmarks/full_mode.py resnet18"]
+    history = [{"epoch": 1, "train_acc": 0.81, "test_acc": 0.862, "lr": 0.0905, "time": 2884.0},
+               {"epoch": 2, "train_acc": 0.904, "test_acc": 0.9061, "lr": 0.0, "time": 3060.0}]
+    path.write_text(json.dumps({"runs": {"resnet18": {
+        "device": "cpu(0)", "cpu": "AMD EPYC", "cores": 2, "threads": 2, "date": "2026-12-02",
+        "command": "gluoncnn train --model resnet18", "history": history, "epochs": 2,
+        "train_seconds": 5944.0, "test_acc": 0.9061, "target": 0.93,
+        "reached_target": False}}}))
+    assert list(report.full_mode_runs(path)) == ["resnet18"]
+    assert report.full_mode_lines("resnet18", path) == [
+        "resnet18 on cpu(0), AMD EPYC (2 cores, 2 OpenMP threads), 2026-12-02:",
+        "  gluoncnn train --model resnet18",
+        "epoch  train acc  test acc        lr  minutes",
+        "    1     0.8100    0.8620   0.09050     48.1",
+        "    2     0.9040    0.9061   0.00000     51.0",
+        "2 epochs, 99.1 minutes of training; test accuracy 0.9061 (target 0.93: missed)"]
+
+
+def test_put_in_readme_replaces_only_the_block_between_the_markers(tmp_path):
+    from gluoncnn.course import report
+    readme = tmp_path / "README.md"
+    readme.write_text("# title\n<!-- full-mode-results: python -m gluoncnn.course table "
+                      "--full-mode -->\nold\nlines\n<!-- /full-mode-results -->\ntail\n")
+    report.put_in_readme("full-mode-results", "| new |", readme)
+    assert readme.read_text() == ("# title\n<!-- full-mode-results: python -m gluoncnn.course "
+                                  "table --full-mode -->\n| new |\n<!-- /full-mode-results -->\n"
+                                  "tail\n")
+    with pytest.raises(GluonCNNError, match="has no <!-- cpu-results ... --> and "
+                                            "<!-- /cpu-results --> lines"):
+        report.put_in_readme("cpu-results", "| new |", readme)
+    assert "| new |" in readme.read_text()   # a refused write changes nothing
+
+
+def test_full_mode_table_names_each_run_and_where_it_ran(tmp_path, monkeypatch):
+    from gluoncnn.course import report
+    path = tmp_path / "full_mode.json"
+    assert report.full_mode_table(path).startswith("No full-mode run recorded yet")
+    path.write_text(json.dumps({"runs": {"nin": {
+        "chapter": "04-nin", "epochs": 5, "test_acc": 0.8551, "target": None,
+        "reached_target": None, "train_seconds": 5820.0, "cpu": "AMD EPYC", "cores": 2,
+        "date": "2026-12-02"}}}))
+    assert report.full_mode_table(path).splitlines()[2] == (
+        "| `nin` | `04-nin` | 5 | 0.8551 | - | 97.0 | AMD EPYC (2 cores, unrecorded OpenMP "
+        "threads), 2026-12-02 |")
+    monkeypatch.setattr(report, "FULL_MODE_RESULTS", str(path))
+    assert runner.main(["table", "--full-mode"]) == 0

@@ -184,3 +184,9 @@ def test_the_readme_shows_the_recorded_cpu_runs_as_the_records_say():
     until the README is regenerated."""
     from gluoncnn.course.report import markdown_table
     assert markdown_table("cpu") in (REPO / "README.md").read_text()
+
+
+def test_the_readme_shows_the_full_mode_runs_as_their_records_say():
+    """`python -m gluoncnn.course table --full-mode`, from benchmarks/results/full_mode.json."""
+    from gluoncnn.course.report import full_mode_table
+    assert full_mode_table() in (REPO / "README.md").read_text()

@@ -4,10 +4,23 @@ took, the test accuracies it reached against the course's targets.
     python -m gluoncnn.course table --preset cpu     # the README's table, in Markdown
 
 Read from the runner's records (``notebooks/results/<preset>/*.json``) and the presets table,
-so the README and chapter 12 show the numbers the runs computed, never typed ones.
+so the README and chapter 12 show the numbers the runs computed, never typed ones. The longer
+single-net runs with the ``gpu`` preset's settings, recorded by ``benchmarks/full_mode.py``, are
+read the same way (:func:`full_mode_runs`, :func:`full_mode_lines`).
 """
+import json
+import os
+
+from ..errors import OptionError
+from ..utils import atomic_write_text
 from . import PRESETS, recorded
 from .presets import _plural
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+README = os.path.join(REPO, "README.md")
+#: Written by ``benchmarks/full_mode.py``: {"runs": {model: record}} (an installed copy without
+#: the repository's ``benchmarks/`` has none).
+FULL_MODE_RESULTS = os.path.join(REPO, "benchmarks", "results", "full_mode.json")
 
 
 def short_settings(settings):
@@ -81,3 +94,69 @@ def markdown_table(preset_name, results_dir=None):
                   f"--preset {preset_name}` on {', '.join(machines)}, "
                   f"{' to '.join(dict.fromkeys([dates[0], dates[-1]])) if dates else 'no date'}."]
     return "\n".join(lines)
+
+
+def full_mode_runs(path=None):
+    """The full-mode runs recorded by ``benchmarks/full_mode.py``, ``{model: record}``; each
+    record holds the command, date, CPU, cores, threads, versions, final accuracies, target and
+    the history of its epochs. ``{}`` when nothing is recorded."""
+    path = path or FULL_MODE_RESULTS
+    if not os.path.exists(path):
+        return {}
+    with open(path) as f:
+        return json.load(f).get("runs", {})
+
+
+def full_mode_lines(name, path=None):
+    """What a chapter shows of net ``name``'s full-mode run: how and where it ran, one line per
+    epoch (accuracies, learning rate at the epoch's end, minutes), and the result against the
+    target. One line saying how to record it when there is no such run."""
+    run = full_mode_runs(path).get(name)
+    if run is None:
+        return [f"no full-mode run of {name} recorded: python benchmarks/full_mode.py {name}"]
+    threads = run.get("threads", "an unrecorded number of")
+    lines = [f"{name} on {run['device']}, {run['cpu']} ({run['cores']} cores, {threads} OpenMP "
+             f"threads), {run['date']}:", f"  {run['command']}",
+             "epoch  train acc  test acc        lr  minutes"]
+    for h in run["history"]:
+        lines.append(f"{h['epoch']:5d}  {h['train_acc']:9.4f}  {h['test_acc']:8.4f}  "
+                     f"{h['lr']:8.5f}  {h['time'] / 60:7.1f}")
+    target = ("" if run["target"] is None else
+              f" (target {run['target']:.2f}: {'reached' if run['reached_target'] else 'missed'})")
+    lines.append(f"{_plural(run['epochs'], 'epoch')}, {run['train_seconds'] / 60:,.1f} minutes of "
+                 f"training; test accuracy {run['test_acc']:.4f}{target}")
+    return lines
+
+
+def full_mode_table(path=None):
+    """The full-mode runs as a Markdown table (the README's): each net's chapter, epochs, final
+    test accuracy against its target, training minutes and where it ran."""
+    runs = full_mode_runs(path)
+    if not runs:
+        return "No full-mode run recorded yet: python benchmarks/full_mode.py NAME"
+    lines = ["| net | chapter | epochs | test accuracy | target | training minutes | where, when |",
+             "| --- | --- | ---: | ---: | --- | ---: | --- |"]
+    for name, run in runs.items():
+        target = ("-" if run["target"] is None else
+                  f"{run['target']:.2f} {'reached' if run['reached_target'] else 'MISSED'}")
+        threads = run.get("threads", "unrecorded")
+        lines.append(f"| `{name}` | `{run['chapter']}` | {run['epochs']} | {run['test_acc']:.4f} | "
+                     f"{target} | {run['train_seconds'] / 60:,.1f} | {run['cpu']} "
+                     f"({run['cores']} cores, {threads} OpenMP threads), {run['date']} |")
+    return "\n".join(lines)
+
+
+def put_in_readme(marker, text, path=None):
+    """Put ``text`` into the README (or the file at ``path``) between its lines
+    ``<!-- marker ... -->`` and ``<!-- /marker -->``; the rest of the file stays as it was."""
+    path = path or README
+    with open(path) as f:
+        content = f.read()
+    start, end = f"<!-- {marker}", f"<!-- /{marker} -->"
+    if start not in content or end not in content:
+        raise OptionError(f"{path} has no {start} ... --> and {end} lines; add them where the "
+                          f"table goes")
+    head, rest = content.split(start, 1)
+    opening, rest = rest.split("\n", 1)
+    _, tail = rest.split(end, 1)
+    atomic_write_text(path, f"{head}{start}{opening}\n{text}\n{end}{tail}")

@@ -4,6 +4,7 @@
     python -m gluoncnn.course run --preset cpu --chapters 01,05
     python -m gluoncnn.course run --preset cpu --force          # again, even if recorded
     python -m gluoncnn.course table --preset cpu                # the recorded runs, Markdown
+    python -m gluoncnn.course table --full-mode --readme        # the full-mode runs, into README
 
 A chapter is saved only when its execution succeeded: a failed one leaves the saved notebook
 as it was (the failed copy, with the traceback, goes to the temporary folder; its path is
@@ -175,6 +176,22 @@ def run(preset, chapters=None, force=False, notebooks_dir=NOTEBOOKS_DIR, results
     return done
 
 
+def _table(args):
+    from . import report
+    if args.full_mode:
+        table, marker = report.full_mode_table(), "full-mode-results"
+    else:
+        table, marker = report.markdown_table(args.preset, args.results), f"{args.preset}-results"
+    print(table)
+    if args.readme:
+        try:
+            report.put_in_readme(marker, table)
+        except OptionError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+    return 0
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m gluoncnn.course",
                                      description="Execute the course's chapters in a preset.")
@@ -187,14 +204,18 @@ def main(argv=None):
     p.add_argument("--kernel", help="Jupyter kernel name (default: each notebook's own)")
     p.add_argument("--notebooks", default=NOTEBOOKS_DIR, help=argparse.SUPPRESS)
     p.add_argument("--results", default=RESULTS_DIR, help=argparse.SUPPRESS)
-    t = sub.add_parser("table", help="print the recorded runs of a preset as a Markdown table")
-    t.add_argument("--preset", required=True, choices=PRESET_NAMES)
+    t = sub.add_parser("table", help="print the recorded runs of a preset, or the full-mode "
+                                      "runs, as a Markdown table")
+    which = t.add_mutually_exclusive_group(required=True)
+    which.add_argument("--preset", choices=PRESET_NAMES)
+    which.add_argument("--full-mode", action="store_true",
+                       help="the runs of benchmarks/full_mode.py (benchmarks/results/)")
+    t.add_argument("--readme", action="store_true",
+                   help="also put the table into the README between its markers")
     t.add_argument("--results", default=RESULTS_DIR, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.command == "table":
-        from .report import markdown_table
-        print(markdown_table(args.preset, args.results))
-        return 0
+        return _table(args)
     try:
         done = run(args.preset, args.chapters, args.force, args.notebooks, args.results,
                    args.kernel)
