@@ -32,7 +32,8 @@ interleaved (every workload and variant once per round, the variant order rotati
 shared machine spreads over all; the report is the median with its range, and the load average.
 PyTorch (``pip install torch==2.13.0``, CPU wheel) is optional: without it its columns say
 "not installed". Writes ``results/epoch.json`` and ``results/epoch.md`` (``epoch-quick.*`` with
-``--quick``).
+``--quick``); ``--readme`` also puts the table into README.md between its ``<!-- epoch-results``
+lines (a test checks that the README's table is what ``results/epoch.json`` says).
 """
 from __future__ import annotations
 
@@ -377,6 +378,8 @@ def main(argv: list[str] | None = None) -> int:
                              "choice)")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds per process")
     parser.add_argument("--out", default=RESULTS)
+    parser.add_argument("--readme", action="store_true",
+                        help="also put the table into README.md between its epoch-results lines")
     parser.add_argument("--child", nargs=2, metavar=("WORKLOAD", "VARIANT"),
                         help=argparse.SUPPRESS)
     parser.add_argument("--data-root", help=argparse.SUPPRESS)
@@ -390,6 +393,8 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(result))
         return 0
 
+    if args.readme and args.quick:
+        parser.error("--readme takes a measured run's table; a --quick run's is not one")
     workloads, variants = args.workloads, args.variants
     rounds = 1 if args.quick else args.rounds
     from gluoncnn.data import data_root
@@ -416,6 +421,10 @@ def main(argv: list[str] | None = None) -> int:
                 # Written after every measurement: an interrupted run keeps what it measured.
                 markdown = write_report(report, samples, sizes, stem)
     print("\n" + markdown + f"\n\nwritten: {stem}.json, {stem}.md")
+    if args.readme:
+        from gluoncnn.utils import replace_marked_block
+        replace_marked_block(os.path.join(ROOT, "README.md"), "epoch-results", markdown)
+        print("and into README.md")
     return 0
 
 

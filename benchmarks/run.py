@@ -7,7 +7,7 @@
 
 Writes ``benchmarks/results/latest.json`` and ``benchmarks/results/latest.md`` (date, device,
 CPU model, versions, settings and the tables); ``--readme`` also puts the Markdown into README.md
-between ``<!-- benchmarks:start -->`` and ``<!-- benchmarks:end -->``.
+between its ``<!-- benchmarks: ... -->`` and ``<!-- /benchmarks -->`` lines.
 
 Default cases, chosen so that the whole run fits in 10 minutes on this 2-core CPU and every model
 is compared with the same architecture from ``gluon.model_zoo.vision`` where one exists:
@@ -213,17 +213,13 @@ def render_markdown(results):
 
 
 def update_readme(markdown, path=None):
-    path = path or os.path.join(ROOT, "README.md")
-    start, end = "<!-- benchmarks:start -->", "<!-- benchmarks:end -->"
-    with open(path) as f:
-        text = f.read()
-    if start not in text or end not in text:
-        raise SystemExit(f"{path} has no {start} ... {end} markers; add them where the "
-                         f"benchmark section goes")
-    head, rest = text.split(start, 1)
-    _, tail = rest.split(end, 1)
-    with open(path, "w") as f:
-        f.write(f"{head}{start}\n{markdown}\n{end}{tail}")
+    """Put ``markdown`` into README.md between its ``<!-- benchmarks`` and ``<!-- /benchmarks -->``
+    lines."""
+    from gluoncnn.utils import replace_marked_block
+    try:
+        replace_marked_block(path or os.path.join(ROOT, "README.md"), "benchmarks", markdown)
+    except ValueError as err:
+        raise SystemExit(str(err)) from None
 
 
 def main(argv=None):

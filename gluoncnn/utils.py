@@ -45,6 +45,22 @@ def atomic_write_text(path, text):
     return atomic_write(path, write_to)
 
 
+def replace_marked_block(path, marker, text):
+    """Put ``text`` into the file at ``path`` between its lines ``<!-- marker ... -->`` and
+    ``<!-- /marker -->`` (how the README holds generated tables); the rest stays as it was.
+    Raises ``ValueError`` naming the missing lines, and then writes nothing."""
+    with open(path) as f:
+        content = f.read()
+    start, end = f"<!-- {marker}", f"<!-- /{marker} -->"
+    if start not in content or end not in content:
+        raise ValueError(f"{path} has no {start} ... --> and {end} lines; add them where the "
+                         f"table goes")
+    head, rest = content.split(start, 1)
+    opening, rest = rest.split("\n", 1)
+    _, tail = rest.split(end, 1)
+    atomic_write_text(path, f"{head}{start}{opening}\n{text}\n{end}{tail}")
+
+
 def closest_names(word, choices, n=3, cutoff=0.5):
     """The names in ``choices`` closest to ``word``, best first, for 'did you mean' advice."""
     choices = [str(c) for c in choices]

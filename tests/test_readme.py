@@ -18,6 +18,7 @@ To add an example: write it in the README; if it runs in seconds as written, not
 needed; otherwise add its shortening to ``SHORTER``/``PYTHON_SHORTER`` or its reason to
 ``SKIPPED``.
 """
+import json
 import os
 import re
 import shlex
@@ -190,3 +191,29 @@ def test_the_readme_shows_the_full_mode_runs_as_their_records_say():
     """`python -m gluoncnn.course table --full-mode`, from benchmarks/results/full_mode.json."""
     from gluoncnn.course.report import full_mode_table
     assert full_mode_table() in (REPO / "README.md").read_text()
+
+
+def _benchmark_script(name):
+    """benchmarks/<name>.py as a module (it imports argtypes and its siblings beside it)."""
+    import importlib.util
+    folder = str(REPO / "benchmarks")
+    spec = importlib.util.spec_from_file_location(f"{name}_benchmark", f"{folder}/{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module   # its dataclasses look their module up there
+    sys.path.insert(0, folder)
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(folder)
+        for loaded in (spec.name, "argtypes", "throughput", "time_to_accuracy"):
+            sys.modules.pop(loaded, None)
+    return module
+
+
+@pytest.mark.parametrize("script, results", [("epoch", "epoch.json"), ("run", "latest.json")])
+def test_the_readme_shows_the_benchmarks_as_their_results_say(script, results):
+    """`python benchmarks/epoch.py --readme` and `python benchmarks/run.py --readme` put their
+    tables into the README: each is what its JSON in benchmarks/results/ says."""
+    recorded = json.loads((REPO / "benchmarks" / "results" / results).read_text())
+    assert _benchmark_script(script).render_markdown(recorded) in \
+        (REPO / "README.md").read_text()

@@ -12,7 +12,7 @@ import json
 import os
 
 from ..errors import OptionError
-from ..utils import atomic_write_text
+from ..utils import replace_marked_block
 from . import PRESETS, recorded
 from .presets import _plural
 
@@ -149,14 +149,7 @@ def full_mode_table(path=None):
 def put_in_readme(marker, text, path=None):
     """Put ``text`` into the README (or the file at ``path``) between its lines
     ``<!-- marker ... -->`` and ``<!-- /marker -->``; the rest of the file stays as it was."""
-    path = path or README
-    with open(path) as f:
-        content = f.read()
-    start, end = f"<!-- {marker}", f"<!-- /{marker} -->"
-    if start not in content or end not in content:
-        raise OptionError(f"{path} has no {start} ... --> and {end} lines; add them where the "
-                          f"table goes")
-    head, rest = content.split(start, 1)
-    opening, rest = rest.split("\n", 1)
-    _, tail = rest.split(end, 1)
-    atomic_write_text(path, f"{head}{start}{opening}\n{text}\n{end}{tail}")
+    try:
+        replace_marked_block(path or README, marker, text)
+    except ValueError as err:
+        raise OptionError(str(err)) from None
