@@ -422,8 +422,8 @@ def main(argv: list[str] | None = None) -> int:
                 markdown = write_report(report, samples, sizes, stem)
     print("\n" + markdown + f"\n\nwritten: {stem}.json, {stem}.md")
     if args.readme:
-        from gluoncnn.utils import replace_marked_block
-        replace_marked_block(os.path.join(ROOT, "README.md"), "epoch-results", markdown)
+        from run import update_readme
+        update_readme(markdown, "epoch-results")
         print("and into README.md")
     return 0
 

@@ -19,8 +19,9 @@ import os
 import sys
 import time
 
+from gluoncnn.course.report import FULL_MODE_RESULTS as RESULTS
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-RESULTS = os.path.join(ROOT, "benchmarks", "results", "full_mode.json")
 
 
 def _preset_args(chapter, variant=None):

@@ -212,14 +212,16 @@ def render_markdown(results):
     return "\n".join(lines)
 
 
-def update_readme(markdown, path=None):
-    """Put ``markdown`` into README.md between its ``<!-- benchmarks`` and ``<!-- /benchmarks -->``
-    lines."""
+def update_readme(markdown, marker="benchmarks", path=None):
+    """Put ``markdown`` into README.md between its ``<!-- marker`` and ``<!-- /marker -->`` lines
+    (this script's ``benchmarks``, epoch.py's ``epoch-results``); a README without them stops the
+    script with that one line (the results files are written before)."""
+    from gluoncnn.errors import GluonCNNError
     from gluoncnn.utils import replace_marked_block
     try:
-        replace_marked_block(path or os.path.join(ROOT, "README.md"), "benchmarks", markdown)
-    except ValueError as err:
-        raise SystemExit(str(err)) from None
+        replace_marked_block(path or os.path.join(ROOT, "README.md"), marker, markdown)
+    except GluonCNNError as err:
+        raise SystemExit(f"error: {err}") from None
 
 
 def main(argv=None):

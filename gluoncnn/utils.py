@@ -48,12 +48,14 @@ def atomic_write_text(path, text):
 def replace_marked_block(path, marker, text):
     """Put ``text`` into the file at ``path`` between its lines ``<!-- marker ... -->`` and
     ``<!-- /marker -->`` (how the README holds generated tables); the rest stays as it was.
-    Raises ``ValueError`` naming the missing lines, and then writes nothing."""
+    Raises :class:`~gluoncnn.errors.OptionError` naming the missing lines, and then writes
+    nothing."""
+    from .errors import OptionError
     with open(path) as f:
         content = f.read()
     start, end = f"<!-- {marker}", f"<!-- /{marker} -->"
     if start not in content or end not in content:
-        raise ValueError(f"{path} has no {start} ... --> and {end} lines; add them where the "
+        raise OptionError(f"{path} has no {start} ... --> and {end} lines; add them where the "
                          f"table goes")
     head, rest = content.split(start, 1)
     opening, rest = rest.split("\n", 1)

@@ -26,6 +26,21 @@ def shared_data():
     return path
 
 
+@pytest.fixture()
+def benchmark_script(monkeypatch):
+    """``benchmark_script("epoch")``: ``benchmarks/epoch.py`` as a module, loaded with its folder
+    on ``sys.path`` (the scripts import ``argtypes`` and each other beside them); every module
+    loaded from that folder is forgotten after the test."""
+    import importlib
+    import sys
+    folder = REPO / "benchmarks"
+    names = {path.stem for path in folder.glob("*.py")}
+    monkeypatch.syspath_prepend(str(folder))
+    yield importlib.import_module
+    for name in names:
+        sys.modules.pop(name, None)
+
+
 @pytest.fixture(autouse=True)
 def _never_download(monkeypatch):
     """No test downloads data, even if the developer's shell has GLUONCNN_DOWNLOAD=1."""

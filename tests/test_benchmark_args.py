@@ -1,25 +1,11 @@
 """The benchmark scripts refuse a wrong count, list or shape with one argparse line (exit status 2)
 before anything runs, instead of a traceback after the first measurements."""
-import os
-import sys
-
 import pytest
-
-BENCHMARKS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                          "benchmarks")
-SCRIPTS = ("epoch", "profile_lenet", "threads", "run")
 
 
 @pytest.fixture()
-def scripts(monkeypatch):
-    monkeypatch.syspath_prepend(BENCHMARKS)  # the scripts import argtypes and epoch beside them
-    import epoch
-    import profile_lenet
-    import run
-    import threads
-    yield {"epoch": epoch, "profile_lenet": profile_lenet, "threads": threads, "run": run}
-    for name in (*SCRIPTS, "argtypes", "throughput", "time_to_accuracy"):
-        sys.modules.pop(name, None)
+def scripts(benchmark_script):
+    return {name: benchmark_script(name) for name in ("epoch", "profile_lenet", "threads", "run")}
 
 
 def refusal(scripts, script, argv, capsys):
@@ -41,11 +27,10 @@ def test_counts_below_one_are_refused(scripts, script, argv, capsys):
         refusal(scripts, script, argv, capsys)
 
 
-def test_a_negative_warm_up_is_refused_and_none_is_allowed(scripts, capsys):
+def test_a_negative_warm_up_is_refused_and_none_is_allowed(scripts, benchmark_script, capsys):
     assert "--warmup: expected a whole number of at least 0, got '-1'" in \
         refusal(scripts, "run", ["--warmup", "-1"], capsys)
-    from argtypes import non_negative_int
-    assert non_negative_int("0") == 0
+    assert benchmark_script("argtypes").non_negative_int("0") == 0
 
 
 @pytest.mark.parametrize("text", ["1,0", "1,two", ","])
@@ -53,9 +38,8 @@ def test_thread_lists_take_only_counts_of_at_least_one(scripts, text, capsys):
     assert "--threads: expected" in refusal(scripts, "threads", ["--threads", text], capsys)
 
 
-def test_thread_lists_parse(scripts):
-    from argtypes import positive_int_list
-    assert positive_int_list("1, 2,") == [1, 2]
+def test_thread_lists_parse(benchmark_script):
+    assert benchmark_script("argtypes").positive_int_list("1, 2,") == [1, 2]
 
 
 @pytest.mark.parametrize("script, option, known", [
@@ -71,3 +55,20 @@ def test_unknown_names_are_refused_with_the_choices(scripts, script, option, kno
 def test_run_input_shapes_need_three_positive_sizes(scripts, text, capsys):
     assert f"--input: expected C,H,W such as 3,64,64, got {text!r}" in \
         refusal(scripts, "run", ["--input", text], capsys)
+
+
+def test_a_readme_without_the_tables_lines_stops_with_one_line(scripts, tmp_path):
+    """run.py --readme and epoch.py --readme (through run.update_readme), after the results
+    files are written: the README is left as it was."""
+    readme = tmp_path / "README.md"
+    readme.write_text("# no markers here\n")
+    with pytest.raises(SystemExit) as exit_info:
+        scripts["run"].update_readme("| table |", "epoch-results", path=readme)
+    assert str(exit_info.value) == (f"error: {readme} has no <!-- epoch-results ... --> and "
+                                    f"<!-- /epoch-results --> lines; add them where the table goes")
+    assert readme.read_text() == "# no markers here\n"
+
+
+def test_epoch_readme_refuses_a_quick_run(scripts, capsys):
+    assert "--readme takes a measured run's table; a --quick run's is not one" in \
+        refusal(scripts, "epoch", ["--quick", "--readme"], capsys)

@@ -330,18 +330,18 @@ def test_full_mode_lines_show_each_epoch_and_the_target(tmp_path):
         "2 epochs, 99.1 minutes of training; test accuracy 0.9061 (target 0.93: missed)"]
 
 
-def test_put_in_readme_replaces_only_the_block_between_the_markers(tmp_path):
-    from gluoncnn.course import report
+def test_replace_marked_block_replaces_only_the_block_between_the_markers(tmp_path):
+    from gluoncnn.utils import replace_marked_block
     readme = tmp_path / "README.md"
     readme.write_text("# title\n<!-- full-mode-results: python -m gluoncnn.course table "
                       "--full-mode -->\nold\nlines\n<!-- /full-mode-results -->\ntail\n")
-    report.put_in_readme("full-mode-results", "| new |", readme)
+    replace_marked_block(readme, "full-mode-results", "| new |")
     assert readme.read_text() == ("# title\n<!-- full-mode-results: python -m gluoncnn.course "
                                   "table --full-mode -->\n| new |\n<!-- /full-mode-results -->\n"
                                   "tail\n")
     with pytest.raises(GluonCNNError, match="has no <!-- cpu-results ... --> and "
                                             "<!-- /cpu-results --> lines"):
-        report.put_in_readme("cpu-results", "| new |", readme)
+        replace_marked_block(readme, "cpu-results", "| new |")
     assert "| new |" in readme.read_text()   # a refused write changes nothing
 
 

@@ -1,7 +1,6 @@
 """benchmarks/full_mode.py: its runs are valid `gluoncnn train` commands, trained by the library
 behind the command (gluoncnn.runs.train, not cli.main), and --resume continues a run folder
 instead of starting over (the long runs span several sittings on a CPU)."""
-import importlib.util
 import json
 import os
 
@@ -13,11 +12,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 @pytest.fixture()
-def full_mode(tmp_path, monkeypatch):
-    spec = importlib.util.spec_from_file_location(
-        "full_mode", os.path.join(ROOT, "benchmarks", "full_mode.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+def full_mode(tmp_path, monkeypatch, benchmark_script):
+    module = benchmark_script("full_mode")
     monkeypatch.setattr(module, "ROOT", str(tmp_path))
     monkeypatch.setattr(module, "RESULTS", str(tmp_path / "full_mode.json"))
     return module

@@ -193,27 +193,10 @@ def test_the_readme_shows_the_full_mode_runs_as_their_records_say():
     assert full_mode_table() in (REPO / "README.md").read_text()
 
 
-def _benchmark_script(name):
-    """benchmarks/<name>.py as a module (it imports argtypes and its siblings beside it)."""
-    import importlib.util
-    folder = str(REPO / "benchmarks")
-    spec = importlib.util.spec_from_file_location(f"{name}_benchmark", f"{folder}/{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module   # its dataclasses look their module up there
-    sys.path.insert(0, folder)
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(folder)
-        for loaded in (spec.name, "argtypes", "throughput", "time_to_accuracy"):
-            sys.modules.pop(loaded, None)
-    return module
-
-
 @pytest.mark.parametrize("script, results", [("epoch", "epoch.json"), ("run", "latest.json")])
-def test_the_readme_shows_the_benchmarks_as_their_results_say(script, results):
+def test_the_readme_shows_the_benchmarks_as_their_results_say(benchmark_script, script, results):
     """`python benchmarks/epoch.py --readme` and `python benchmarks/run.py --readme` put their
     tables into the README: each is what its JSON in benchmarks/results/ says."""
     recorded = json.loads((REPO / "benchmarks" / "results" / results).read_text())
-    assert _benchmark_script(script).render_markdown(recorded) in \
+    assert benchmark_script(script).render_markdown(recorded) in \
         (REPO / "README.md").read_text()

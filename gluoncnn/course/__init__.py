@@ -54,9 +54,10 @@ QUICK_ENV = "GLUONCNN_QUICK"
 PRESET_ENV = "GLUONCNN_PRESET"
 #: Where :func:`record` writes the chapter's results (set by the runner; unset: nowhere).
 RECORD_ENV = "GLUONCNN_RECORD"
+#: The repository the package runs from (``pip install -e .``): notebooks, benchmarks, README.
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 #: Recorded results, one folder per preset, one JSON file per chapter.
-RESULTS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__)))), "notebooks", "results")
+RESULTS_DIR = os.path.join(REPO, "notebooks", "results")
 
 _TRUE = ("1", "true", "yes", "on")
 

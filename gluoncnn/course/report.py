@@ -11,12 +11,9 @@ read the same way (:func:`full_mode_runs`, :func:`full_mode_lines`).
 import json
 import os
 
-from ..errors import OptionError
-from ..utils import replace_marked_block
-from . import PRESETS, recorded
+from . import PRESETS, REPO, recorded
 from .presets import _plural
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 README = os.path.join(REPO, "README.md")
 #: Written by ``benchmarks/full_mode.py``: {"runs": {model: record}} (an installed copy without
 #: the repository's ``benchmarks/`` has none).
@@ -145,11 +142,3 @@ def full_mode_table(path=None):
                      f"({run['cores']} cores, {threads} OpenMP threads), {run['date']} |")
     return "\n".join(lines)
 
-
-def put_in_readme(marker, text, path=None):
-    """Put ``text`` into the README (or the file at ``path``) between its lines
-    ``<!-- marker ... -->`` and ``<!-- /marker -->``; the rest of the file stays as it was."""
-    try:
-        replace_marked_block(path or README, marker, text)
-    except ValueError as err:
-        raise OptionError(str(err)) from None

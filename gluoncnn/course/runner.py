@@ -177,6 +177,7 @@ def run(preset, chapters=None, force=False, notebooks_dir=NOTEBOOKS_DIR, results
 
 
 def _table(args):
+    from ..utils import replace_marked_block
     from . import report
     if args.full_mode:
         table, marker = report.full_mode_table(), "full-mode-results"
@@ -185,7 +186,7 @@ def _table(args):
     print(table)
     if args.readme:
         try:
-            report.put_in_readme(marker, table)
+            replace_marked_block(report.README, marker, table)
         except OptionError as err:
             print(f"error: {err}", file=sys.stderr)
             return 2
