@@ -17,9 +17,13 @@ Workloads (1x28x28 Fashion-MNIST, the first N images of each set):
 
 Variants, each run in a fresh process (a process measures one epoch of one variant):
 
-- ``fit``: ``gluoncnn.train.fit`` as a user calls it (hybridized, no progress bar, no plot), the
-  threads chosen by ``gluoncnn.runtime.configure_threads(model)``; ``fit-amp-auto`` the same with
-  ``amp='auto'`` where fit has it;
+- ``fit``: ``gluoncnn.train.fit`` as a user calls it (hybridized, no progress bar, no plot),
+  ``gluoncnn`` imported first, threads (and with ``amp='auto'`` the precision) measured by fit
+  for the net (:mod:`gluoncnn.train.calibrate`; the parent gives every child one fresh cache
+  folder, so the first round pays for measuring and the later ones read it: the JSON has each
+  run's ``measuring_seconds``); ``fit-mxnet-first`` the same after ``import mxnet`` (as d2l's
+  notebooks start), no variables set; ``fit-amp-auto`` with ``amp='auto'``; ``fit-bf16`` with
+  ``amp='bfloat16'``;
 - ``mxnet-loop``: the bare Gluon loop (hybridized with static alloc/shape, ``Trainer``, loss and
   accuracy summed on the device and read once), same threads;
 - ``torch-eager``, ``torch-channels-last``, ``torch-compile`` (``torch.compile`` of the model,
@@ -47,6 +51,7 @@ import platform
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 # argtypes.py beside this file (the script's folder is on sys.path): standard library only.
@@ -80,9 +85,12 @@ WORKLOADS = {
 }
 QUICK_SIZES = {"lenet": (2000, 500), "resnet18": (128, 128), "googlenet": (64, 64),
                "densenet121": (32, 32)}
-MXNET_VARIANTS = ("fit", "fit-amp-auto", "mxnet-loop")
+MXNET_VARIANTS = ("fit", "fit-mxnet-first", "fit-amp-auto", "fit-bf16", "mxnet-loop")
 TORCH_VARIANTS = ("torch-eager", "torch-channels-last", "torch-compile", "torch-bf16")
 VARIANTS = MXNET_VARIANTS + TORCH_VARIANTS
+#: The ratios of medians the table shows (seconds over seconds: below 1, the first is faster).
+RATIOS = (("fit", "mxnet-loop"), ("fit-mxnet-first", "torch-eager"), ("fit-bf16", "torch-bf16"),
+          ("fit", "best torch"))
 MOMENTUM = 0.9
 
 
@@ -90,27 +98,33 @@ MOMENTUM = 0.9
 # One measurement (in a child process)
 # --------------------------------------------------------------------------------------------
 def measure_mxnet(workload: Workload, variant: str, data_root: str) -> dict:
+    if variant == "fit-mxnet-first":
+        import mxnet  # noqa: F401  (as d2l's notebooks and most MXNet code start)
     from gluoncnn import runtime
-    choice = runtime.configure_threads(workload.model)  # before MXNet loads
+    if variant != "fit-mxnet-first":
+        runtime.configure_threads(workload.model)  # before MXNet loads
     from gluoncnn.data import load_data
     from gluoncnn.models import get_model
     train_iter, test_iter = load_data("fashion-mnist", workload.batch_size, root=data_root,
                                       train_size=workload.train_size,
                                       test_size=workload.test_size)
     net = get_model(workload.model, classes=10, in_channels=1, **workload.options)
+    speed = {}
     if variant == "mxnet-loop":
         seconds, test_acc = _mxnet_loop(net, workload, train_iter, test_iter)
     else:
-        seconds, test_acc = _fit(net, workload, variant, train_iter, test_iter)
+        seconds, test_acc, speed = _fit(net, workload, variant, train_iter, test_iter)
     trainable = sum(p.data().size for p in net.collect_params().values()
                     if p.grad_req != "null")
     return {"seconds": seconds, "test_acc": test_acc, "trainable_params": int(trainable),
-            "threads": dataclasses.asdict(choice)}
+            "threads": dataclasses.asdict(runtime.thread_choice()),
+            "worker_threads": runtime.worker_threads(), **speed}
 
 
-def _fit(net, workload: Workload, variant: str, train_iter, test_iter) -> tuple[float, float]:
+def _fit(net, workload: Workload, variant: str, train_iter, test_iter
+         ) -> tuple[float, float, dict]:
     from gluoncnn.train import fit
-    options = {"amp": "auto"} if variant == "fit-amp-auto" else {}
+    options = {"fit-amp-auto": {"amp": "auto"}, "fit-bf16": {"amp": "bfloat16"}}.get(variant, {})
     start = time.perf_counter()
     try:
         history = fit(net, train_iter, test_iter, epochs=1, ctx="cpu",
@@ -118,9 +132,11 @@ def _fit(net, workload: Workload, variant: str, train_iter, test_iter) -> tuple[
                       progress=False, plot=False, verbose=False, **options)
     except (ValueError, TypeError) as error:
         if options and "amp" in str(error):
-            raise NotAvailable(f"fit has no amp='auto' here ({error})") from None
+            raise NotAvailable(f"fit has no amp={options['amp']!r} here ({error})") from None
         raise
-    return time.perf_counter() - start, float(history.records[-1]["test_acc"])
+    speed = {"precision": history.meta.get("amp"), "speed": history.meta.get("speed"),
+             "measuring_seconds": history.meta.get("speed_cost")}
+    return time.perf_counter() - start, float(history.records[-1]["test_acc"]), speed
 
 
 def _mxnet_loop(net, workload: Workload, train_iter, test_iter) -> tuple[float, float]:
@@ -289,6 +305,10 @@ def environment(threads: int | None) -> dict:
     return {"date": datetime.datetime.now().isoformat(timespec="seconds"),
             "cpu": runtime.cpu_name(), "physical_cores": runtime.physical_cores(),
             "native_bf16": runtime.cpu_has_native_bf16(),
+            "cpu_flags": sorted(f for f in runtime.cpu_flags()
+                                if f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16",
+                                         "avx512_vnni", "amx_int8")),
+            "amx": str(runtime.amx_state()),
             "load_average_start": [round(x, 2) for x in os.getloadavg()],
             "python": platform.python_version(), **versions,
             "threads": threads_note(threads)}
@@ -310,15 +330,18 @@ def render_markdown(report: dict) -> str:
     env, variants = report["environment"], report["variants"]
     lines = [(f"One epoch (training + test evaluation) on Fashion-MNIST, seconds: median of "
               f"{report['rounds']} interleaved round(s) in fresh processes (min-max). "
-             f"{env['date'][:10]}, {env['cpu']} ({env['physical_cores']} cores, native bf16 "
-             f"{'yes' if env['native_bf16'] else 'no'}), load average {env['load_average_start']}"
+             f"{env['date'][:10]}, {env['cpu']} ({env['physical_cores']} cores, flags "
+             f"{' '.join(env.get('cpu_flags', [])) or 'none of avx2/avx512/amx'}, native bf16 "
+             f"{'yes' if env['native_bf16'] else 'no'}, AMX {env.get('amx', 'not recorded')}), "
+             f"load average {env['load_average_start']}"
              f" at the start, {env['load_average_end']} at the end; mxnet {env['mxnet']}, torch "
              f"{env['torch']}; threads: {env['threads']}."
               + (" A --quick smoke run on tiny subsets: first-batch costs (graph building, "
                  "compilation) dominate, so these are not measurements." if report.get("quick")
                  else "")), "",
-             "| workload | " + " | ".join(variants) + " | fit / loop | fit / best torch |",
-             "|---|" + "---:|" * (len(variants) + 2)]
+             "| workload | " + " | ".join(variants) + " | "
+             + " | ".join(f"{a} / {b}" for a, b in RATIOS) + " |",
+             "|---|" + "---:|" * (len(variants) + len(RATIOS))]
     for name, row in report["workloads"].items():
         w = WORKLOADS[name]
         sizes = row["sizes"]
@@ -335,10 +358,11 @@ def render_markdown(report: dict) -> str:
                 cells.append(cell["error"] if cell.get("not_available") else
                              f"failed: {cell['error'][:60]}")
         medians = {v: row["results"][v].get("median") for v in variants}
-        fit, loop = medians.get("fit"), medians.get("mxnet-loop")
-        torch_best = min((medians[v] for v in TORCH_VARIANTS if medians.get(v)), default=None)
-        lines.append(f"| {label} | " + " | ".join(cells) +
-                     f" | {_ratio(fit, loop)} | {_ratio(fit, torch_best)} |")
+        medians["best torch"] = min((medians[v] for v in TORCH_VARIANTS if medians.get(v)),
+                                    default=None)
+        lines.append(f"| {label} | " + " | ".join(cells) + " | "
+                     + " | ".join(_ratio(medians.get(a), medians.get(b)) for a, b in RATIOS)
+                     + " |")
     lines += ["", ("[Nt]: the OpenMP/intra-op threads the process ran with. Accuracies and "
                    "parameter counts (equal for every variant) are in the JSON.")]
     return "\n".join(lines)
@@ -400,6 +424,8 @@ def main(argv: list[str] | None = None) -> int:
     from gluoncnn.data import data_root
     root = str(data_root("fashion-mnist"))
     env = child_env(args.threads)
+    if not CALLER_ENV.get("GLUONCNN_CACHE_DIR"):  # what fit measures: this run's, from nothing
+        env["GLUONCNN_CACHE_DIR"] = tempfile.mkdtemp(prefix="gluoncnn-epoch-cache-")
     report = {"environment": environment(args.threads), "rounds": rounds, "quick": args.quick,
               "command": "python benchmarks/epoch.py " + " ".join(sys.argv[1:] if argv is None
                                                                   else argv),

@@ -6,8 +6,9 @@
     train_iter, test_iter = gluoncnn.load_data_fashion_mnist(batch_size=256)
     gluoncnn.fit(net, train_iter, test_iter, epochs=10, ctx=gluoncnn.try_gpu())
 
-``import gluoncnn`` does not import MXNet: it only chooses MXNet's thread count, which must happen
-before MXNet loads (see :mod:`gluoncnn.runtime`). The submodules (``gluoncnn.models``, ``.data``,
+``import gluoncnn`` does not import MXNet: it chooses MXNet's thread count and, on processors with
+AMX, lets oneDNN use it, both best done before MXNet loads (see :mod:`gluoncnn.runtime`; both
+also work when MXNet was imported first). The submodules (``gluoncnn.models``, ``.data``,
 ``.train``, ``.analysis``, ``.compress``, ...) and the names above are imported on first use, so
 ``gluoncnn doctor`` can still explain a broken MXNet install, and anything that needs a missing or
 broken MXNet raises one :class:`~gluoncnn.errors.MXNetUnavailableError` that says what to install.
@@ -38,6 +39,7 @@ __all__ = ["__version__", "compare", "evaluate", "evaluate_accuracy", "fit", "ge
            "receptive_field", "summary", "train_ch5", "try_all_gpus", "try_gpu"]  # _EXPORTS's names
 
 runtime.configure_threads()
+runtime.enable_amx()
 
 
 def _submodule(name: str) -> ModuleType:

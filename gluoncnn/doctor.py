@@ -138,24 +138,33 @@ def _check_cpu() -> Check:
                   "no AVX")
     logical = len(runtime.usable_cpus())
     cores = f"{runtime.physical_cores()} physical cores ({logical} logical)"
+    return Check("CPU", "ok", f"{cpu_name()}, {cores}, {vector}; {precision_rule()}, float16 "
+                              f"on a GPU", "")
+
+
+def precision_rule() -> str:
+    """What ``amp='auto'`` does on this CPU, in a few words."""
     if runtime.cpu_has_native_bf16():
-        precision = ("native bfloat16 (AVX512_BF16/AMX): amp='auto' trains in bfloat16 on the "
-                     "CPU")
-    else:
-        precision = ("no native bfloat16 (needs AVX512_BF16 or AMX): amp='auto' stays float32 "
-                     "on the CPU")
-    return Check("CPU", "ok", f"{cpu_name()}, {cores}, {vector}; {precision}, float16 on a GPU",
-                 "")
+        return ("native bfloat16 (AVX512_BF16/AMX): amp='auto' measures each net and trains in "
+                "bfloat16 where that is faster on the CPU")
+    return "no native bfloat16 (needs AVX512_BF16 or AMX): amp='auto' stays float32 on the CPU"
+
+
+def _check_amx() -> Check:
+    state = runtime.amx_state()
+    if "amx_bf16" not in runtime.cpu_flags():
+        return Check("AMX", "ok", f"off: {state.reason}", "")
+    if not state.on and "refused" in state.reason:
+        return Check("AMX", "warn", f"off: {state.reason}",
+                     "a Linux kernel 5.16 or newer grants the tiles; bfloat16 runs on "
+                     "AVX512_BF16 meanwhile")
+    return Check("AMX", "ok", f"{'on' if state.on else 'off'}: {state.reason}", "")
 
 
 def _check_threads() -> Check:
     choice = runtime.thread_choice()
     cores = runtime.physical_cores()
-    detail = (f"{choice.count} OpenMP thread(s) for MXNet, {choice.source}: {choice.reason}; "
-              f"rule: {runtime.THREAD_RULE}")
-    override = "override with OMP_NUM_THREADS=N (or GLUONCNN_THREADS=N) before MXNet loads"
-    if choice.source == runtime.TOO_LATE:
-        return Check("threads", "warn", detail, "import gluoncnn before mxnet, or " + override)
+    detail = f"{choice.count} OpenMP thread(s) for MXNet, {choice.source}: {choice.reason}"
     if "is ignored" in choice.reason:
         return Check("threads", "warn", detail, f"set it to a whole number such as {cores}, "
                                                 f"or unset it")
@@ -164,6 +173,22 @@ def _check_threads() -> Check:
                      f"processors ({len(runtime.usable_cpus())}), so they wait for each other",
                      f"set OMP_NUM_THREADS={cores}")
     return Check("threads", "ok", detail, "")
+
+
+def _check_measured() -> Check:
+    """What fit measured on this machine (threads and precision per net), from the cache."""
+    entries = runtime.read_speed_cache()
+    path = runtime.speed_cache_path()
+    if not entries:
+        return Check("measured", "ok", f"nothing yet: fit measures each net's fastest threads "
+                                       f"and precision on its first run and keeps them in {path}",
+                     "")
+    lines = sorted({f"{e.get('net', '?')} batch {e.get('batch', ['?'])[0]}: "
+                    f"{e.get('threads')} thread(s), {e.get('dtype') or 'float32'}"
+                    for e in entries.values()})
+    return Check("measured", "ok", f"{len(entries)} net(s) measured on this machine ({path}; "
+                                   f"'gluoncnn doctor --clear-cache' forgets them): "
+                                   + "; ".join(lines), "")
 
 
 def _check_plotting() -> Check:
@@ -241,7 +266,8 @@ def _mixed(data, status):
 
 def checks() -> list[Check]:
     """Run every check; a list of :class:`Check` ``(name, verdict, detail, fix)``."""
-    results = [_check_python(), _check_numpy(), _check_cpu(), _check_threads()]
+    results = [_check_python(), _check_numpy(), _check_cpu(), _check_amx(), _check_threads(),
+               _check_measured()]
     mx, mx_check = _import_mxnet()
     results.append(mx_check)
     if mx is not None:
@@ -249,8 +275,12 @@ def checks() -> list[Check]:
     return results + _check_data() + [_check_plotting()]
 
 
-def run_doctor(file: TextIO = sys.stdout) -> int:
-    """Print every check with its verdict and fix; return 0 if none failed, else 1."""
+def run_doctor(file: TextIO = sys.stdout, clear_cache: bool = False) -> int:
+    """Print every check with its verdict and fix; return 0 if none failed, else 1.
+    ``clear_cache`` first forgets what fit measured on this machine."""
+    if clear_cache:
+        count = runtime.clear_speed_cache()
+        print(f"forgot {count} measured net(s) ({runtime.speed_cache_path()})", file=file)
     results = checks()
     width = max(len(c.name) for c in results)
     print("gluoncnn doctor", file=file)

@@ -3,32 +3,41 @@
 Nothing here imports MXNet at module level, so ``import gluoncnn`` and ``gluoncnn doctor`` work
 (and explain) when MXNet is missing or broken.
 
-Threads. MXNet sizes its OpenMP pool once, when libmxnet loads: from ``OMP_NUM_THREADS`` if set,
+Threads. MXNet sizes its OpenMP pool when libmxnet loads: from ``OMP_NUM_THREADS`` if set,
 otherwise half the logical processors on x86 (it assumes two hyperthreads per core), so on a
-2-core machine without hyperthreads it uses one core. Calling ``MXSetNumOMPThreads`` later does
-not help: it sets the calling thread's OpenMP count, but operators run on the engine's worker
-threads, which take theirs when they start (MXNet 1.9.1, src/engine/openmp.cc and
-src/c_api/c_api.cc). So the count is chosen before MXNet is imported, by setting
-``OMP_NUM_THREADS`` in this process's environment:
+2-core machine without hyperthreads it uses one core. Each engine worker thread (the threads that
+run the operators) takes its count once, when it starts (MXNet 1.9.1, src/engine/openmp.cc), so
+``MXSetNumOMPThreads`` from Python changes nothing that matters. gluoncnn therefore sets the count
+in two ways: before MXNet loads, in ``OMP_NUM_THREADS``; after it has loaded (a user who wrote
+``import mxnet`` first), on the engine's CPU worker itself, by pushing a function that calls
+``MXSetNumOMPThreads`` there through the C API's ``MXEnginePushSync`` (:func:`apply_threads`).
+Either way it works whatever the import order, and the count can change per net.
 
 - the user's own ``OMP_NUM_THREADS`` always wins, then ``GLUONCNN_THREADS``;
-- otherwise :data:`THREAD_RULE`: one thread for the nets in :data:`ONE_THREAD_MODELS` on a
-  processor with AVX-512 (there LeNet's operators finish so fast that a second thread costs more
-  in synchronisation than it computes: 1.7x slower with two on a 2-core AVX-512 EPYC), every
-  physical core for everything else, LeNet included on processors without AVX-512 (1.25x faster
-  with two on a 2-core AVX2 EPYC); measured with ``benchmarks/threads.py``, the figures are in
-  ``benchmarks/README.md``.
+- ``fit`` measures, for the net it trains, which count is fastest on this machine
+  (:mod:`gluoncnn.train.calibrate`, cached per processor and net) and applies it;
+- until then :data:`THREAD_RULE` holds: every physical core (on the three CPUs measured so far
+  LeNet wants one thread on one AVX-512 EPYC and two on an AVX2 EPYC and on an AMX Xeon, so no
+  fixed rule is right for it: measuring is).
 
-``import gluoncnn`` applies the rule for an unknown model (every physical core); the command line
-calls ``configure_threads(model)`` before it imports MXNet, and a notebook can do the same in its
-first cell. :func:`thread_choice` says what was chosen and why (``gluoncnn doctor`` prints it).
+AMX. Intel's AMX tiles run bfloat16 (and int8) matrix products several times faster than
+AVX-512. MXNet 1.9.1's oneDNN (2.4.4) has AMX kernels but uses them only when
+``DNNL_MAX_CPU_ISA=AVX512_CORE_AMX`` is set when it creates its first primitive, and Linux (5.16
+and newer) kills a process that touches the tile registers without first asking for them
+(``arch_prctl(ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA)``), which oneDNN 2.4 does not do.
+:func:`enable_amx` does both, only on processors with ``amx_bf16``, and takes the variable out of
+the environment again once oneDNN has read it, so child processes that never asked for the
+tiles cannot inherit it.
 """
 from __future__ import annotations
 
 import functools
+import json
 import os
 import platform
 import sys
+import time
+import warnings
 from dataclasses import dataclass
 from types import ModuleType
 
@@ -101,13 +110,13 @@ def physical_cores() -> int:
 # --------------------------------------------------------------------------------------------
 # Threads
 # --------------------------------------------------------------------------------------------
-ONE_THREAD_MODELS = frozenset({"lenet", "lenet_bn"})
-THREAD_RULE = ("1 thread for LeNet on processors with AVX-512 (operators too small to share), "
-               "every physical core for every other net and for LeNet without AVX-512")
+THREAD_RULE = ("every physical core, until fit has measured the net on this machine "
+               "(the fastest count differs by processor and net: LeNet is faster with one "
+               "thread on some CPUs, with two on others)")
 USER_OMP = "user OMP_NUM_THREADS"
 USER_GLUONCNN = "user GLUONCNN_THREADS"
 RULE = "gluoncnn rule"
-TOO_LATE = "too late: mxnet already imported"
+MEASURED = "measured"
 # What gluoncnn itself put in OMP_NUM_THREADS, so that a later call (or a child process, which
 # inherits both variables) can tell its own choice from the user's.
 _MARK = "_GLUONCNN_OMP_NUM_THREADS"
@@ -116,13 +125,18 @@ _MARK = "_GLUONCNN_OMP_NUM_THREADS"
 @dataclass(frozen=True)
 class ThreadChoice:
     """The OpenMP thread count MXNet runs with: ``count``, ``reason`` (one sentence) and
-    ``source`` (:data:`USER_OMP`, :data:`USER_GLUONCNN`, :data:`RULE` or :data:`TOO_LATE`)."""
+    ``source`` (:data:`USER_OMP`, :data:`USER_GLUONCNN`, :data:`RULE` or :data:`MEASURED`)."""
     count: int
     reason: str
     source: str
 
     def __str__(self) -> str:
         return f"{self.count} ({self.source}: {self.reason})"
+
+    @property
+    def user_set(self) -> bool:
+        """True when the user fixed the count (gluoncnn then never changes it)."""
+        return self.source in (USER_OMP, USER_GLUONCNN)
 
 
 _choice: ThreadChoice | None = None
@@ -132,16 +146,17 @@ def threads_for(model: str | None = None) -> tuple[int, str]:
     """:data:`THREAD_RULE` for ``model`` (a registry name, or None when unknown):
     ``(count, reason)``."""
     cores = physical_cores()
-    key = model.lower().replace("-", "_") if isinstance(model, str) else None
-    if key in ONE_THREAD_MODELS and cpu_has_avx512():
-        return 1, f"{key} on an AVX-512 processor: operators too small for a second thread"
-    if key is None:
-        return cores, (f"every physical core ({cores}), the default while the model is not "
-                       f"known (every net gains from them but LeNet on AVX-512)")
-    if key in ONE_THREAD_MODELS:
-        return cores, (f"{key}: every physical core ({cores}); without AVX-512 its operators "
-                       f"are slow enough for a second thread to pay off")
-    return cores, f"{key}: every physical core ({cores}), as for every net but LeNet on AVX-512"
+    if model is None:
+        return cores, f"every physical core ({cores}) until fit measures the net"
+    key = model.lower().replace("-", "_")
+    return cores, f"{key}: every physical core ({cores}) until fit measures it on this machine"
+
+
+def thread_candidates() -> tuple[int, ...]:
+    """The counts :mod:`gluoncnn.train.calibrate` compares: one thread, half the physical
+    cores and all of them."""
+    cores = physical_cores()
+    return tuple(sorted({1, max(1, cores // 2), cores}))
 
 
 def _mxnet_imported() -> bool:
@@ -157,25 +172,41 @@ def _thread_count(text: str) -> int | None:
 
 def configure_threads(model: str | None = None) -> ThreadChoice:
     """Choose MXNet's OpenMP thread count for ``model`` (a registry name, or None when unknown)
-    and put it in ``OMP_NUM_THREADS``, which MXNet reads when it loads: call it before anything
-    imports ``mxnet``; it may be called again (with a model) until then.
-
-    The user's ``OMP_NUM_THREADS`` wins, then ``GLUONCNN_THREADS``, then :func:`threads_for`.
-    Once MXNet is loaded nothing changes, and the choice says what MXNet runs with. Returns (and
-    records, for :func:`thread_choice`) the :class:`ThreadChoice`."""
+    and apply it: in ``OMP_NUM_THREADS`` before MXNet loads, on the engine's CPU worker after
+    (:func:`apply_threads`). The user's ``OMP_NUM_THREADS`` wins, then ``GLUONCNN_THREADS``, then
+    a count ``fit`` measured for this process, then :func:`threads_for`. Returns (and records,
+    for :func:`thread_choice`) the :class:`ThreadChoice`."""
     global _choice
-    _choice = _decide(model)
-    if _choice.source in (RULE, USER_GLUONCNN) and not _mxnet_imported():
-        os.environ["OMP_NUM_THREADS"] = os.environ[_MARK] = str(_choice.count)
-    return _choice
+    choice = _decide(model)
+    if choice.source in (RULE, USER_GLUONCNN):
+        apply_threads(choice)
+    _choice = choice
+    return choice
 
 
 def _decide(model: str | None) -> ThreadChoice:
+    user = _user_choice()
+    if user is not None:
+        return user
+    if model is None and _choice is not None and not _choice.user_set:
+        return _choice  # what this process chose (or measured) stays until a net is named
+    omp = os.environ.get("OMP_NUM_THREADS", "").strip()
+    if model is None and omp and omp == os.environ.get(_MARK):
+        return ThreadChoice(int(omp), "chosen by gluoncnn in the process that started this one",
+                            RULE)
+    count, why = threads_for(model)
+    wanted = os.environ.get("GLUONCNN_THREADS", "").strip()
+    if wanted:
+        why = (f"GLUONCNN_THREADS={wanted!r} is ignored (not a positive whole number); "
+               f"{why}")
+    return ThreadChoice(count, why, RULE)
+
+
+def _user_choice() -> ThreadChoice | None:
+    """The count the user fixed in the environment, or None."""
     env = os.environ
     omp = env.get("OMP_NUM_THREADS", "").strip()
-    ours = bool(omp) and omp == env.get(_MARK)
-    loaded = _mxnet_imported()
-    if omp and not ours:
+    if omp and omp != env.get(_MARK):
         count = _thread_count(omp)
         if count is not None:
             return ThreadChoice(count, "set in the environment; gluoncnn leaves it alone",
@@ -183,23 +214,10 @@ def _decide(model: str | None) -> ThreadChoice:
         return ThreadChoice(_mxnet_default_threads(), f"OMP_NUM_THREADS={omp!r} is ignored "
                             f"(not a positive whole number): MXNet's own default applies",
                             USER_OMP)
-    if loaded and not ours:
-        return ThreadChoice(_mxnet_default_threads(), "MXNet's own default (half the logical "
-                            "processors on x86): mxnet was imported before gluoncnn could choose; "
-                            "import gluoncnn first, or set OMP_NUM_THREADS", TOO_LATE)
-    if ours and (loaded or model is None):
-        if _choice is not None and str(_choice.count) == omp:
-            return _choice  # what MXNet loaded (or will load) with
-        return ThreadChoice(int(omp), "chosen by gluoncnn in the process that started this one",
-                            RULE)
     wanted = env.get("GLUONCNN_THREADS", "").strip()
-    count, why = threads_for(model)
     if wanted and _thread_count(wanted) is not None:
         return ThreadChoice(_thread_count(wanted), "set in the environment", USER_GLUONCNN)
-    if wanted:
-        why = (f"GLUONCNN_THREADS={wanted!r} is ignored (not a positive whole number); "
-               f"{why}")
-    return ThreadChoice(count, why, RULE)
+    return None
 
 
 def _mxnet_default_threads() -> int:
@@ -209,9 +227,311 @@ def _mxnet_default_threads() -> int:
 
 def thread_choice() -> ThreadChoice:
     """The thread count MXNet runs (or will run) with, and why: the recorded choice, checked
-    against the environment and MXNet's state now (the rule for an unknown model is applied
-    if nobody has chosen yet)."""
+    against the environment now (the rule for an unknown model is applied if nobody has chosen
+    yet)."""
     return configure_threads()
+
+
+def use_measured_threads(count: int, reason: str, cpu_devices=(0,)) -> ThreadChoice:
+    """Apply ``count``, measured by :mod:`gluoncnn.train.calibrate`, unless the user fixed the
+    count; returns the choice in force. The workers are started anew (:func:`restart_engine`)
+    even when the count is the one recorded, since a ``fork`` since then (a DataLoader's worker
+    processes) has given them MXNet's default count."""
+    global _choice
+    user = _user_choice()
+    if user is not None:
+        _choice = user
+        return user
+    choice = ThreadChoice(count, reason, MEASURED)
+    if not apply_threads(choice, cpu_devices, force=True):
+        choice = ThreadChoice(count, reason + "; MXNet's running workers could not be changed "
+                                              "on this system (no fork): set OMP_NUM_THREADS "
+                                              "before MXNet loads", MEASURED)
+    _choice = choice
+    return choice
+
+
+# The CPU devices whose engine workers gluoncnn has set (a worker per cpu(i) in use).
+_worker_devices: set[int] = {0}
+_worker_counts: dict[int, int] = {}
+
+
+def apply_threads(choice: ThreadChoice, cpu_devices=(0,), force: bool = False) -> bool:
+    """Give MXNet ``choice.count`` OpenMP threads: through ``OMP_NUM_THREADS`` (which MXNet reads
+    when it loads, and child processes inherit), and, once MXNet is loaded, on the engine's CPU
+    worker of each device in ``cpu_devices`` (and every one set before), after starting new
+    workers (:func:`restart_engine`) when the count changes or ``force`` is set. False when the
+    running workers could not be changed (no ``fork`` on this system)."""
+    os.environ["OMP_NUM_THREADS"] = os.environ[_MARK] = str(choice.count)
+    _worker_devices.update(cpu_devices)
+    if not _mxnet_imported():
+        return True
+    if not force and all(_worker_counts.get(d) == choice.count for d in _worker_devices):
+        return True
+    if not restart_engine():
+        return False
+    for device in sorted(_worker_devices):
+        _set_worker_threads(choice.count, device)
+        _worker_counts[device] = choice.count
+    return True
+
+
+def restart_engine() -> bool:
+    """Stop MXNet's engine workers and let new ones start, with empty kernel caches; False
+    where this system cannot (no ``fork``).
+
+    MXNet keeps the oneDNN kernels it creates in caches local to the worker thread that ran
+    them, keyed by shapes but not by thread count, and a kernel created for one thread count
+    corrupts memory when run with another (seen here with LeNet: created with 1 thread, run
+    with 2). MXNet stops its workers before a ``fork`` and starts new ones after it (its
+    pthread_atfork handlers, there for the DataLoader's worker processes); a child that exits
+    at once is the cheapest way to ask for that. New workers take MXNet's default count, which
+    is why :func:`apply_threads` sets it again after each restart."""
+    _worker_counts.clear()
+    if not hasattr(os, "fork"):
+        return False
+    try:
+        pid = os.fork()
+    except OSError:  # e.g. no memory for the page tables
+        return False
+    if pid == 0:
+        os._exit(0)
+    os.waitpid(pid, 0)
+    return True
+
+
+def worker_threads(device: int = 0) -> int | None:
+    """The OpenMP thread count the engine's worker for ``cpu(device)`` runs with, read on the
+    worker itself; None when MXNet is not loaded or its OpenMP library cannot be found."""
+    if not _mxnet_imported():
+        return None
+    import ctypes
+
+    import mxnet as mx
+    from mxnet.base import _LIB, check_call
+    for name in ("libgomp.so.1", "libiomp5.so", "libomp.so"):
+        try:
+            openmp = ctypes.CDLL(name, mode=getattr(os, "RTLD_NOLOAD", 0))
+            break
+        except OSError:
+            continue
+    else:
+        return None
+    seen = []
+    sync_func = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p)
+    callback = sync_func(lambda _run_context, _param: seen.append(openmp.omp_get_max_threads()))
+    context = _engine_context_type()(1, device)
+    check_call(_LIB.MXEnginePushSync(callback, None, None, ctypes.byref(context), None, 0,
+                                     None, 0, None, 0, b"gluoncnn_read_threads"))
+    mx.nd.waitall()
+    return seen[0] if seen else None
+
+
+def _set_worker_threads(count: int, device: int) -> None:
+    """Run ``MXSetNumOMPThreads(count)`` on the engine's worker for ``cpu(device)`` (and on this
+    thread, for the NaiveEngine), and wait for it: the only way to change a started worker's
+    count (see the module's docstring)."""
+    import ctypes
+
+    import mxnet as mx
+    from mxnet.base import _LIB, check_call
+
+    sync_func = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p)
+    callback = sync_func(lambda _run_context, _param: _LIB.MXSetNumOMPThreads(count))
+    check_call(_LIB.MXSetNumOMPThreads(ctypes.c_int(count)))
+    context = _engine_context_type()(1, device)
+    check_call(_LIB.MXEnginePushSync(callback, None, None, ctypes.byref(context), None, 0,
+                                     None, 0, None, 0, b"gluoncnn_set_threads"))
+    mx.nd.waitall()  # the callback must run before it is freed
+
+
+def _engine_context_type():
+    import ctypes
+
+    class EngineContext(ctypes.Structure):  # mxnet::Context: DeviceType (kCPU = 1), dev_id
+        _fields_ = [("dev_type", ctypes.c_int), ("dev_id", ctypes.c_int)]
+    return EngineContext
+
+
+# --------------------------------------------------------------------------------------------
+# AMX
+# --------------------------------------------------------------------------------------------
+ISA_VARIABLE = "DNNL_MAX_CPU_ISA"
+ISA_VARIABLES = (ISA_VARIABLE, "MKLDNN_MAX_CPU_ISA")  # oneDNN reads either
+AMX_ISA = "AVX512_CORE_AMX"
+SYS_ARCH_PRCTL = 158  # x86_64 Linux
+ARCH_REQ_XCOMP_PERM = 0x1023
+XFEATURE_XTILEDATA = 18
+
+
+@dataclass(frozen=True)
+class AmxState:
+    """Whether oneDNN may use AMX in this process (``on``) and why (one sentence)."""
+    on: bool
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{'on' if self.on else 'off'} ({self.reason})"
+
+
+_amx: AmxState | None = None
+_amx_pending = False  # the variable is set and waits for oneDNN to read it
+
+
+def request_amx_permission(syscall=None) -> str | None:
+    """Ask Linux for the AMX tile registers (``arch_prctl(ARCH_REQ_XCOMP_PERM,
+    XFEATURE_XTILEDATA)``): None when granted, else why not. ``syscall`` is libc's (injected in
+    tests)."""
+    import ctypes
+    if syscall is None:
+        try:
+            syscall = ctypes.CDLL(None, use_errno=True).syscall
+        except (OSError, AttributeError) as error:
+            return f"no libc syscall() here ({error})"
+    if syscall(SYS_ARCH_PRCTL, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) == 0:
+        return None
+    errno = ctypes.get_errno()
+    return f"Linux refused the AMX tiles ({os.strerror(errno) if errno else 'unknown error'})"
+
+
+def enable_amx(syscall=None) -> AmxState:
+    """Let oneDNN use AMX where the processor has it: ask Linux for the tiles, then set
+    ``DNNL_MAX_CPU_ISA=AVX512_CORE_AMX`` for oneDNN's first primitive (see the module's
+    docstring). Harmless elsewhere: on a processor without ``amx_bf16``, with the user's own
+    ``DNNL_MAX_CPU_ISA``, or with ``GLUONCNN_AMX=0`` it sets nothing. Called by ``import
+    gluoncnn``; the variable is taken out of the environment once oneDNN has read it
+    (:func:`_latch_amx`). Returns (and records, for :func:`amx_state`) the :class:`AmxState`."""
+    global _amx, _amx_pending
+    _amx = _amx_decision(syscall)
+    if _amx.on and not any(os.environ.get(v) for v in ISA_VARIABLES):
+        os.environ[ISA_VARIABLE] = AMX_ISA
+        _amx_pending = True
+        if _mxnet_imported():
+            _amx = AmxState(True, _amx.reason + "; set after MXNet was imported, so in effect "
+                                                "only if no oneDNN operator had run before")
+            _latch_amx()
+    return _amx
+
+
+def _amx_decision(syscall) -> AmxState:
+    if "amx_bf16" not in cpu_flags() or platform.system() != "Linux" \
+            or platform.machine() not in ("x86_64", "AMD64"):
+        return AmxState(False, "this processor has no AMX (amx_bf16)")
+    if os.environ.get("GLUONCNN_AMX", "").strip() == "0":
+        return AmxState(False, "turned off by GLUONCNN_AMX=0")
+    user = next((f"{v}={os.environ[v]}" for v in ISA_VARIABLES if os.environ.get(v)), None)
+    if user and not _amx_pending:
+        wants_amx = "AMX" in user.upper() or user.upper().endswith("=ALL")
+        refused = request_amx_permission(syscall) if wants_amx else None
+        if refused:
+            return AmxState(False, f"{user} set by the user, but {refused}: oneDNN will fail "
+                                   f"on AMX; unset it")
+        return AmxState(wants_amx, f"{user} set by the user" + (
+            " (gluoncnn asked Linux for the tiles)" if wants_amx else ""))
+    refused = request_amx_permission(syscall)
+    if refused:
+        return AmxState(False, f"{refused}; oneDNN stays on AVX-512")
+    return AmxState(True, f"amx_bf16 processor: tiles granted by Linux, oneDNN told "
+                          f"{ISA_VARIABLE}={AMX_ISA}")
+
+
+def _latch_amx() -> None:
+    """Make oneDNN read ``DNNL_MAX_CPU_ISA`` now (it reads it once, with its first primitive: a
+    tiny convolution is one), then take the variable out of the environment: a child process
+    that inherited it without asking Linux for the tiles would die on its first AMX
+    instruction."""
+    global _amx_pending
+    if not _amx_pending:
+        return
+    import mxnet as mx
+    x = mx.nd.ones((1, 1, 3, 3), ctx=mx.cpu())
+    mx.nd.Convolution(x, mx.nd.ones((1, 1, 1, 1)), kernel=(1, 1), num_filter=1,
+                      no_bias=True).wait_to_read()
+    if os.environ.get(ISA_VARIABLE) == AMX_ISA:
+        del os.environ[ISA_VARIABLE]
+    _amx_pending = False
+
+
+def amx_state() -> AmxState:
+    """Whether oneDNN may use AMX in this process, and why."""
+    return _amx if _amx is not None else enable_amx()
+
+
+# --------------------------------------------------------------------------------------------
+# What fit measured (gluoncnn.train.calibrate), cached per machine
+# --------------------------------------------------------------------------------------------
+SPEED_CACHE = "speed.json"
+_speed_memory: dict = {}  # this process's entries, kept where the folder cannot be written
+_speed_cache_warned = False
+
+
+def measuring_enabled() -> bool:
+    """Whether ``fit`` measures threads and precision per net: ``GLUONCNN_MEASURE=1`` or ``0``
+    says so; unset, yes, except in quick mode (``GLUONCNN_QUICK``: CI's smoke runs, where a
+    second per net would be most of the run)."""
+    said = os.environ.get("GLUONCNN_MEASURE", "").strip()
+    if said in ("0", "1"):
+        return said == "1"
+    return not os.environ.get("GLUONCNN_QUICK", "").strip()
+
+
+def cache_dir() -> str:
+    """gluoncnn's cache folder: ``$GLUONCNN_CACHE_DIR``, else ``$XDG_CACHE_HOME/gluoncnn``,
+    else ``~/.cache/gluoncnn``."""
+    env = os.environ.get("GLUONCNN_CACHE_DIR", "").strip()
+    if env:
+        return os.path.expanduser(env)
+    base = os.environ.get("XDG_CACHE_HOME", "").strip() or os.path.join("~", ".cache")
+    return os.path.join(os.path.expanduser(base), "gluoncnn")
+
+
+def speed_cache_path() -> str:
+    """The file of the thread counts and precisions ``fit`` measured on this machine."""
+    return os.path.join(cache_dir(), SPEED_CACHE)
+
+
+def read_speed_cache() -> dict:
+    """The measured choices by key ({} when there are none, or the file is unreadable)."""
+    entries = dict(_speed_memory)
+    try:
+        with open(speed_cache_path()) as f:
+            saved = json.load(f)
+        if isinstance(saved, dict):
+            entries.update({k: v for k, v in saved.items() if isinstance(v, dict)})
+    except (OSError, ValueError):
+        pass
+    return entries
+
+
+def write_speed_cache(key: str, entry: dict) -> None:
+    """Add ``entry`` under ``key``; a cache that cannot be written is kept in memory for this
+    process, with one warning (measuring again next time is the only cost)."""
+    global _speed_cache_warned
+    from .utils import atomic_write_text
+    entry = dict(entry, cpu=cpu_name(), when=time.strftime("%Y-%m-%dT%H:%M:%S"))
+    _speed_memory[key] = entry
+    entries = read_speed_cache()
+    try:
+        os.makedirs(cache_dir(), exist_ok=True)
+        atomic_write_text(speed_cache_path(), json.dumps(entries, indent=1, sort_keys=True))
+    except OSError as error:
+        if not _speed_cache_warned:
+            warnings.warn(f"gluoncnn could not save what it measured in {speed_cache_path()} "
+                          f"({error.strerror or error}); it will measure again in the next "
+                          f"process (set GLUONCNN_CACHE_DIR to a writable folder)",
+                          RuntimeWarning, stacklevel=3)
+        _speed_cache_warned = True
+
+
+def clear_speed_cache() -> int:
+    """Forget every measured choice; returns how many there were."""
+    count = len(read_speed_cache())
+    _speed_memory.clear()
+    try:
+        os.remove(speed_cache_path())
+    except FileNotFoundError:
+        pass
+    return count
 
 
 # --------------------------------------------------------------------------------------------
@@ -267,10 +587,15 @@ def mxnet_unavailable_message(error: BaseException) -> str:
 def import_mxnet() -> ModuleType:
     """``mxnet``, imported after :func:`configure_threads` (so the thread choice is in place);
     :class:`~gluoncnn.errors.MXNetUnavailableError` with the fix when it cannot be imported."""
-    if not _mxnet_imported():
+    loaded_before = _mxnet_imported()
+    if not loaded_before:
         thread_choice()
     try:
         import mxnet
     except Exception as error:  # ImportError, OSError (a missing .so), AttributeError (numpy)
         raise MXNetUnavailableError(mxnet_unavailable_message(error)) from error
+    if not loaded_before and _thread_count(os.environ.get("OMP_NUM_THREADS", "")):
+        # MXNet read it when it loaded: its workers start with this count
+        _worker_counts.update({0: _thread_count(os.environ["OMP_NUM_THREADS"])})
+    _latch_amx()
     return mxnet

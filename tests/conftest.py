@@ -41,6 +41,15 @@ def benchmark_script(monkeypatch):
         sys.modules.pop(name, None)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _own_speed_cache(tmp_path_factory):
+    """What fit measures (threads, precision) goes to a cache of this test session, never the
+    user's: tests do not depend on what an earlier run on this machine measured. Child processes
+    inherit it, so a run and its resumed run in two processes train with the same choice."""
+    os.environ["GLUONCNN_CACHE_DIR"] = str(tmp_path_factory.mktemp("gluoncnn-cache"))
+    yield
+
+
 @pytest.fixture(autouse=True)
 def _never_download(monkeypatch):
     """No test downloads data, even if the developer's shell has GLUONCNN_DOWNLOAD=1."""

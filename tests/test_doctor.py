@@ -105,8 +105,8 @@ def test_cpu_threads_and_plotting_are_shown(monkeypatch):
     checks = by_name(doctor.checks())
     cpu = checks["CPU"]
     assert cpu.verdict == "ok" and doctor.cpu_name() in cpu.detail
-    picks = ("amp='auto' trains in bfloat16 on the CPU" if runtime.cpu_has_native_bf16() else
-             "amp='auto' stays float32 on the CPU")
+    picks = ("amp='auto' measures each net and trains in bfloat16 where that is faster"
+             if runtime.cpu_has_native_bf16() else "amp='auto' stays float32 on the CPU")
     assert picks in cpu.detail and "float16 on a GPU" in cpu.detail
     threads = checks["threads"]
     choice = runtime.thread_choice()
@@ -115,24 +115,31 @@ def test_cpu_threads_and_plotting_are_shown(monkeypatch):
     assert checks["plotting"].verdict == "ok" and "PNG" in checks["plotting"].detail
 
 
-def test_threads_chosen_too_late_is_a_warning(monkeypatch):
-    monkeypatch.setattr(runtime, "thread_choice", lambda: runtime.ThreadChoice(
-        1, "MXNet was imported before gluoncnn", runtime.TOO_LATE))
-    threads = by_name(doctor.checks())["threads"]
-    assert threads.verdict == "warn" and "import gluoncnn before mxnet" in threads.fix
+def test_amx_and_measurements_are_shown(monkeypatch, tmp_path):
+    monkeypatch.setenv("GLUONCNN_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(runtime, "_speed_memory", {})
+    monkeypatch.setattr(runtime, "amx_state", lambda: runtime.AmxState(True, "tiles granted"))
+    monkeypatch.setattr(runtime, "cpu_flags", lambda: frozenset({"amx_bf16"}))
+    checks = by_name(doctor.checks())
+    assert checks["AMX"].verdict == "ok" and checks["AMX"].detail == "on: tiles granted"
+    assert checks["measured"].detail.startswith("nothing yet")
+    runtime.write_speed_cache("k", {"net": "LeNet", "batch": [64, 1, 28, 28], "threads": 1,
+                                    "dtype": None})
+    detail = doctor._check_measured().detail
+    assert "1 net(s) measured" in detail and "LeNet batch 64: 1 thread(s), float32" in detail
+    out = io.StringIO()
+    doctor.run_doctor(out, clear_cache=True)
+    assert out.getvalue().startswith("forgot 1 measured net(s)")
+    assert runtime.read_speed_cache() == {}
+    monkeypatch.setattr(runtime, "amx_state", lambda: runtime.AmxState(
+        False, "Linux refused the AMX tiles (Invalid argument); oneDNN stays on AVX-512"))
+    check = doctor._check_amx()
+    assert check.verdict == "warn" and "5.16" in check.fix
 
 
 def test_bf16_cpu_says_amp_auto_picks_bfloat16(monkeypatch):
     monkeypatch.setattr(runtime, "cpu_has_native_bf16", lambda: True)
-    assert "amp='auto' trains in bfloat16 on the CPU" in doctor._check_cpu().detail
-
-
-def test_threads_chosen_too_late_is_a_warning_with_the_fix(monkeypatch):
-    late = runtime.ThreadChoice(1, "MXNet's own default", runtime.TOO_LATE)
-    monkeypatch.setattr(runtime, "thread_choice", lambda: late)
-    check = doctor._check_threads()
-    assert check.verdict == "warn" and runtime.TOO_LATE in check.detail
-    assert "import gluoncnn before mxnet" in check.fix and "OMP_NUM_THREADS=N" in check.fix
+    assert "amp='auto' measures each net and trains in bfloat16" in doctor._check_cpu().detail
 
 
 def test_an_ignored_thread_setting_is_a_warning(monkeypatch):

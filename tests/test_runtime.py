@@ -25,15 +25,13 @@ def fresh(monkeypatch):
     return monkeypatch
 
 
-def test_rule_one_thread_for_lenet_with_avx512_every_core_for_the_rest(fresh):
-    assert runtime.threads_for("lenet")[0] == 1
-    assert runtime.threads_for("LeNet-BN")[0] == 1
-    for model in ("resnet18", "googlenet", "densenet121", "nin", None):
+def test_rule_every_physical_core_until_fit_measures(fresh):
+    for model in ("lenet", "LeNet-BN", "resnet18", "googlenet", None):
         assert runtime.threads_for(model)[0] == 4
-    fresh.setattr(runtime, "cpu_flags", lambda: frozenset({"avx2"}))
-    for model in ("lenet", "LeNet-BN", "resnet18", None):
-        assert runtime.threads_for(model)[0] == 4
-    assert "without AVX-512" in runtime.threads_for("lenet")[1]
+    assert "until fit measures" in runtime.threads_for("lenet")[1]
+    assert runtime.thread_candidates() == (1, 2, 4)
+    fresh.setattr(runtime, "physical_cores", lambda: 2)
+    assert runtime.thread_candidates() == (1, 2)
 
 
 def test_rule_sets_omp_num_threads_and_records_why(fresh):
@@ -41,12 +39,20 @@ def test_rule_sets_omp_num_threads_and_records_why(fresh):
     assert (choice.count, choice.source) == (4, runtime.RULE)
     assert os.environ["OMP_NUM_THREADS"] == "4"
     assert "every physical core (4)" in choice.reason
-    # The command line names its model after `import gluoncnn` chose for an unknown one.
     choice = runtime.configure_threads("lenet")
-    assert (choice.count, choice.source) == (1, runtime.RULE) and "lenet" in choice.reason
-    assert os.environ["OMP_NUM_THREADS"] == "1"
+    assert (choice.count, choice.source) == (4, runtime.RULE) and "lenet" in choice.reason
     assert runtime.thread_choice() == choice
-    assert str(choice) == f"1 (gluoncnn rule: {choice.reason})"
+    assert str(choice) == f"4 (gluoncnn rule: {choice.reason})"
+
+
+def test_a_measured_count_stays_until_a_net_is_named(fresh):
+    fresh.setattr(runtime, "apply_threads", lambda *a, **k: True)
+    choice = runtime.use_measured_threads(1, "fastest here")
+    assert (choice.count, choice.source) == (1, runtime.MEASURED)
+    assert runtime.thread_choice() == choice
+    assert runtime.configure_threads("resnet18").source == runtime.RULE
+    fresh.setenv("OMP_NUM_THREADS", "3")  # the user's word wins over a measurement
+    assert runtime.use_measured_threads(1, "fastest here").source == runtime.USER_OMP
 
 
 def test_users_omp_num_threads_always_wins(fresh):
@@ -75,7 +81,7 @@ def test_bad_thread_counts_are_ignored_and_said_so(fresh):
     # `import gluoncnn` must not fail on them: doctor has to be able to explain.
     fresh.setenv("GLUONCNN_THREADS", "two")
     choice = runtime.configure_threads("lenet")
-    assert (choice.count, choice.source) == (1, runtime.RULE)
+    assert (choice.count, choice.source) == (4, runtime.RULE)
     assert choice.reason.startswith("GLUONCNN_THREADS='two' is ignored")
     fresh.setenv("OMP_NUM_THREADS", "0")
     choice = runtime.configure_threads()
@@ -84,26 +90,31 @@ def test_bad_thread_counts_are_ignored_and_said_so(fresh):
     assert runtime.configure_threads().count == 3
 
 
-def test_after_mxnet_loaded_nothing_changes_and_it_says_so(fresh):
-    runtime.configure_threads("lenet")
+def test_after_mxnet_loaded_the_count_goes_to_the_engine_worker(fresh):
+    """With MXNet loaded, a changed count starts new engine workers and sets it on them."""
     fresh.setattr(runtime, "_mxnet_imported", lambda: True)
-    choice = runtime.configure_threads("resnet18")
-    assert (choice.count, choice.source) == (1, runtime.RULE)  # what MXNet loaded with
-    assert os.environ["OMP_NUM_THREADS"] == "1"
-    fresh.delenv("OMP_NUM_THREADS")
-    fresh.delenv(runtime._MARK)
-    fresh.setattr(runtime.os, "cpu_count", lambda: 8)
-    fresh.setattr(runtime.platform, "machine", lambda: "x86_64")
-    choice = runtime.configure_threads("resnet18")
-    assert (choice.count, choice.source) == (4, runtime.TOO_LATE)
-    assert "import gluoncnn first" in choice.reason and "OMP_NUM_THREADS" not in os.environ
+    fresh.setattr(runtime, "_worker_counts", {})
+    fresh.setattr(runtime, "_worker_devices", {0})
+    calls = []
+    fresh.setattr(runtime, "restart_engine", lambda: calls.append("restart") or True)
+    fresh.setattr(runtime, "_set_worker_threads", lambda n, d: calls.append((n, d)))
+    runtime.configure_threads("resnet18")
+    assert calls == ["restart", (4, 0)]
+    runtime.configure_threads("resnet18")  # the same count: nothing to do
+    assert calls == ["restart", (4, 0)]
+    runtime.apply_threads(runtime.ThreadChoice(1, "x", runtime.MEASURED), (0, 2))
+    assert calls[2:] == ["restart", (1, 0), (1, 2)]
+    fresh.setattr(runtime, "restart_engine", lambda: False)  # no fork: MXNet's count stays
+    assert not runtime.apply_threads(runtime.ThreadChoice(2, "x", runtime.MEASURED))
 
 
 def test_a_child_process_keeps_the_parents_choice(fresh):
+    fresh.setattr(runtime, "physical_cores", lambda: 3)
     runtime.configure_threads("lenet")
+    fresh.setattr(runtime, "physical_cores", lambda: 4)
     fresh.setattr(runtime, "_choice", None)  # what a spawned child sees: the environment only
     choice = runtime.configure_threads()
-    assert (choice.count, choice.source) == (1, runtime.RULE)
+    assert (choice.count, choice.source) == (3, runtime.RULE)
     assert "process that started this one" in choice.reason
 
 
@@ -112,17 +123,43 @@ def test_cores():
     assert runtime.cpu_name() and runtime.cpu_name() == runtime.cpu_name().strip()
 
 
+def _clean_env():
+    return {k: v for k, v in os.environ.items()
+            if k not in ("OMP_NUM_THREADS", "GLUONCNN_THREADS", runtime._MARK)}
+
+
 def test_import_gluoncnn_chooses_before_mxnet_loads():
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("OMP_NUM_THREADS", "GLUONCNN_THREADS", runtime._MARK)}
     code = ("import os, sys, gluoncnn; c = gluoncnn.runtime.thread_choice(); "
             "print('mxnet' in sys.modules, os.environ['OMP_NUM_THREADS'], c.count, c.source); "
-            "import mxnet; print(gluoncnn.runtime.configure_threads('lenet').count)")
-    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=dict(env, PYTHONPATH=REPO),
+            "import gluoncnn.models; print(gluoncnn.runtime.worker_threads())")
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO,
+                         env=dict(_clean_env(), PYTHONPATH=REPO),
                          capture_output=True, text=True, timeout=120, check=False)
     assert out.returncode == 0, out.stderr
     cores = str(runtime.physical_cores())
     assert out.stdout.split() == ["False", cores, cores, "gluoncnn", "rule", cores]
+
+
+def test_mxnet_imported_first_still_gets_the_count_and_can_change_it():
+    """`import mxnet` before `import gluoncnn` (as d2l's notebooks do): MXNet's worker has its
+    own default (half the logical processors on x86), gluoncnn sets its count on the worker,
+    and a later change (after kernels exist) starts new workers instead of corrupting memory."""
+    code = ("import mxnet as mx, gluoncnn\n"
+            "from gluoncnn import runtime\n"
+            "x = mx.nd.ones((8, 4, 6, 6)); w = mx.nd.ones((5, 4, 3, 3))\n"
+            "conv = lambda: mx.nd.Convolution(x, w, kernel=(3, 3), num_filter=5, no_bias=True)\n"
+            "first = conv().asnumpy()\n"
+            "seen = [runtime.worker_threads()]\n"
+            "for n in (1, 2, 1):\n"
+            "    runtime.use_measured_threads(n, 'test')\n"
+            "    assert (conv().asnumpy() == first).all()\n"
+            "    seen.append(runtime.worker_threads())\n"
+            "print(*seen)\n")
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO,
+                         env=dict(_clean_env(), PYTHONPATH=REPO),
+                         capture_output=True, text=True, timeout=120, check=False)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == [str(runtime.physical_cores()), "1", "2", "1"]
 
 
 def test_mxnet_unavailable_messages():
@@ -158,15 +195,105 @@ def test_numpy_too_new_by_version(monkeypatch):
 
 
 def test_chapters_choose_threads_for_their_net(fresh):
-    """A chapter's first cell: one thread for the LeNet chapters, every core for a conv net,
-    every core with no net; a misspelt chapter is a clear error."""
+    """A chapter's first cell: every core until fit measures the chapter's net; a misspelt
+    chapter is a clear error."""
     from gluoncnn import course
     for name in ("GLUONCNN_QUICK", "GLUONCNN_PRESET"):
         fresh.delenv(name, raising=False)
-    assert course.configure_threads("01-lenet").count == 1
+    choice = course.configure_threads("01-lenet")
+    assert choice.count == 4 and "lenet" in choice.reason
     fresh.setattr(runtime, "_choice", None)
     assert course.configure_threads("07-resnet").count == 4
     fresh.setattr(runtime, "_choice", None)
     assert course.configure_threads(None).count == 4
     with pytest.raises(GluonCNNError, match="07-resnet"):
         course.configure_threads("07-resnt")
+
+
+
+
+# ---------------------------------------------------------------------------------------------
+# AMX: which request is made, when the variable is set, on any CPU (flags and syscall injected)
+# ---------------------------------------------------------------------------------------------
+@pytest.fixture
+def amx(monkeypatch):
+    """A Linux x86_64 process with no DNNL variables, MXNet not loaded, nothing decided."""
+    for name in (*runtime.ISA_VARIABLES, "GLUONCNN_AMX"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(runtime, "_amx", None)
+    monkeypatch.setattr(runtime, "_amx_pending", False)
+    monkeypatch.setattr(runtime, "_mxnet_imported", lambda: False)
+    monkeypatch.setattr(runtime.platform, "system", lambda: "Linux")
+    monkeypatch.setattr(runtime.platform, "machine", lambda: "x86_64")
+    calls = []
+
+    def granted(*args):
+        calls.append(args)
+        return 0
+    monkeypatch.calls, monkeypatch.granted = calls, granted
+    return monkeypatch
+
+
+def _refused(*args):
+    import ctypes
+    ctypes.set_errno(22)  # EINVAL: what a CPU without AMX (or a kernel before 5.16) answers
+    return -1
+
+
+def test_amx_asked_for_and_enabled_only_on_amx_processors(amx):
+    amx.setattr(runtime, "cpu_flags", lambda: frozenset({"avx512f", "avx512_bf16"}))
+    state = runtime.enable_amx(syscall=amx.granted)
+    assert not state.on and "no AMX" in state.reason
+    assert amx.calls == [] and runtime.ISA_VARIABLE not in os.environ
+    amx.setattr(runtime, "cpu_flags", lambda: frozenset({"avx512f", "amx_bf16", "amx_tile"}))
+    state = runtime.enable_amx(syscall=amx.granted)
+    assert state.on and amx.calls == [(158, 0x1023, 18)]
+    assert os.environ[runtime.ISA_VARIABLE] == "AVX512_CORE_AMX" and runtime._amx_pending
+    assert runtime.amx_state() == state
+
+
+def test_amx_refused_by_linux_sets_nothing(amx):
+    amx.setattr(runtime, "cpu_flags", lambda: frozenset({"amx_bf16"}))
+    state = runtime.enable_amx(syscall=_refused)
+    assert not state.on and "Linux refused the AMX tiles (Invalid argument)" in state.reason
+    assert runtime.ISA_VARIABLE not in os.environ  # the variable alone would die with SIGILL
+
+
+def test_amx_the_users_word_wins(amx):
+    amx.setattr(runtime, "cpu_flags", lambda: frozenset({"amx_bf16"}))
+    amx.setenv("GLUONCNN_AMX", "0")
+    state = runtime.enable_amx(syscall=amx.granted)
+    assert not state.on and "GLUONCNN_AMX=0" in state.reason and amx.calls == []
+    amx.delenv("GLUONCNN_AMX")
+    amx.setenv("DNNL_MAX_CPU_ISA", "AVX512_CORE")
+    state = runtime.enable_amx(syscall=amx.granted)
+    assert not state.on and "DNNL_MAX_CPU_ISA=AVX512_CORE set by the user" in state.reason
+    assert os.environ["DNNL_MAX_CPU_ISA"] == "AVX512_CORE" and amx.calls == []
+    amx.setenv("DNNL_MAX_CPU_ISA", "AVX512_CORE_AMX")  # theirs, but the tiles must be asked for
+    state = runtime.enable_amx(syscall=amx.granted)
+    assert state.on and amx.calls == [(158, 0x1023, 18)]
+
+
+def test_amx_permission_request_is_harmless_on_any_cpu():
+    """The real request: granted on an AMX processor, a plain refusal elsewhere, never a crash."""
+    refused = runtime.request_amx_permission()
+    if "amx_tile" in runtime.cpu_flags():
+        assert refused is None
+    else:
+        assert refused is None or refused.startswith("Linux refused the AMX tiles") \
+            or refused.startswith("no libc")
+
+
+def test_amx_variable_leaves_the_environment_once_onednn_read_it():
+    """Children must not inherit DNNL_MAX_CPU_ISA without the permission; on an AMX CPU oneDNN
+    reports AMX kernels after gluoncnn's set-up."""
+    code = ("import os, gluoncnn, gluoncnn.models; from gluoncnn import runtime; "
+            "print(runtime.amx_state().on, os.environ.get('DNNL_MAX_CPU_ISA'))")
+    env = {k: v for k, v in os.environ.items() if k not in runtime.ISA_VARIABLES}
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO,
+                         env=dict(env, PYTHONPATH=REPO, DNNL_VERBOSE="1"),
+                         capture_output=True, text=True, timeout=120, check=False)
+    assert out.returncode == 0, out.stderr
+    on = "amx_bf16" in runtime.cpu_flags() and runtime.request_amx_permission() is None
+    assert out.stdout.splitlines()[-1] == f"{on} None"
+    assert ("Intel AMX" in out.stdout) == on

@@ -226,7 +226,7 @@ def cmd_list(args: argparse.Namespace, argv: list[str]) -> int:
 
 def cmd_doctor(args: argparse.Namespace, argv: list[str]) -> int:
     from ..doctor import run_doctor
-    return int(run_doctor(file=sys.stdout) or 0)
+    return int(run_doctor(file=sys.stdout, clear_cache=args.clear_cache) or 0)
 
 
 # ----------------------------------------------------------------------------- export

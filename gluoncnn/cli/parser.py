@@ -319,14 +319,17 @@ def build_parser() -> ArgumentParser:
                    help="show tracebacks on errors")
 
     p = sub.add_parser("doctor", help="check the installation (Python, numpy, MXNet, GPUs, data, "
-                                      "plotting) and show the CPU, bf16 and threads gluoncnn "
-                                      "chooses",
+                                      "plotting) and show the CPU, AMX, bf16 and threads "
+                                      "gluoncnn chooses",
                        formatter_class=HelpFormatter,
                        description="Check that everything a course run needs is in place: the "
                                    "Python, numpy and MXNet versions, MXNet's import, the GPUs "
                                    "MXNet sees, the datasets' files and plotting; show the CPU, "
                                    "whether it computes bfloat16 natively, and the threads "
                                    "gluoncnn chooses (and why).")
+    p.add_argument("--clear-cache", action="store_true",
+                   help="forget the threads and precision fit measured for each net on this "
+                        "machine (it measures again on the next run)")
     p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                    help="show tracebacks on errors")
 

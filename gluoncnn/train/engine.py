@@ -12,6 +12,7 @@ from typing import Any
 from mxnet import nd
 
 from ..errors import OptionError
+from .calibrate import choose_speed, per_device_shape
 from .callbacks import (
     Callback,
     Checkpoint,
@@ -65,7 +66,7 @@ def fit(net, train_iter: Iterable, test_iter: Iterable | None, epochs: int,
         on_step: Callable | None = None, max_batches: int | None = None,
         classes: None | int | Sequence[str] = None, keep_checkpoints: int | None = 2,
         verbose: bool = True, init: Any = None, callbacks: list[Callback] | None = None,
-        log_dir: str | None = None) -> History:
+        log_dir: str | None = None, threads: int | None = None) -> History:
     """Train ``net`` on ``train_iter`` for ``epochs`` epochs, evaluating on ``test_iter``.
 
     Prints ``training on cpu(0)`` and then, per epoch, the d2l line
@@ -86,9 +87,13 @@ def fit(net, train_iter: Iterable, test_iter: Iterable | None, epochs: int,
       ``aux_weight``: weight of auxiliary outputs (GoogLeNet returns ``(logits, aux1, aux2)``
       in training).
     - ``amp``: mixed precision with ``mxnet.contrib.amp`` (see :mod:`.precision`): ``'auto'``
-      is float16 on GPUs, bfloat16 on CPUs with native bfloat16 and float32 elsewhere;
+      is float16 on GPUs, float32 on CPUs without native bfloat16, and on CPUs with it
+      bfloat16 where a short measurement shows it faster for this net (:mod:`.calibrate`);
       ``'float16'`` (or ``True``) on GPUs; ``'bfloat16'`` on CPUs; ``None``/``False`` float32.
       Parameters, checkpoints and exports stay float32.
+    - ``threads``: MXNet's OpenMP threads on the CPU; default: the user's ``OMP_NUM_THREADS``
+      or ``GLUONCNN_THREADS``, else the count measured fastest for this net on this machine
+      (:mod:`.calibrate`, cached per machine and net).
     - ``hybridize``: True (``static_alloc=True, static_shape=True``), False, or a dict of
       ``net.hybridize`` arguments.
     - ``kvstore``: ``'device'`` (default; several devices on one machine), ``'local'``, or
@@ -132,7 +137,7 @@ def fit(net, train_iter: Iterable, test_iter: Iterable | None, epochs: int,
     sched = LRSchedule(lr, epochs, schedule, warmup_epochs=warmup_epochs)
     initializer = make_initializer(init)
     ctxs = parse_ctx(ctx)
-    amp_dtype = choose_amp_dtype(amp, ctxs)
+    choose_amp_dtype(amp, ctxs)  # a bad amp fails here, before anything runs
     if resume and not checkpoint_dir and not isinstance(resume, (str, os.PathLike)):
         raise OptionError("resume=True needs checkpoint_dir= (the folder of the run to continue), "
                           "or pass the checkpoint path as resume='runs/x/last.json'")
@@ -146,7 +151,11 @@ def fit(net, train_iter: Iterable, test_iter: Iterable | None, epochs: int,
                               plot if writes else False, log_dir if writes else None
                               ) + check_callbacks(callbacks)
 
-    # prepare: the net on its devices, one look at the data, the trainer
+    # prepare: threads and precision measured for this net (before seeding: measuring runs the
+    # net's graph), the net on its devices, one look at the data, the trainer
+    X0, y0 = first_batch(train_iter)  # each epoch reseeds: taking it before seeding is harmless
+    speed = choose_speed(net, per_device_shape(X0.shape, ctxs), ctxs, amp, threads)
+    amp_dtype = speed.amp_dtype
     if seed is not None:
         seed_everything(seed)
     place_net(net, ctxs, initializer)
@@ -154,7 +163,6 @@ def fit(net, train_iter: Iterable, test_iter: Iterable | None, epochs: int,
     if hybridize:
         net.hybridize(**(hybridize if isinstance(hybridize, dict)
                          else {"static_alloc": True, "static_shape": True}))
-    X0, y0 = first_batch(train_iter)
     num_out = check_output_size(net, X0, y0, ctxs[0], num_classes(classes),
                                 dataset_classes(train_iter))
     finish_deferred_init(net, X0, ctxs[0])
@@ -166,7 +174,8 @@ def fit(net, train_iter: Iterable, test_iter: Iterable | None, epochs: int,
             else (None if schedule is None else "callable"), "warmup_epochs": warmup_epochs,
             "label_smoothing": label_smoothing, "clip_gradient": clip_gradient, "epochs": epochs,
             "seed": seed, "ctx": [str(c) for c in ctxs], "num_workers": dist.num_workers,
-            "classes": num_out, "rank": dist.rank, "amp": amp_dtype or "float32"}
+            "classes": num_out, "rank": dist.rank, "amp": amp_dtype or "float32",
+            "threads": speed.threads, "speed": speed.reason, "speed_cost": speed.cost}
     state = TrainingState(net, trainer, ctxs, sched, epochs, meta, verbose,
                           f"[worker {dist.rank}/{dist.num_workers}] " if distributed else "", seed)
     state.loss_fn, state.report_fn = make_loss(label_smoothing)

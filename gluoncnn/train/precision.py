@@ -77,6 +77,11 @@ def choose_amp_dtype(amp: AmpArg, ctxs: list[mx.Context]) -> str | None:
     raise OptionError("amp='bfloat16' runs on CPUs (oneDNN); on GPUs use amp='float16' or 'auto'")
 
 
+def initialised_dtype() -> str | None:
+    """The precision ``amp.init`` patched this process for (None: not patched)."""
+    return _initialised_dtype
+
+
 def init_amp(dtype: str | None) -> bool:
     """Patch MXNet's operators for ``dtype`` (once per process); True when AMP is on."""
     global _initialised_dtype
