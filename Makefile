@@ -1,7 +1,8 @@
 # Two commands do all the set-up on a fresh clone:
 #   make run    creates .venv if missing, installs, trains LeNet on Fashion-MNIST
 #   make test   same set-up, then ruff, the unit tests and every notebook (strict nbval, quick mode)
-# GPU machines: make run GPU=1  (installs requirements-gpu.txt: mxnet-cu112, CUDA 11.2 + cuDNN 8)
+# GPU machines: make run GPU=1  (installs requirements-gpu.txt: mxnet-cu112 and the CUDA 11 wheels;
+#               the machine needs only the NVIDIA driver)
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
