@@ -8,12 +8,13 @@
    and checks that every library ``mxnet/libmxnet.so`` needs (``readelf -d``) then resolves, each
    CUDA one from the wheels, and only the driver's ``libcuda.so.1`` does not;
 3. without a driver: ``gluoncnn doctor`` says the NVIDIA driver is missing, and importing MXNet
-   through gluoncnn fails with that one line;
+   through gluoncnn (``gluoncnn list`` too) fails with that one line;
 4. builds a stand-in ``libcuda.so.1`` with gcc from the driver functions ``libmxnet.so`` calls
    (``nm -D --undefined-only``: the ``cu[A-Z]*`` symbols) plus ``cuInit`` and
    ``cuDriverGetVersion``, each answering ``CUDA_ERROR_NO_DEVICE`` (100), and with it on
    ``LD_LIBRARY_PATH`` checks that ``import mxnet`` of the GPU build succeeds, that MXNet sees
-   0 GPUs, and that ``gluoncnn doctor`` fails on the driver alone, saying it is missing.
+   0 GPUs (so ``gluoncnn train`` runs on the CPU), and that ``gluoncnn doctor`` fails on the
+   driver alone, saying it is missing.
 
 Not part of ``make test`` (the download is several GB); needs gcc, readelf and nm (binutils).
 Prints each step and what it saw; exit status 0 when every check holds, 1 when one does not, 2
@@ -223,6 +224,10 @@ def check_without_driver(venv: Path, workdir: Path) -> None:
     expect(result.get("error", "").startswith(
         "the GPU build of MXNet (mxnet-cu112) needs the NVIDIA driver, and libcuda.so.1"),
         f"gluoncnn.runtime.import_mxnet() says: {result.get('error')}")
+    cli = run([str(venv / "bin" / "gluoncnn"), "list"], cwd=workdir)
+    expect(cli.returncode == 2 and len(cli.stderr.strip().splitlines()) == 1 and
+           "needs the NVIDIA driver" in cli.stderr,
+           "`gluoncnn list` stops with that one line, exit status 2")
     code, text = doctor(venv, workdir)
     show(text)
     expect(code == 1 and "FAIL  NVIDIA driver" in text and
@@ -268,6 +273,11 @@ def check_with_stand_in(venv: Path, workdir: Path, libmxnet: str) -> None:
     result = venv_run(venv, IMPORT, workdir, env)
     expect(result == {"version": "1.9.1", "cuda": True, "gpus": 0},
            f"import mxnet (the GPU build) succeeds: {result}")
+    train = run([str(venv / "bin" / "gluoncnn"), "train", "--model", "lenet", "--sample",
+                 "--epochs", "1", "--max-batches", "2", "--test-size", "32", "--no-plot",
+                 "--out", str(workdir / "run")], cwd=workdir, env=env)
+    expect(train.returncode == 0 and "training on cpu(0)" in train.stdout,
+           "`gluoncnn train` (LeNet, 2 batches of the shipped sample) runs, on the CPU")
     code, text = doctor(venv, workdir, env)
     show(text)
     expect(code == 1 and f"missing: {stand_in} is no working driver (cuDriverGetVersion: "
