@@ -83,11 +83,11 @@ class LoadedLibrary:
     error: str = ""
 
     def __str__(self) -> str:
+        if self.source == MISSING and self.error:
+            return f"{self.library.soname} does not load: {self.error}"
         if self.source == MISSING:
             found = (f"; found only {', '.join(self.other_versions)}, another major version"
                      if self.other_versions else "")
-            if self.error:
-                return f"{self.library.soname} does not load: {self.error}"
             return (f"{self.library.soname} not found by the system loader nor in "
                     f"{self.library.wheel}'s folder{found}")
         return f"{self.library.soname} from {self.path} ({self.source})"
@@ -139,12 +139,12 @@ def gpu_build_installed() -> bool:
 
 def wheel_folder(library: CudaLibrary, search_paths: Iterable[str] | None = None) -> Path | None:
     """``<site-packages>/nvidia/<folder>/lib`` of the first entry of ``search_paths``
-    (``sys.path``) that has it; None when no wheel put it anywhere."""
-    for entry in sys.path if search_paths is None else search_paths:
-        folder = Path(entry or ".") / "nvidia" / library.folder / "lib"
-        if folder.is_dir():
-            return folder
-    return None
+    (``sys.path``) whose folder holds ``library``, else the first that has the folder (for what
+    it holds instead); None when no wheel put it anywhere."""
+    folders = [Path(entry or ".") / "nvidia" / library.folder / "lib"
+               for entry in (sys.path if search_paths is None else search_paths)]
+    folders = [folder for folder in folders if folder.is_dir()]
+    return next((f for f in folders if (f / library.soname).is_file()), next(iter(folders), None))
 
 
 def _other_versions(library: CudaLibrary, folder: Path | None) -> tuple[str, ...]:
@@ -192,10 +192,6 @@ def preload() -> tuple[LoadedLibrary, ...]:
     if _report is None:
         _report = load_libraries() if gpu_build_installed() else ()
     return _report
-
-
-def missing(report: Iterable[LoadedLibrary]) -> list[LoadedLibrary]:
-    return [entry for entry in report if entry.source == MISSING]
 
 
 def fix_for(entry: LoadedLibrary) -> str:

@@ -98,6 +98,17 @@ def test_a_missing_wheel_and_cudnn_9_from_another_package_are_named_with_the_fix
                                        "installs nvidia-nccl-cu11")
 
 
+def test_the_first_site_folder_that_holds_the_library_is_taken(tmp_path):
+    user_site = fake_site(tmp_path / "user", skip=("libcudnn.so.8",),
+                          extra=[("cudnn", "libcudnn.so.9")])
+    venv_site = fake_site(tmp_path / "venv")
+    report = {e.library.soname: e for e in
+              cuda_libs.load_libraries([str(user_site), str(venv_site)], Loader())}
+    assert report["libcudnn.so.8"].path == str(venv_site / "nvidia/cudnn/lib/libcudnn.so.8")
+    assert report["libcudart.so.11.0"].path == str(
+        user_site / "nvidia/cuda_runtime/lib/libcudart.so.11.0")
+
+
 def test_a_wheel_file_that_does_not_load_says_why(tmp_path):
     site = fake_site(tmp_path)
 
