@@ -36,6 +36,10 @@ from pathlib import Path
 GPU_DISTRIBUTION = "mxnet-cu112"
 DRIVER = "libcuda.so.1"
 GPU_REQUIREMENTS = "pip install -r requirements-gpu.txt (or '.[gpu]')"
+# CUDA 11's minor-version compatibility: a driver of 450.80.02 or later runs every CUDA 11.x
+# runtime, and newer drivers run older CUDA (a CUDA 12 driver runs this build).
+DRIVER_ADVICE = ("install the NVIDIA driver (any for CUDA 11 or newer: 450.80.02 or later; "
+                 "nvidia-smi shows it)")
 
 
 @dataclass(frozen=True)
@@ -210,9 +214,9 @@ def missing_library_message(error: BaseException) -> str | None:
     text = str(error)
     if DRIVER in text:
         return (f"the GPU build of MXNet ({GPU_DISTRIBUTION}) needs the NVIDIA driver, and "
-                f"{DRIVER} (its CUDA library) is not on this machine: install the NVIDIA driver "
-                f"(any driver for CUDA 11 or 12; nvidia-smi shows it), or on a machine without a "
-                f"GPU the CPU build: pip uninstall {GPU_DISTRIBUTION} && pip install mxnet==1.9.1")
+                f"{DRIVER} (its CUDA library) is not on this machine: {DRIVER_ADVICE}, or on a "
+                f"machine without a GPU the CPU build: pip uninstall {GPU_DISTRIBUTION} && "
+                f"pip install mxnet==1.9.1")
     for library in CUDA_LIBRARIES:
         if library.soname in text:
             return (f"the GPU build of MXNet ({GPU_DISTRIBUTION}) cannot find {library.soname}: "

@@ -154,8 +154,7 @@ def _check_cuda() -> list[Check]:
     return results
 
 
-DRIVER_FIX = ("install the NVIDIA driver (any driver for CUDA 11 or 12, >= 450.80.02; nvidia-smi "
-              "shows it); on a machine without a GPU use the CPU build: " + PIP_CPU)
+DRIVER_FIX = cuda_libs.DRIVER_ADVICE + "; on a machine without a GPU use the CPU build: " + PIP_CPU
 
 
 def _check_driver(status: cuda_libs.DriverStatus) -> Check:
