@@ -1,14 +1,15 @@
 # Two commands do all the set-up on a fresh clone:
 #   make run    creates .venv if missing, installs, trains LeNet on Fashion-MNIST
 #   make test   same set-up, then ruff, the unit tests and every notebook (strict nbval, quick mode)
-# GPU machines: make run GPU=1  (installs requirements-gpu.txt: mxnet-cu112, CUDA 11.2 + cuDNN 8)
+# GPU machines: make run GPU=1  (installs requirements-gpu.txt: mxnet-cu112 and the CUDA 11 wheels;
+#               the machine needs only the NVIDIA driver)
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 BIN := $(VENV)/bin
 REQUIREMENTS := $(if $(GPU),requirements-gpu.txt,requirements.txt)
 RUN_DIR ?= runs/lenet-fashion-mnist
-LINTED := gluoncnn tests benchmarks
+LINTED := gluoncnn tests benchmarks scripts
 
 # The course's real datasets live in ../shared/data when this is the project checkout.
 SHARED_DATA := $(abspath ../shared/data)
@@ -17,7 +18,7 @@ export GLUONCNN_DATA ?= $(SHARED_DATA)
 endif
 export PYTHONHASHSEED := 0
 
-.PHONY: install run test lint test-unit test-notebooks chapters benchmark lab clean
+.PHONY: install run test lint test-unit test-notebooks chapters benchmark check-gpu lab clean
 install: $(VENV)/.installed
 
 # The pins include the build backend (setuptools), so the editable install builds offline.
@@ -53,6 +54,11 @@ chapters: install
 
 benchmark: install
 	$(BIN)/python benchmarks/run.py
+
+# The GPU install checked as far as a machine without a GPU can (not part of `make test`: it
+# installs requirements-gpu.txt, about 4.5 GB, into a venv of its own under $TMPDIR).
+check-gpu:
+	$(PYTHON) scripts/check_gpu_install.py $(CHECK_GPU_ARGS)
 
 # JupyterLab refuses to run as root (containers often are root) unless told to.
 lab: install

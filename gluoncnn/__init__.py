@@ -6,12 +6,14 @@
     train_iter, test_iter = gluoncnn.load_data_fashion_mnist(batch_size=256)
     gluoncnn.fit(net, train_iter, test_iter, epochs=10, ctx=gluoncnn.try_gpu())
 
-``import gluoncnn`` does not import MXNet: it chooses MXNet's thread count and, on processors with
-AMX, lets oneDNN use it, both best done before MXNet loads (see :mod:`gluoncnn.runtime`; both
-also work when MXNet was imported first). The submodules (``gluoncnn.models``, ``.data``,
-``.train``, ``.analysis``, ``.compress``, ...) and the names above are imported on first use, so
-``gluoncnn doctor`` can still explain a broken MXNet install, and anything that needs a missing or
-broken MXNet raises one :class:`~gluoncnn.errors.MXNetUnavailableError` that says what to install.
+``import gluoncnn`` does not import MXNet: it chooses MXNet's thread count, on processors with
+AMX lets oneDNN use it, and on the GPU build loads the CUDA libraries of NVIDIA's wheels, all
+best done before MXNet loads (see :mod:`gluoncnn.runtime` and :mod:`gluoncnn.cuda_libs`; the
+threads and AMX also work when MXNet was imported first). The submodules (``gluoncnn.models``,
+``.data``, ``.train``, ``.analysis``, ``.compress``, ...) and the names above are imported on first
+use, so ``gluoncnn doctor`` can still explain a broken MXNet install, and anything that needs a
+missing or broken MXNet raises one :class:`~gluoncnn.errors.MXNetUnavailableError` that says what
+to install.
 """
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ import importlib
 from types import ModuleType
 from typing import Any
 
-from . import runtime
+from . import cuda_libs, runtime
 
 __version__ = "0.1.0"
 
@@ -32,14 +34,15 @@ _EXPORTS = {
 }
 # models, data, train and compress import MXNet when they load (each checks it first, with
 # runtime.import_mxnet); the others work without it.
-_SUBMODULES = ("models", "data", "train", "compress", "analysis", "cli", "course", "doctor",
-               "errors", "progress", "runtime", "utils")
+_SUBMODULES = ("models", "data", "train", "compress", "analysis", "cli", "course", "cuda_libs",
+               "doctor", "errors", "progress", "runtime", "utils")
 __all__ = ["__version__", "compare", "evaluate", "evaluate_accuracy", "fit", "get_model",
            "list_models", "load_data", "load_data_fashion_mnist", "model_options",
            "receptive_field", "summary", "train_ch5", "try_all_gpus", "try_gpu"]  # _EXPORTS's names
 
 runtime.configure_threads()
 runtime.enable_amx()
+cuda_libs.preload()
 
 
 def _submodule(name: str) -> ModuleType:

@@ -11,6 +11,7 @@ doctor still runs, and says why, when ``import mxnet`` itself fails.
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
 import io
 import os
 import platform
@@ -19,7 +20,7 @@ from collections import namedtuple
 from types import ModuleType
 from typing import TextIO
 
-from . import runtime
+from . import cuda_libs, runtime
 from .runtime import MXNET_VERSION, NUMPY_LIMIT, cpu_name
 from .utils import first_line
 
@@ -27,8 +28,8 @@ Check = namedtuple("Check", "name verdict detail fix")
 Check.__doc__ = """A check: ``verdict`` is 'ok', 'warn' or 'fail'; ``fix`` is '' if all is well."""
 
 PIP_CPU = "pip install -r requirements.txt (mxnet==1.9.1, numpy==1.23.5)"
-GPU_HINT = ("CPU build: for a GPU install mxnet-cu112==1.9.1 (requirements-gpu.txt), "
-            "needs CUDA 11.2 + cuDNN 8")
+GPU_HINT = ("CPU build: for a GPU install requirements-gpu.txt (mxnet-cu112==1.9.1 and the "
+            "CUDA 11 libraries as wheels), needs only the NVIDIA driver")
 FEATURES = (("MKLDNN", "oneDNN (MKLDNN)"), ("CUDA", "CUDA"), ("CUDNN", "cuDNN"),
             ("OPENMP", "OpenMP"), ("DIST_KVSTORE", "distributed kvstore"))
 
@@ -69,9 +70,9 @@ def _import_fix(error: BaseException) -> str:
         if lib in text:
             return (f"install the system library: sudo apt-get install {package} (Debian/Ubuntu;"
                     f" {lib} is the GCC runtime MXNet's wheel links against)")
-    if "libcuda" in text or "libcudart" in text or "libcudnn" in text or "libnvrtc" in text:
-        return ("the GPU wheel needs the NVIDIA driver, CUDA 11.2 and cuDNN 8 libraries; "
-                "install them, or use the CPU build: " + PIP_CPU)
+    cuda = cuda_libs.missing_library_message(error)
+    if cuda:
+        return cuda
     if isinstance(error, ModuleNotFoundError):
         return PIP_CPU + "; GPU: pip install -r requirements-gpu.txt"
     return "reinstall: " + PIP_CPU
@@ -126,9 +127,61 @@ def _check_gpu(mx: ModuleType) -> Check:
     except Exception as error:
         return Check("GPU", "fail", f"{count} GPUs, but computing on gpu(0) failed: "
                                     f"{first_line(error)}",
-                     "mxnet-cu112 needs CUDA 11.2 and cuDNN 8 libraries on LD_LIBRARY_PATH and "
-                     "a driver that supports CUDA 11.2")
+                     "mxnet-cu112 needs the CUDA 11 libraries and cuDNN 8 (the CUDA checks above;"
+                     " pip install -r requirements-gpu.txt) and a driver for CUDA 11 or newer")
     return Check("GPU", "ok", f"{count} GPUs; CUDA works on gpu(0)", "")
+
+
+def _check_cuda() -> list[Check]:
+    """The GPU build only: the NVIDIA driver, and each CUDA library MXNet needs with where it was
+    loaded from (:mod:`gluoncnn.cuda_libs`), before MXNet is imported."""
+    if not cuda_libs.gpu_build_installed():
+        return []
+    results = [_check_driver(cuda_libs.driver_status())]
+    for entry in cuda_libs.preload():
+        if entry.source == cuda_libs.MISSING:
+            results.append(Check(entry.library.soname, "fail", str(entry),
+                                 cuda_libs.fix_for(entry)))
+            continue
+        wheel = ""
+        if entry.source == cuda_libs.WHEEL:
+            try:
+                wheel = f", {entry.library.wheel} {importlib.metadata.version(entry.library.wheel)}"
+            except importlib.metadata.PackageNotFoundError:
+                wheel = f", {entry.library.wheel}"
+        results.append(Check(entry.library.soname, "ok",
+                             f"{entry.path} ({entry.source}{wheel})", ""))
+    return results
+
+
+DRIVER_FIX = cuda_libs.DRIVER_ADVICE + "; on a machine without a GPU use the CPU build: " + PIP_CPU
+
+
+def _check_driver(status: cuda_libs.DriverStatus) -> Check:
+    name = "NVIDIA driver"
+    module = (f"kernel module {status.kernel_module}" if status.kernel_module else
+              f"no NVIDIA kernel module loaded ({cuda_libs.KERNEL_MODULE_VERSION} absent)")
+    if status.path is None:
+        return Check(name, "fail", f"missing: {cuda_libs.DRIVER}, the driver's CUDA library, is "
+                                   f"not on this machine; {module}", DRIVER_FIX)
+    if status.version_error == "CUDA_ERROR_STUB_LIBRARY":
+        return Check(name, "fail", f"missing: {status.path} is the CUDA toolkit's stub "
+                                   f"library, not a driver", "take its folder (…/stubs) out of "
+                                   "LD_LIBRARY_PATH, and " + DRIVER_FIX)
+    if status.version_error:
+        return Check(name, "fail", f"missing: {status.path} is no working driver "
+                                   f"(cuDriverGetVersion: {status.version_error}); {module}",
+                     DRIVER_FIX)
+    version = f"{status.kernel_module} (CUDA {status.cuda})" if status.kernel_module else \
+        f"CUDA {status.cuda}"
+    found = f"{version} at {status.path}"
+    if status.cuda_version < cuda_libs.MIN_DRIVER_CUDA:
+        return Check(name, "fail", f"{found}: too old, the CUDA 11 build needs a driver for "
+                                   f"CUDA 11.0 or newer", DRIVER_FIX)
+    if status.init_error:
+        return Check(name, "warn", f"{found}, but cuInit says {status.init_error}: no GPU is "
+                                   f"usable", "check nvidia-smi and CUDA_VISIBLE_DEVICES")
+    return Check(name, "ok", found, "")
 
 
 def _check_cpu() -> Check:
@@ -267,7 +320,7 @@ def _mixed(data, status):
 def checks() -> list[Check]:
     """Run every check; a list of :class:`Check` ``(name, verdict, detail, fix)``."""
     results = [_check_python(), _check_numpy(), _check_cpu(), _check_amx(), _check_threads(),
-               _check_measured()]
+               _check_measured(), *_check_cuda()]
     mx, mx_check = _import_mxnet()
     results.append(mx_check)
     if mx is not None:

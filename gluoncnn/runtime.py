@@ -41,6 +41,7 @@ import warnings
 from dataclasses import dataclass
 from types import ModuleType
 
+from . import cuda_libs
 from .errors import MXNetUnavailableError
 from .utils import first_line
 
@@ -580,16 +581,22 @@ def mxnet_unavailable_message(error: BaseException) -> str:
                 + INSTALL_HINT)
     if isinstance(error, ModuleNotFoundError) and (error.name or "mxnet").split(".")[0] == "mxnet":
         return "MXNet is not installed: " + INSTALL_HINT
+    cuda = cuda_libs.missing_library_message(error)
+    if cuda:
+        return cuda
     return (f"import mxnet failed ({type(error).__name__}: {first_line(error)}): "
             + INSTALL_HINT)
 
 
 def import_mxnet() -> ModuleType:
-    """``mxnet``, imported after :func:`configure_threads` (so the thread choice is in place);
-    :class:`~gluoncnn.errors.MXNetUnavailableError` with the fix when it cannot be imported."""
+    """``mxnet``, imported after :func:`configure_threads` (so the thread choice is in place) and,
+    on the GPU build, after the CUDA libraries of NVIDIA's wheels are loaded
+    (:func:`gluoncnn.cuda_libs.preload`); :class:`~gluoncnn.errors.MXNetUnavailableError` with
+    the fix when it cannot be imported."""
     loaded_before = _mxnet_imported()
     if not loaded_before:
         thread_choice()
+        cuda_libs.preload()
     try:
         import mxnet
     except Exception as error:  # ImportError, OSError (a missing .so), AttributeError (numpy)

@@ -76,7 +76,9 @@ def test_license_metadata_is_an_spdx_expression_with_its_files():
 
 def test_extras_install_what_their_names_promise():
     assert [str(r) for r in requirements("cpu")] == ["mxnet==1.9.1"]
-    assert [str(r) for r in requirements("gpu")] == ["mxnet-cu112==1.9.1"]
+    gpu = [str(r) for r in requirements("gpu")]
+    assert gpu[0] == "mxnet-cu112==1.9.1"
+    assert "nvidia-cudnn-cu11<9,>=8.5" in gpu   # MXNet 1.9.1 links libcudnn.so.8
     assert {"jupyterlab", "ipywidgets", "nbval"} <= names("notebooks")
     assert {"pytest", "nbval", "onnx", "onnxruntime", "tensorboardx", "ruff", "d2l"} \
         <= names("test")
@@ -97,6 +99,18 @@ def test_requirements_txt_pins_every_extra_within_its_range():
         assert name in pinned, f"requirements.txt does not pin {req.name} (from pyproject.toml)"
         assert req.specifier.contains(pinned[name], prereleases=True), \
             f"requirements.txt pins {name}=={pinned[name]}, outside pyproject's {req}"
+
+
+def test_gpu_set_brings_the_wheel_of_every_cuda_library_the_loader_loads():
+    from gluoncnn.cuda_libs import CUDA_LIBRARIES
+    wheels = {canonicalize_name(library.wheel) for library in CUDA_LIBRARIES}
+    assert names("gpu") == wheels | {"mxnet-cu112"}
+    pinned = pins("requirements-gpu.txt")
+    assert wheels | {"mxnet-cu112"} <= set(pinned)
+    for req in requirements("gpu"):
+        name = canonicalize_name(req.name)
+        assert req.specifier.contains(pinned[name]), \
+            f"requirements-gpu.txt pins {name}=={pinned[name]}, outside pyproject's {req}"
 
 
 # ------------------------------------------------------------------------------------------

@@ -60,7 +60,7 @@ SKIPPED = {
     "make run": "the set-up command: creates .venv, installs the pins, trains 10 full epochs",
     "make test": "the set-up command that runs this very suite",
     "make lab": "starts a JupyterLab server",
-    "make clean && make run GPU=1": "needs an NVIDIA GPU with CUDA 11.2 (and recreates .venv)",
+    "make clean && make run GPU=1": "needs an NVIDIA GPU and its driver (and recreates .venv)",
     "python -m gluoncnn.train launch": "needs ssh access to the machines of a hosts file "
                                        "(tests/test_distributed.py runs it with --launcher "
                                        "local)",
