@@ -26,9 +26,9 @@ from .utils import first_line
 Check = namedtuple("Check", "name verdict detail fix")
 Check.__doc__ = """A check: ``verdict`` is 'ok', 'warn' or 'fail'; ``fix`` is '' if all is well."""
 
-PIP_CPU = "pip install -r requirements.txt (mxnet==1.9.1, numpy==1.23.5)"
-GPU_HINT = ("CPU build: for a GPU install mxnet-cu112==1.9.1 (requirements-gpu.txt), "
-            "needs CUDA 11.2 + cuDNN 8")
+PIP_CPU = f"{runtime.install_extra('cpu')} (mxnet=={MXNET_VERSION}, numpy<1.24)"
+PIP_GPU = f"{runtime.install_extra('gpu')} (mxnet-cu112=={MXNET_VERSION}, CUDA 11.2)"
+GPU_HINT = f"CPU build: for a GPU, {PIP_GPU}, needs cuDNN 8 too"
 FEATURES = (("MKLDNN", "oneDNN (MKLDNN)"), ("CUDA", "CUDA"), ("CUDNN", "cuDNN"),
             ("OPENMP", "OpenMP"), ("DIST_KVSTORE", "distributed kvstore"))
 
@@ -73,7 +73,7 @@ def _import_fix(error: BaseException) -> str:
         return ("the GPU wheel needs the NVIDIA driver, CUDA 11.2 and cuDNN 8 libraries; "
                 "install them, or use the CPU build: " + PIP_CPU)
     if isinstance(error, ModuleNotFoundError):
-        return PIP_CPU + "; GPU: pip install -r requirements-gpu.txt"
+        return f"{PIP_CPU}; GPU: {PIP_GPU}"
     return "reinstall: " + PIP_CPU
 
 

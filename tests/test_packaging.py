@@ -33,7 +33,16 @@ EXTRAS = PROJECT["optional-dependencies"]
 
 
 def requirements(*extras):
-    return [Requirement(line) for extra in extras for line in EXTRAS[extra]]
+    """The requirements of ``extras``, with the package's own extras they name
+    (``gluoncnn[onnx,tensorboard]``) expanded into theirs."""
+    found = []
+    for line in (line for extra in extras for line in EXTRAS[extra]):
+        req = Requirement(line)
+        if canonicalize_name(req.name) == PROJECT["name"]:
+            found += requirements(*sorted(req.extras))
+        else:
+            found.append(req)
+    return found
 
 
 def names(*extras):
@@ -81,6 +90,10 @@ def test_extras_install_what_their_names_promise():
     assert {"pytest", "nbval", "onnx", "onnxruntime", "tensorboardx", "ruff", "d2l"} \
         <= names("test")
     assert [str(r) for r in requirements("bench")] == ["torch==2.13.0"]
+    assert [str(r) for r in requirements("onnx")] == ["onnx<1.16,>=1.10", "onnxruntime"]
+    assert [str(r) for r in requirements("tensorboard")] == ["tensorboardX"]
+    assert names("all") == names("onnx", "tensorboard", "notebooks")
+    assert names("onnx", "tensorboard") <= names("test")
     numpy = [Requirement(r) for r in PROJECT["dependencies"] if r.startswith("numpy")]
     assert numpy and "1.23.5" in numpy[0].specifier and "1.24.0" not in numpy[0].specifier
     # Only the [cpu]/[gpu] extras name MXNet, so '.[gpu,test]' never pulls the CPU wheel.
