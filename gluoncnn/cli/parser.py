@@ -216,7 +216,17 @@ def _add_train_args(p: argparse.ArgumentParser) -> None:
                    help="no per-epoch lines from fit")
     g.add_argument("--log-dir", metavar="DIR",
                    help="also write TensorBoard event files there: loss, accuracies and "
-                        "learning rate per epoch ('tensorboard --logdir DIR' shows them)")
+                        "learning rate per epoch, loss and learning rate every 10 steps, the "
+                        "run's hyperparameters and the net's graph ('tensorboard --logdir DIR' "
+                        "shows them; needs pip install 'gluoncnn[tensorboard]')")
+    g.add_argument("--early-stop", type=_nonneg_int, default=D["early_stop"],
+                   metavar="PATIENCE",
+                   help="stop when the test accuracy has not improved for PATIENCE epochs "
+                        "(fit's EarlyStopping; 0: off)")
+    g.add_argument("--save-best", action=argparse.BooleanOptionalAction,
+                   default=D["save_best"],
+                   help="keep the parameters of the epoch with the best test accuracy in the run "
+                        "folder as best.params, with best.json (fit's BestCheckpoint)")
     r = p.add_argument_group("run folder")
     r.add_argument("--out", metavar="DIR",
                    help="run folder: checkpoints/, history.csv/.json, curves.png, model.params, "

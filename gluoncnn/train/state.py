@@ -18,7 +18,9 @@ class TrainingState:
     ``num_batches`` (per epoch, None if unknown), ``running`` (``(batches, loss, acc)`` at the
     loop's last read), ``last_good`` (the newest complete checkpoint's ``.params``), ``status``
     (``'running'``, ``'completed'``, ``'stopped'``, ``'interrupted'``, ``'diverged'``,
-    ``'failed'``), ``prefix`` (``'[worker r/n] '`` in distributed runs), ``log`` (prints d2l's
+    ``'failed'``), ``step_loss`` (``(loss sum, batch size)`` of the last step, the sum a
+    ``(1,)`` NDArray not yet read), ``input_shape`` (the first batch's ``(N, C, H, W)``),
+    ``prefix`` (``'[worker r/n] '`` in distributed runs), ``log`` (prints d2l's
     lines when ``verbose``), ``note`` (an INFO message to the ``'gluoncnn'`` logger when
     ``verbose``), ``logger`` (that logger, for warnings). Written by callbacks:
     ``stop_training`` (True ends the run after this epoch), ``interrupt_notes``.
@@ -41,6 +43,8 @@ class TrainingState:
         self.num_batches: int | None = None
         self.max_batches: int | None = None
         self.running = None
+        self.step_loss = None
+        self.input_shape: tuple[int, ...] | None = None
         self.last_good: str | None = None
         self.status = "running"
         self.stop_training = False
