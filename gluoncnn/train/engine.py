@@ -102,7 +102,10 @@ def fit(net, train_iter: Iterable, test_iter: Iterable | None, epochs: int,
     - ``seed``: seeds MXNet, numpy (and so the DataLoader's shuffling) and Python, and each
       epoch again from ``(seed, epoch)``, so a resumed run matches an uninterrupted one.
     - ``progress``: ``'auto'`` shows a tqdm bar only on long epochs (> 50 batches) in a
-      terminal or notebook, never in CI or quick mode; ``True``/``False`` force it.
+      terminal or notebook, never in CI or quick mode; where the output is a file or a pipe, a
+      long epoch prints a progress line on stderr at most every 30 s and every 10% of the
+      epoch instead (:class:`gluoncnn.progress.ProgressLines`); ``True``/``False`` force the
+      bar or nothing.
     - ``plot``: ``'auto'`` draws live curves in notebooks and, outside them, saves
       ``<checkpoint_dir>/curves.png`` when there is a checkpoint dir; a path saves the PNG
       there (after every epoch); ``True`` live in notebooks, else ``curves.png``; ``False`` none.

@@ -1,6 +1,7 @@
 """What a training run is doing, shared by ``fit``, the epoch loop and the callbacks."""
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -34,7 +35,9 @@ class TrainingState:
         self.net, self.trainer, self.ctxs = net, trainer, ctxs
         self.schedule, self.epochs, self.meta = schedule, epochs, meta
         self.verbose, self.prefix, self.seed = bool(verbose), prefix, seed
-        self.log: Callable[..., None] = print if verbose else (lambda *args, **kwargs: None)
+        # flushed: to a file or a pipe, an epoch's line is in the log when the epoch ends
+        self.log: Callable[..., None] = (functools.partial(print, flush=True) if verbose
+                                         else (lambda *args, **kwargs: None))
         self.checkpoint_dir: str | None = None
         self.advice = ("Lower lr (now {lr:g}), add warmup_epochs= or clip_gradient=."
                        .format(lr=meta.get("lr", 0.0)))
