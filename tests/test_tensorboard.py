@@ -177,3 +177,21 @@ def test_no_graph_for_a_net_that_is_not_hybrid(tmp_path, caplog):
     assert not [e for e in read_events(tmp_path) if e.graph_def]
     assert "no graph for Sequential" in caplog.text
     assert scalars(read_events(tmp_path))["test/acc"]
+
+
+def test_a_net_whose_symbol_fails_still_trains_without_a_graph(tmp_path, caplog):
+    from mxnet.gluon import nn
+
+    class NDArrayOnly(nn.HybridBlock):
+        def __init__(self):
+            super().__init__()
+            self.dense = nn.Dense(10)
+
+        def hybrid_forward(self, F, x):
+            return self.dense(x.reshape((x.shape[0], -1)))   # Symbols have no .shape[0]
+
+    train_iter, test_iter = data()
+    hist = fit(NDArrayOnly(), train_iter, test_iter, 1, ctx="cpu", max_batches=1,
+               hybridize=False, log_dir=str(tmp_path), **QUIET)
+    assert len(hist) == 1 and not [e for e in read_events(tmp_path) if e.graph_def]
+    assert "no graph for NDArrayOnly: its symbol could not be built" in caplog.text

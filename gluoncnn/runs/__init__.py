@@ -7,6 +7,8 @@ A run folder holds::
                     versions, and once finished the files and the sha256 of model.params
     model.params    the final parameters (written atomically; run.json's model_params_sha256)
     history.csv, history.json, curves.png
+    best.params     with save_best (--save-best): the epoch of the best test accuracy, and
+                    best.json, its record
     checkpoints/    fit's epoch-0003.* and last.json (interrupted.* after Ctrl-C)
     train.lock      while a training runs: its pid, host, start time and command
 

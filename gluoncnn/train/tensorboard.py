@@ -30,6 +30,7 @@ from typing import Any
 
 from ..errors import OptionError
 from ..runtime import install_extra
+from ..utils import first_line
 from .callbacks import Callback
 
 #: History key -> TensorBoard tag of the per-epoch scalars.
@@ -154,8 +155,15 @@ class TensorBoard(Callback):
         self.writer.flush()
 
     def write_graph(self, state) -> None:
-        """The net's symbol as a GraphDef (nothing, and a note, for a net without one)."""
-        graph = net_graph_def(state.net, getattr(state, "input_shape", None))
+        """The net's symbol as a GraphDef (nothing, and a note, for a net without one: a graph
+        must never stop a training)."""
+        try:
+            graph = net_graph_def(state.net, getattr(state, "input_shape", None))
+        except Exception as err:  # e.g. a hybrid_forward that works on NDArrays only
+            state.logger.warning("TensorBoard: no graph for %s: its symbol could not be built "
+                                 "(%s: %s)", type(state.net).__name__, type(err).__name__,
+                                 first_line(err))
+            return
         if graph is None:
             state.note(f"TensorBoard: no graph for {type(state.net).__name__}, which is not a "
                        f"HybridBlock (only a HybridBlock has an MXNet symbol to draw)")
