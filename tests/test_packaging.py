@@ -293,3 +293,36 @@ def test_doctor_without_mxnet_says_what_failed(without_mxnet):
     assert done.returncode != 0
     assert "FAIL" in done.stdout and "MXNet" in done.stdout
     assert "Traceback" not in done.stderr, done.stderr
+    # the fix names the extras, which a user of the wheel has (requirements.txt is the clone's)
+    mxnet = done.stdout[done.stdout.index("MXNet"):]
+    mxnet = mxnet[:mxnet.index("\n", mxnet.index("pip install"))]
+    assert "pip install 'gluoncnn[cpu]'" in mxnet and "pip install 'gluoncnn[gpu]'" in mxnet
+    assert "requirements" not in mxnet
+
+
+def test_every_extra_an_install_hint_names_exists():
+    """``runtime.install_extra('onnx')`` and its kind name extras of pyproject.toml."""
+    import re
+
+    from gluoncnn.runtime import install_extra
+    assert install_extra("onnx") == "pip install 'gluoncnn[onnx]'"
+    named = set()
+    for path in REPO.glob("gluoncnn/**/*.py"):
+        for args in re.findall(r"install_extra\(([^)]*)\)", path.read_text()):
+            named |= set(re.findall(r"['\"](\w+)['\"]", args))
+    assert {"cpu", "gpu", "onnx", "tensorboard"} <= named
+    assert named <= set(EXTRAS)
+
+
+def test_messages_for_a_missing_optional_package_name_its_extra(monkeypatch):
+    from gluoncnn.errors import OptionError
+    from gluoncnn.export import ExportError, check_onnx, export_onnx
+    from gluoncnn.train.tensorboard import summary_writer_class
+    for module in ("tensorboardX", "onnx", "onnxruntime"):
+        monkeypatch.setitem(sys.modules, module, None)
+    with pytest.raises(OptionError, match=r"pip install 'gluoncnn\[tensorboard\]'"):
+        summary_writer_class()
+    with pytest.raises(ExportError, match=r"pip install 'gluoncnn\[onnx\]'"):
+        export_onnx("lenet", "x-symbol.json", "x-0000.params", (1, 28, 28), "x.onnx")
+    assert check_onnx("x.onnx", None, None) == (
+        None, "not run: onnxruntime is not installed (pip install 'gluoncnn[onnx]')")
