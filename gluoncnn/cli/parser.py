@@ -208,7 +208,9 @@ def _add_train_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--max-batches", type=_positive_int, default=None, metavar="N",
                    help="stop each epoch after N batches (a quick try)")
     g.add_argument("--progress", default=D["progress"], choices=["auto", "on", "off"],
-                   help="progress bar per epoch: auto shows one on long epochs in a terminal")
+                   help="progress within an epoch: auto shows a bar on long epochs in a "
+                        "terminal, and elsewhere (a log, a pipe) a line on stderr every 10%% of "
+                        "the epoch, at most every 30 s")
     g.add_argument("--keep-checkpoints", type=_positive_int, default=D["keep_checkpoints"],
                    metavar="N",
                    help="epoch checkpoints kept in the run folder")
