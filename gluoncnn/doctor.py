@@ -27,9 +27,10 @@ from .utils import first_line
 Check = namedtuple("Check", "name verdict detail fix")
 Check.__doc__ = """A check: ``verdict`` is 'ok', 'warn' or 'fail'; ``fix`` is '' if all is well."""
 
-PIP_CPU = "pip install -r requirements.txt (mxnet==1.9.1, numpy==1.23.5)"
-GPU_HINT = ("CPU build: for a GPU install requirements-gpu.txt (mxnet-cu112==1.9.1 and the "
-            "CUDA 11 libraries as wheels), needs only the NVIDIA driver")
+PIP_CPU = f"{runtime.install_extra('cpu')} (mxnet=={MXNET_VERSION}, numpy<1.24)"
+PIP_GPU = (f"{runtime.install_extra('gpu')} (mxnet-cu112=={MXNET_VERSION} and the CUDA 11 "
+           f"libraries as wheels)")
+GPU_HINT = f"CPU build: for a GPU, {PIP_GPU}, needs only the NVIDIA driver"
 FEATURES = (("MKLDNN", "oneDNN (MKLDNN)"), ("CUDA", "CUDA"), ("CUDNN", "cuDNN"),
             ("OPENMP", "OpenMP"), ("DIST_KVSTORE", "distributed kvstore"))
 
@@ -74,7 +75,7 @@ def _import_fix(error: BaseException) -> str:
     if cuda:
         return cuda
     if isinstance(error, ModuleNotFoundError):
-        return PIP_CPU + "; GPU: pip install -r requirements-gpu.txt"
+        return f"{PIP_CPU}; GPU: {PIP_GPU}"
     return "reinstall: " + PIP_CPU
 
 

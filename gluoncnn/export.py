@@ -25,6 +25,7 @@ import numpy as np
 
 from .errors import GluonCNNError
 from .runs.settings import describe_model
+from .runtime import install_extra
 from .utils import first_line
 
 #: Outputs of the exported model and of the model itself may differ by float rounding only.
@@ -153,7 +154,7 @@ def export_onnx(name: str, sym_path: str, params_path: str, input_shape: tuple[i
         import onnx
     except ImportError as err:
         raise ExportError(f"ONNX export needs the onnx package ({first_line(err)}); "
-                          f"pip install onnx==1.14.1") from None
+                          f"{install_extra('onnx')}") from None
     ops = symbol_ops(sym_path)
     missing = unsupported_onnx_ops(ops)
     if missing:
@@ -201,7 +202,7 @@ def check_onnx(onnx_path: str, x: np.ndarray, reference: np.ndarray) -> tuple[fl
     try:
         session = onnx_session(onnx_path)
     except ImportError:
-        return None, "not run: onnxruntime is not installed (pip install onnxruntime)"
+        return None, f"not run: onnxruntime is not installed ({install_extra('onnx')})"
     got = session.run(None, {session.get_inputs()[0].name: x})[0]
     if got.shape != reference.shape:
         raise ExportError(f"the ONNX model gives outputs of shape {got.shape} for a batch of "

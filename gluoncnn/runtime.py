@@ -540,6 +540,12 @@ def clear_speed_cache() -> int:
 # --------------------------------------------------------------------------------------------
 MXNET_VERSION = "1.9.1"
 NUMPY_LIMIT = (1, 24)
+def install_extra(*extras: str) -> str:
+    """The command that installs the package's optional dependencies for ``extras``:
+    ``install_extra('onnx')`` -> ``pip install 'gluoncnn[onnx]'`` (pyproject.toml lists them)."""
+    return f"pip install 'gluoncnn[{','.join(extras)}]'"
+
+
 INSTALL_HINT = (f"pip install mxnet=={MXNET_VERSION} (CPU) or mxnet-cu112=={MXNET_VERSION} "
                 f"(CUDA 11.2); `gluoncnn doctor` checks the whole install")
 

@@ -12,7 +12,7 @@ import sys
 import numpy as np
 import pytest
 
-from gluoncnn import cli
+from gluoncnn import cli, runs
 from gluoncnn.errors import GluonCNNError
 
 TRAIN = ["train", "--model", "lenet", "--sample", "--epochs", "1", "--max-batches", "3",
@@ -501,3 +501,53 @@ def test_missing_data_gives_the_data_modules_message(tmp_path, capsys):
 def test_debug_shows_the_traceback():
     with pytest.raises(GluonCNNError):
         cli.main(["--debug", "train", "--model", "resnet19"])
+
+
+# ------------------------------------------------------------ --early-stop, --save-best
+#: A rate so small that no prediction changes: the test accuracy stays where it started.
+FROZEN = ["--lr", "1e-12"]
+
+
+def test_early_stop_stops_the_run_and_is_respected_on_resume(tmp_path, capsys):
+    out = tmp_path / "run"
+    code, text, err = run_cli(capsys, *TRAIN, *FROZEN, "--epochs", "5", "--early-stop", "1",
+                              "--no-plot", "--out", out)
+    assert code == 0, err
+    assert "early stopping: test_acc has not improved for 1 epoch(s)" in text + err
+    run = json.loads((out / "run.json").read_text())
+    assert run["settings"]["early_stop"] == 1 and run["status"] == "finished"
+    assert run["epochs_done"] == 2                   # epoch 2 did not improve on epoch 1
+    # a resumed run replays its history: one more epoch without improvement stops it again
+    code, text, err = run_cli(capsys, "train", "--out", out, "--resume", "--epochs", "6")
+    assert code == 0, err
+    records = json.loads((out / "history.json").read_text())["records"]
+    assert [r["epoch"] for r in records] == [1, 2, 3]
+    # 0 turns it off, and the change is said
+    code, text, err = run_cli(capsys, "train", "--out", out, "--resume", "--epochs", "4",
+                              "--early-stop", "0")
+    assert code == 0, err
+    assert "early_stop 1 -> 0" in text
+    assert len(json.loads((out / "history.json").read_text())["records"]) == 4
+
+
+def test_save_best_keeps_the_best_epoch_and_overwrite_removes_it(tmp_path, capsys):
+    out = tmp_path / "run"
+    code, text, err = run_cli(capsys, *TRAIN, "--epochs", "2", "--save-best", "--no-plot",
+                              "--out", out)
+    assert code == 0, err
+    records = json.loads((out / "history.json").read_text())["records"]
+    best = json.loads((out / "best.json").read_text())
+    accs = [r["test_acc"] for r in records]
+    assert best["epoch"] == 1 + accs.index(max(accs)) and best["value"] == max(accs)
+    assert best["sha256"]["best.params"] == runs.sha256_of(out / "best.params")
+    run = json.loads((out / "run.json").read_text())
+    assert run["settings"]["save_best"] is True and run["files"]["best"] == str(out / "best.params")
+    assert f"best        {out / 'best.params'}" in text
+    code, _, err = run_cli(capsys, *TRAIN, "--no-plot", "--out", out, "--overwrite")
+    assert code == 0, err
+    assert not (out / "best.params").exists() and not (out / "best.json").exists()
+
+
+def test_bad_early_stop_is_one_line(capsys):
+    code, _, err = run_cli(capsys, *TRAIN, "--early-stop", "-1")
+    assert code == 2 and "--early-stop" in err and len(err.strip().splitlines()) == 1

@@ -33,7 +33,16 @@ EXTRAS = PROJECT["optional-dependencies"]
 
 
 def requirements(*extras):
-    return [Requirement(line) for extra in extras for line in EXTRAS[extra]]
+    """The requirements of ``extras``, with the package's own extras they name
+    (``gluoncnn[onnx,tensorboard]``) expanded into theirs."""
+    found = []
+    for line in (line for extra in extras for line in EXTRAS[extra]):
+        req = Requirement(line)
+        if canonicalize_name(req.name) == PROJECT["name"]:
+            found += requirements(*sorted(req.extras))
+        else:
+            found.append(req)
+    return found
 
 
 def names(*extras):
@@ -83,6 +92,10 @@ def test_extras_install_what_their_names_promise():
     assert {"pytest", "nbval", "onnx", "onnxruntime", "tensorboardx", "ruff", "d2l"} \
         <= names("test")
     assert [str(r) for r in requirements("bench")] == ["torch==2.13.0"]
+    assert [str(r) for r in requirements("onnx")] == ["onnx<1.16,>=1.10", "onnxruntime"]
+    assert [str(r) for r in requirements("tensorboard")] == ["tensorboardX"]
+    assert names("all") == names("onnx", "tensorboard", "notebooks")
+    assert names("onnx", "tensorboard") <= names("test")
     numpy = [Requirement(r) for r in PROJECT["dependencies"] if r.startswith("numpy")]
     assert numpy and "1.23.5" in numpy[0].specifier and "1.24.0" not in numpy[0].specifier
     # Only the [cpu]/[gpu] extras name MXNet, so '.[gpu,test]' never pulls the CPU wheel.
@@ -294,3 +307,36 @@ def test_doctor_without_mxnet_says_what_failed(without_mxnet):
     assert done.returncode != 0
     assert "FAIL" in done.stdout and "MXNet" in done.stdout
     assert "Traceback" not in done.stderr, done.stderr
+    # the fix names the extras, which a user of the wheel has (requirements.txt is the clone's)
+    mxnet = done.stdout[done.stdout.index("MXNet"):]
+    mxnet = mxnet[:mxnet.index("\n", mxnet.index("pip install"))]
+    assert "pip install 'gluoncnn[cpu]'" in mxnet and "pip install 'gluoncnn[gpu]'" in mxnet
+    assert "requirements" not in mxnet
+
+
+def test_every_extra_an_install_hint_names_exists():
+    """``runtime.install_extra('onnx')`` and its kind name extras of pyproject.toml."""
+    import re
+
+    from gluoncnn.runtime import install_extra
+    assert install_extra("onnx") == "pip install 'gluoncnn[onnx]'"
+    named = set()
+    for path in REPO.glob("gluoncnn/**/*.py"):
+        for args in re.findall(r"install_extra\(([^)]*)\)", path.read_text()):
+            named |= set(re.findall(r"['\"](\w+)['\"]", args))
+    assert {"cpu", "gpu", "onnx", "tensorboard"} <= named
+    assert named <= set(EXTRAS)
+
+
+def test_messages_for_a_missing_optional_package_name_its_extra(monkeypatch):
+    from gluoncnn.errors import OptionError
+    from gluoncnn.export import ExportError, check_onnx, export_onnx
+    from gluoncnn.train.tensorboard import summary_writer_class
+    for module in ("tensorboardX", "onnx", "onnxruntime"):
+        monkeypatch.setitem(sys.modules, module, None)
+    with pytest.raises(OptionError, match=r"pip install 'gluoncnn\[tensorboard\]'"):
+        summary_writer_class()
+    with pytest.raises(ExportError, match=r"pip install 'gluoncnn\[onnx\]'"):
+        export_onnx("lenet", "x-symbol.json", "x-0000.params", (1, 28, 28), "x.onnx")
+    assert check_onnx("x.onnx", None, None) == (
+        None, "not run: onnxruntime is not installed (pip install 'gluoncnn[onnx]')")

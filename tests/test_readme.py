@@ -41,6 +41,8 @@ SHORTER = {
     "gluoncnn eval --model resnet18": "--sample --test-size 32 --batch-size 16",
     "gluoncnn train --model resnet20_cifar": "--sample --epochs 1 --max-batches 2 "
                                             "--batch-size 16 --test-size 32 --no-plot",
+    "gluoncnn train --model lenet --optimizer adam": "--sample --epochs 2 --max-batches 2 "
+                                                    "--test-size 32 --no-plot",
 }
 # Commands that must run before a README command, in the same folder (shortened likewise).
 NEEDS = {
@@ -65,12 +67,18 @@ SKIPPED = {
                                        "(tests/test_distributed.py runs it with --launcher "
                                        "local)",
     "pip install": "installs from the package index (tests never touch the network)",
+    "tensorboard --logdir": "starts the TensorBoard server (pip install tensorboard, not a "
+                            "dependency); tests/test_tensorboard.py reads the event files",
     "make chapters": "executes every chapter in the cpu preset (about 1.5 hours of training)",
     "python -m gluoncnn.course run": "executes whole chapters (minutes each); "
                                      "tests/test_course.py tests the runner",
 }
 # Replacements in the README's python blocks: (README text, what the test runs instead).
 PYTHON_SHORTER = [
+    ("load_data_fashion_mnist(batch_size=64)",
+     "load_data_fashion_mnist(batch_size=16, sample=True, test_size=32)"),
+    ("epochs=3, optimizer='adam'",
+     "epochs=1, max_batches=2, plot=False, progress=False, optimizer='adam'"),
     ("load_data_fashion_mnist(batch_size=256)",
      "load_data_fashion_mnist(batch_size=16, sample=True, test_size=32)"),
     ("epochs=10, lr=0.05", "epochs=1, max_batches=2, plot=False, progress=False, lr=0.05"),

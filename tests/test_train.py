@@ -580,3 +580,49 @@ def test_init_chooses_the_initializer_of_an_uninitialised_net():
     done.initialize(mx.init.Constant(0.02))
     fit(done, train_iter, test_iter, init="he", **dict(fit_args, lr=1e-12))
     assert np.allclose(done[0].weight.data().asnumpy(), 0.02, atol=1e-6)
+
+
+def test_progress_lines_keep_a_log_alive_where_no_bar_is_shown(monkeypatch, capsys):
+    monkeypatch.delenv("GLUONCNN_QUICK", raising=False)
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: False, raising=False)
+    assert progress.want_progress_lines("auto", 500)
+    assert progress.want_progress_lines("auto", None)
+    assert not progress.want_progress_lines("auto", 50)      # a short epoch: its line is enough
+    assert not progress.want_progress_lines(False, 500) and not progress.want_progress_lines(
+        True, 500)
+    monkeypatch.setenv("GLUONCNN_QUICK", "1")
+    assert not progress.want_progress_lines("auto", 500)
+    now = [0.0]
+    lines = progress.ProgressLines(1000, "epoch 2/10", stream=sys.stdout, clock=lambda: now[0])
+    for step in range(1000):
+        now[0] = step * 0.5                 # 2 batches a second: a 500-second epoch
+        lines.update(1)
+        if step == 400:
+            lines.set_postfix(loss="0.6123", acc="0.781")
+    printed = capsys.readouterr().out.strip().splitlines()
+    # every 10% of the epoch (50 s here, so 30 s never decides), with the time left
+    assert len(printed) == 9
+    assert printed[0] == "epoch 2/10: 100/1000 batches (10%), 50 s, about 7.4 min left"
+    assert printed[4] == ("epoch 2/10: 500/1000 batches (50%), loss 0.6123, acc 0.781, "
+                          "4.2 min, about 4.2 min left")
+    now[0] = 0.0
+    fast = progress.ProgressLines(1000, "epoch 1/1", stream=sys.stdout, clock=lambda: now[0])
+    for step in range(1000):
+        now[0] = step * 0.01                # a 10-second epoch: no line at all
+        fast.update(1)
+    assert capsys.readouterr().out == ""
+
+
+def test_fit_prints_progress_lines_on_stderr_without_a_terminal(monkeypatch, capsys):
+    monkeypatch.delenv("GLUONCNN_QUICK", raising=False)
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: False, raising=False)
+    monkeypatch.setattr(progress, "LONG_EPOCH_BATCHES", 2)  # as if 4 batches were a long epoch
+    monkeypatch.setattr(progress, "LINE_SECONDS", 0.0)
+    train_iter, test_iter = data(batch_size=32, train_size=128)
+    fit(tiny_net(), train_iter, test_iter, 1, ctx="cpu", plot=False)
+    captured = capsys.readouterr()
+    assert [l.split(",")[0] for l in captured.err.strip().splitlines()] == \
+        ["epoch 1/1: 1/4 batches (25%)", "epoch 1/1: 2/4 batches (50%)",
+         "epoch 1/1: 3/4 batches (75%)"]
+    assert all(l == "training on cpu(0)" or LINE.match(l)
+               for l in captured.out.strip().splitlines())

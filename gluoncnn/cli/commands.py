@@ -49,7 +49,7 @@ def cmd_train(args: argparse.Namespace, argv: list[str]) -> int:
     files = result.files
     _say(f"saved in {result.folder}:")
     for label, key in (("parameters", "params"), ("history", "history_csv"),
-                       ("", "history_json"), ("curves", "curves"),
+                       ("", "history_json"), ("curves", "curves"), ("best", "best"),
                        ("checkpoints", "checkpoints"), ("settings", "run")):
         if files.get(key):
             _say(f"  {label:<12}{files[key]}")

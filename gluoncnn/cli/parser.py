@@ -208,7 +208,9 @@ def _add_train_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--max-batches", type=_positive_int, default=None, metavar="N",
                    help="stop each epoch after N batches (a quick try)")
     g.add_argument("--progress", default=D["progress"], choices=["auto", "on", "off"],
-                   help="progress bar per epoch: auto shows one on long epochs in a terminal")
+                   help="progress within an epoch: auto shows a bar on long epochs in a "
+                        "terminal, and elsewhere (a log, a pipe) a line on stderr every 10%% of "
+                        "the epoch, at most every 30 s")
     g.add_argument("--keep-checkpoints", type=_positive_int, default=D["keep_checkpoints"],
                    metavar="N",
                    help="epoch checkpoints kept in the run folder")
@@ -216,7 +218,17 @@ def _add_train_args(p: argparse.ArgumentParser) -> None:
                    help="no per-epoch lines from fit")
     g.add_argument("--log-dir", metavar="DIR",
                    help="also write TensorBoard event files there: loss, accuracies and "
-                        "learning rate per epoch ('tensorboard --logdir DIR' shows them)")
+                        "learning rate per epoch, loss and learning rate every 10 steps, the "
+                        "run's hyperparameters and the net's graph ('tensorboard --logdir DIR' "
+                        "shows them; needs pip install 'gluoncnn[tensorboard]')")
+    g.add_argument("--early-stop", type=_nonneg_int, default=D["early_stop"],
+                   metavar="PATIENCE",
+                   help="stop when the test accuracy has not improved for PATIENCE epochs "
+                        "(fit's EarlyStopping; 0: off)")
+    g.add_argument("--save-best", action=argparse.BooleanOptionalAction,
+                   default=D["save_best"],
+                   help="keep the parameters of the epoch with the best test accuracy in the run "
+                        "folder as best.params, with best.json (fit's BestCheckpoint)")
     r = p.add_argument_group("run folder")
     r.add_argument("--out", metavar="DIR",
                    help="run folder: checkpoints/, history.csv/.json, curves.png, model.params, "

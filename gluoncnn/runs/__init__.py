@@ -7,6 +7,8 @@ A run folder holds::
                     versions, and once finished the files and the sha256 of model.params
     model.params    the final parameters (written atomically; run.json's model_params_sha256)
     history.csv, history.json, curves.png
+    best.params     with save_best (--save-best): the epoch of the best test accuracy, and
+                    best.json, its record
     checkpoints/    fit's epoch-0003.* and last.json (interrupted.* after Ctrl-C)
     train.lock      while a training runs: its pid, host, start time and command
 
@@ -36,6 +38,7 @@ from typing import Any, Callable
 from ..errors import OptionError
 from ..utils import atomic_write, first_line
 from .folder import (
+    BEST_PARAMS,
     CHECKPOINT_DIR,
     CHECKPOINT_FILE,
     CURVES,
@@ -85,7 +88,7 @@ from .settings import (
 )
 
 __all__ = [
-    "AMP_CHOICES", "CHECKPOINT_DIR", "CHECKPOINT_FILE", "CURVES", "FINAL_PARAMS",
+    "AMP_CHOICES", "BEST_PARAMS", "CHECKPOINT_DIR", "CHECKPOINT_FILE", "CURVES", "FINAL_PARAMS",
     "FIT_SET_BY_RUN", "FIXED_ON_RESUME", "FORMAT", "HISTORY_CSV", "HISTORY_JSON", "LOCK_FILE",
     "RUN_FILE", "RUN_OUTPUTS", "SMALL_INPUT_BELOW", "TRAIN_DEFAULTS", "DatasetMissingError",
     "RunFolderError", "RunLock", "RunResult", "TrainingPlan", "build_model", "check_finished",
@@ -231,6 +234,8 @@ def run_training(plan: TrainingPlan, plot: bool = True,
         fit_kwargs = dict(plan.fit_kwargs, checkpoint_dir=ckdir, resume=plan.resume,
                           plot=curves if plot else False,
                           history_file=os.path.join(folder, HISTORY_CSV))
+        fit_kwargs["callbacks"] = list(fit_kwargs.get("callbacks") or []) + _folder_callbacks(
+            plan, fit_kwargs.pop("log_dir", None))
         try:
             history = train.fit(plan.net, plan.train_iter, plan.test_iter, **fit_kwargs)
             return _finish(plan, run, history, plot)
@@ -244,6 +249,22 @@ def run_training(plan: TrainingPlan, plot: bool = True,
             run.update(status="failed", stopped=now())
             write_run(folder, run)
             raise
+
+
+def _folder_callbacks(plan: TrainingPlan, log_dir: str | None) -> list:
+    """The callbacks that write files, which only worker 0 runs: ``--save-best``'s
+    ``BestCheckpoint`` (``best.params`` and ``best.json`` in the run folder, whenever the test
+    accuracy is the best so far; a resumed run keeps its best) and, for ``--log-dir``,
+    ``TensorBoard`` with the model and the dataset among the run's hyperparameters."""
+    from ..train import BestCheckpoint, TensorBoard
+    found: list = []
+    if plan.settings.get("save_best"):
+        found.append(BestCheckpoint(plan.folder))
+    if log_dir:
+        found.append(TensorBoard(log_dir, hparams={
+            "model": describe_model(plan.model, plan.model_kwargs),
+            "dataset": plan.dataset["key"]}))
+    return found
 
 
 def _start_record(plan: TrainingPlan) -> dict[str, Any]:
@@ -272,7 +293,8 @@ def _finish(plan: TrainingPlan, run: dict[str, Any], history, plot: bool) -> Run
     files = {"params": path(FINAL_PARAMS), "history_csv": path(HISTORY_CSV),
              "history_json": path(HISTORY_JSON),
              "curves": path(CURVES) if plot and os.path.isfile(path(CURVES)) else None,
-             "checkpoints": path(CHECKPOINT_DIR), "run": path(RUN_FILE)}
+             "checkpoints": path(CHECKPOINT_DIR), "run": path(RUN_FILE),
+             "best": path(BEST_PARAMS) if os.path.isfile(path(BEST_PARAMS)) else None}
     run.update(status="finished", finished=now(), epochs_done=len(records),
                seconds=round(sum(r.get("time", 0) for r in records), 2),
                final=records[-1] if records else None, files=files,

@@ -22,8 +22,11 @@ FINAL_PARAMS = "model.params"
 CHECKPOINT_DIR = "checkpoints"
 LOCK_FILE = "train.lock"
 HISTORY_CSV, HISTORY_JSON, CURVES = "history.csv", "history.json", "curves.png"
+#: --save-best: the parameters of the epoch with the best test accuracy, and their record.
+BEST_PARAMS, BEST_RECORD = "best.params", "best.json"
 #: The top-level files a run writes; --overwrite removes these (and fit's checkpoints) only.
-RUN_OUTPUTS = (RUN_FILE, FINAL_PARAMS, HISTORY_CSV, HISTORY_JSON, CURVES)
+RUN_OUTPUTS = (RUN_FILE, FINAL_PARAMS, HISTORY_CSV, HISTORY_JSON, CURVES, BEST_PARAMS,
+               BEST_RECORD)
 #: fit's checkpoint files: epoch-0003.params/.states/.json, last.json, interrupted.*, and the
 #: temporary names of atomic writes (.epoch-0003.params.1234.tmp).
 CHECKPOINT_FILE = re.compile(r"^\.?(epoch-\d+|last|interrupted)\.[A-Za-z0-9.]+$")

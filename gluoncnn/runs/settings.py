@@ -27,6 +27,7 @@ TRAIN_DEFAULTS: dict[str, Any] = {
     "label_smoothing": 0.0, "clip_gradient": None, "aux_weight": 0.3, "amp": "off",
     "hybridize": True, "kvstore": "device", "seed": None, "max_batches": None,
     "progress": "auto", "keep_checkpoints": 2, "verbose": True, "log_dir": None,
+    "early_stop": None, "save_best": False,
 }
 _PROGRESS = {"auto": "auto", "on": True, "off": False}
 #: ``--amp``'s choices as fit's ``amp`` (runs recorded before the choices hold False or True).
@@ -194,6 +195,9 @@ def check_fit_options(fit_kwargs: dict[str, Any]) -> None:
     train.LRSchedule(fit_kwargs["lr"], fit_kwargs["epochs"], fit_kwargs["schedule"],
                      warmup_epochs=fit_kwargs["warmup_epochs"])
     train.make_initializer(fit_kwargs["init"])
+    if fit_kwargs.get("log_dir"):
+        from ..train.tensorboard import summary_writer_class
+        summary_writer_class()  # a missing tensorboardX is said before run.json is written
     ctxs = train.parse_ctx(fit_kwargs["ctx"])
     with warnings.catch_warnings(), _quiet(train.precision.log):
         warnings.simplefilter("ignore")  # fit says them when it starts
@@ -212,7 +216,9 @@ def _quiet(logger):
 
 def fit_kwargs_from_settings(s: dict[str, Any], ctx) -> dict[str, Any]:
     """fit's keyword arguments from a run's settings (one setting per fit option; ``log_dir``,
-    TensorBoard's folder, only when one is given)."""
+    TensorBoard's folder, only when one is given; ``early_stop`` as fit's ``EarlyStopping``
+    callback: stop when the test accuracy has not improved for that many epochs). ``save_best``
+    needs the run folder: :func:`gluoncnn.runs.run_training` adds its callback."""
     kwargs = {"epochs": s["epochs"], "ctx": ctx, "optimizer": s["optimizer"], "lr": s["lr"],
             "momentum": s["momentum"], "nesterov": s["nesterov"], "wd": s["wd"],
             "schedule": s["schedule"], "warmup_epochs": s["warmup_epochs"],
@@ -225,6 +231,9 @@ def fit_kwargs_from_settings(s: dict[str, Any], ctx) -> dict[str, Any]:
             "verbose": s["verbose"], "init": s["init"]}
     if s.get("log_dir"):
         kwargs["log_dir"] = s["log_dir"]
+    if s.get("early_stop"):
+        from ..train import EarlyStopping
+        kwargs["callbacks"] = [EarlyStopping(patience=s["early_stop"])]
     return kwargs
 
 

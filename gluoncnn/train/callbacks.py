@@ -110,8 +110,9 @@ class StepHook(Callback):
 
 
 class ProgressBar(Callback):
-    """A tqdm bar on long epochs (see :func:`gluoncnn.progress.want_progress_bar`); its loss and
-    accuracy are those of the loop's last read."""
+    """A tqdm bar on long epochs, or progress lines where the output is no terminal (see
+    :func:`gluoncnn.progress.epoch_progress`); its loss and accuracy are those of the loop's
+    last read."""
 
     def __init__(self, progress="auto"):
         if progress not in (True, False, None, "auto"):
@@ -121,9 +122,8 @@ class ProgressBar(Callback):
         self._shown = None
 
     def on_epoch_begin(self, state, epoch):
-        enabled = _progress.want_progress_bar(self.progress, state.num_batches)
-        self.bar = _progress.progress_bar(state.num_batches, f"epoch {epoch}/{state.epochs}",
-                                          enabled)
+        self.bar = _progress.epoch_progress(self.progress, state.num_batches,
+                                            f"epoch {epoch}/{state.epochs}")
 
     def on_batch_end(self, state, batch):
         self.bar.update(1)

@@ -107,7 +107,10 @@ def fit(net, train_iter: Iterable, test_iter: Iterable | None, epochs: int,
     - ``seed``: seeds MXNet, numpy (and so the DataLoader's shuffling) and Python, and each
       epoch again from ``(seed, epoch)``, so a resumed run matches an uninterrupted one.
     - ``progress``: ``'auto'`` shows a tqdm bar only on long epochs (> 50 batches) in a
-      terminal or notebook, never in CI or quick mode; ``True``/``False`` force it.
+      terminal or notebook, never in CI or quick mode; where the output is a file or a pipe, a
+      long epoch prints a progress line on stderr at most every 30 s and every 10% of the
+      epoch instead (:class:`gluoncnn.progress.ProgressLines`); ``True``/``False`` force the
+      bar or nothing.
     - ``plot``: ``'auto'`` draws live curves in notebooks and, outside them, saves
       ``<checkpoint_dir>/curves.png`` when there is a checkpoint dir; a path saves the PNG
       there (after every epoch); ``True`` live in notebooks, else ``curves.png``; ``False`` none.
@@ -117,8 +120,9 @@ def fit(net, train_iter: Iterable, test_iter: Iterable | None, epochs: int,
       ``on_train_begin``, ``on_epoch_begin``, ``on_batch_end``, ``on_epoch_end``,
       ``on_interrupt``, ``on_train_end``), called after fit's own: e.g. ``EarlyStopping()``,
       ``BestCheckpoint('runs/x')``, ``TensorBoard('logs', histograms=True)`` or your own.
-    - ``log_dir``: TensorBoard event files there (loss, accuracies, learning rate per epoch;
-      needs ``pip install tensorboardX``).
+    - ``log_dir``: TensorBoard event files there (loss, accuracies, learning rate per epoch,
+      loss and learning rate every 10 steps, the hyperparameters, the graph; see
+      :mod:`gluoncnn.train.tensorboard`; needs ``pip install 'gluoncnn[tensorboard]'``).
     - ``max_batches``: at most this many batches per epoch, for training and evaluation.
     - ``classes``: the number of classes (or the list of their names), checked against the net's
       output before training.
@@ -175,7 +179,8 @@ def fit(net, train_iter: Iterable, test_iter: Iterable | None, epochs: int,
             "label_smoothing": label_smoothing, "clip_gradient": clip_gradient, "epochs": epochs,
             "seed": seed, "ctx": [str(c) for c in ctxs], "num_workers": dist.num_workers,
             "classes": num_out, "rank": dist.rank, "amp": amp_dtype or "float32",
-            "threads": speed.threads, "speed": speed.reason, "speed_cost": speed.cost}
+            "threads": speed.threads, "speed": speed.reason, "speed_cost": speed.cost,
+            "batch_size": X0.shape[0]}
     state = TrainingState(net, trainer, ctxs, sched, epochs, meta, verbose,
                           f"[worker {dist.rank}/{dist.num_workers}] " if distributed else "", seed)
     state.loss_fn, state.report_fn = make_loss(label_smoothing)
@@ -184,6 +189,7 @@ def fit(net, train_iter: Iterable, test_iter: Iterable | None, epochs: int,
     state.step_size = X0.shape[0] if distributed and update_on_kv else None
     state.aux_weight, state.amp_dtype, state.clip_gradient = aux_weight, amp_dtype, clip_gradient
     state.num_batches, state.max_batches = num_batches_of(train_iter, max_batches), max_batches
+    state.input_shape = tuple(X0.shape)
     state.checkpoint_dir = checkpoint_dir if writes else None
     state.watch = DivergenceWatch(net, floor=math.log(max(num_out, 2)))
 

@@ -194,7 +194,8 @@ def run_epoch(run, data, callbacks, check_every: int = CHECK_EVERY):
     ``run`` supplies ``net, trainer, ctxs, loss_fn, report_fn, step_size`` (None: the batch
     size times ``step_scale``), ``aux_weight, amp_dtype, clip_gradient, set_lr(i)`` and
     ``watch`` (a :class:`DivergenceWatch`, or None to skip the check); ``run.running`` gets
-    ``(batches, mean loss, accuracy)`` at every read.
+    ``(batches, mean loss, accuracy)`` at every read, ``run.step_loss`` ``(loss sum, batch
+    size)`` of each step (the sum an NDArray still on the device).
     Returns ``(loss_sum, correct, n)`` over the epoch (Python floats, the loss summed in float64
     from each batch's float32 sum). Raises :class:`TrainingDivergedError` (through
     ``run.diverged``) after restoring the last good parameters.
@@ -207,10 +208,11 @@ def run_epoch(run, data, callbacks, check_every: int = CHECK_EVERY):
     for i, (X, y) in enumerate(limited(data, run.max_batches)):
         run.batch = i + 1
         run.set_lr(i)
-        sums.add(*train_step(run.net, X, y, run.ctxs, run.loss_fn, run.trainer,
-                             run.step_size or X.shape[0] * run.step_scale, run.aux_weight,
-                             run.amp_dtype,
-                             run.clip_gradient, run.report_fn), X.shape[0])
+        step = train_step(run.net, X, y, run.ctxs, run.loss_fn, run.trainer,
+                          run.step_size or X.shape[0] * run.step_scale, run.aux_weight,
+                          run.amp_dtype, run.clip_gradient, run.report_fn)
+        sums.add(*step, X.shape[0])
+        run.step_loss = (step[0], X.shape[0])  # for callbacks; reading it waits for the step
         for hook in on_batch:
             hook(run, i + 1)
         if len(sums) >= check_every:

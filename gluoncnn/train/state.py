@@ -1,6 +1,7 @@
 """What a training run is doing, shared by ``fit``, the epoch loop and the callbacks."""
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -18,7 +19,9 @@ class TrainingState:
     ``num_batches`` (per epoch, None if unknown), ``running`` (``(batches, loss, acc)`` at the
     loop's last read), ``last_good`` (the newest complete checkpoint's ``.params``), ``status``
     (``'running'``, ``'completed'``, ``'stopped'``, ``'interrupted'``, ``'diverged'``,
-    ``'failed'``), ``prefix`` (``'[worker r/n] '`` in distributed runs), ``log`` (prints d2l's
+    ``'failed'``), ``step_loss`` (``(loss sum, batch size)`` of the last step, the sum a
+    ``(1,)`` NDArray not yet read), ``input_shape`` (the first batch's ``(N, C, H, W)``),
+    ``prefix`` (``'[worker r/n] '`` in distributed runs), ``log`` (prints d2l's
     lines when ``verbose``), ``note`` (an INFO message to the ``'gluoncnn'`` logger when
     ``verbose``), ``logger`` (that logger, for warnings). Written by callbacks:
     ``stop_training`` (True ends the run after this epoch), ``interrupt_notes``.
@@ -32,7 +35,9 @@ class TrainingState:
         self.net, self.trainer, self.ctxs = net, trainer, ctxs
         self.schedule, self.epochs, self.meta = schedule, epochs, meta
         self.verbose, self.prefix, self.seed = bool(verbose), prefix, seed
-        self.log: Callable[..., None] = print if verbose else (lambda *args, **kwargs: None)
+        # flushed: to a file or a pipe, an epoch's line is in the log when the epoch ends
+        self.log: Callable[..., None] = (functools.partial(print, flush=True) if verbose
+                                         else (lambda *args, **kwargs: None))
         self.checkpoint_dir: str | None = None
         self.advice = ("Lower lr (now {lr:g}), add warmup_epochs= or clip_gradient=."
                        .format(lr=meta.get("lr", 0.0)))
@@ -41,6 +46,8 @@ class TrainingState:
         self.num_batches: int | None = None
         self.max_batches: int | None = None
         self.running = None
+        self.step_loss = None
+        self.input_shape: tuple[int, ...] | None = None
         self.last_good: str | None = None
         self.status = "running"
         self.stop_training = False
