@@ -98,3 +98,9 @@ def test_list_sorts_a_family_by_depth_then_name():
         'densenet_bc_100_k12', 'densenet121', 'densenet161', 'densenet169', 'densenet201',
         'densenet', 'densenet_cifar']
     assert [r['name'] for r in model_table('googlenet*')] == ['googlenet', 'googlenet_d2l']
+
+
+def test_list_verbose_shows_the_zoo_names_of_a_model(capsys):
+    assert [r['zoo_names'] for r in model_table('resnet18')] == [['resnet18_v1', 'resnet18_v1b']]
+    assert cli.main(['list', 'resnet18', '-v']) == 0
+    assert 'also named (model zoo, GluonCV): resnet18_v1, resnet18_v1b' in capsys.readouterr().out

@@ -218,6 +218,8 @@ def cmd_list(args: argparse.Namespace, argv: list[str]) -> int:
             _say(f"{'':<{width}}{r['description']}")
             opts = ", ".join(f"{k}={v!r}" for k, v in model_options(r["name"]).items())
             _say(f"{'':<{width}}options: {opts}")
+            if r["zoo_names"]:
+                _say(f"{'':<{width}}also named (model zoo, GluonCV): {', '.join(r['zoo_names'])}")
     _say(f"\n{len(rows)} models; params and MACs (multiply-adds per image) at each one's default "
          f"classes and input. 'gluoncnn summary NAME --input C,H,W' shows one layer by layer; "
          f"'-v' the options, '--json' everything.")

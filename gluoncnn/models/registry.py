@@ -311,14 +311,16 @@ def model_table(pattern: str | None = None,
     """One row per model (``pattern``/``family`` as :func:`list_models`), grouped by family in
     the course's order, by depth within a family (then by name): name, family, params,
     train_only_params, macs, input (C, H, W), classes, paper, short_paper, small_only,
-    description. What ``gluoncnn list`` prints."""
+    description, zoo_names (the model zoo's and GluonCV's names of the same net). What
+    ``gluoncnn list`` prints."""
     names = set(list_models(pattern, family))
     order = {f: i for i, f in enumerate(families())}
     rows = [{'name': i.name, 'family': i.family, 'params': i.params,
              'train_only_params': i.train_only_params, 'macs': i.macs,
              'input': list(i.input_shape), 'classes': i.default_classes, 'paper': i.paper,
              'short_paper': i.short_paper, 'small_only': i.small_only,
-             'description': i.description}
+             'description': i.description,
+             'zoo_names': [z.name for z in ZOO_NAMES.values() if z.same and z.ours == i.name]}
             for i in _MODELS.values() if i.name in names]
     return sorted(rows, key=lambda r: (order[r['family']], _depth(r['name']), r['name']))
 
