@@ -350,13 +350,39 @@ def test_export_onnx_lenet(run_dir, capsys, tmp_path):
     out = tmp_path / "onnx"
     code, text, err = run_cli(capsys, "export", "--run", run_dir, "--out", out, "--onnx")
     assert code == 0, err
-    assert "dynamic batch; onnxruntime at batch 3: max |diff|" in text
+    assert "input images (batch, 1, 28, 28), any batch size; output logits; onnxruntime at " \
+           "batch 3: max |diff|" in text
     record = json.loads((out / "lenet-export.json").read_text())
     assert record["onnx"] == str(out / "lenet.onnx") and record["onnx_max_abs_diff"] < 1e-5
     model = onnx.load(str(out / "lenet.onnx"))
     onnx.checker.check_model(model)
     batch, *image = model.graph.input[0].type.tensor_type.shape.dim
-    assert not batch.HasField("dim_value") and [d.dim_value for d in image] == [1, 28, 28]
+    assert batch.dim_param == "batch" and [d.dim_value for d in image] == [1, 28, 28]
+    assert f"(opset {record['onnx_opset']}; " in text
+    meta = {p.key: p.value for p in model.metadata_props}
+    assert meta["dataset"] == "fashion-mnist"   # the run's, from --run
+    assert sorted(os.listdir(out)) == ["lenet-0000.params", "lenet-export.json",
+                                       "lenet-symbol.json", "lenet.onnx"]
+
+
+@pytest.mark.parametrize("fmt, files", [
+    ("onnx", ["lenet-export.json", "lenet.onnx"]),
+    ("symbol", ["lenet-0000.params", "lenet-export.json", "lenet-symbol.json"]),
+    ("symbol,onnx", ["lenet-0000.params", "lenet-export.json", "lenet-symbol.json",
+                     "lenet.onnx"])])
+def test_export_format(run_dir, capsys, tmp_path, fmt, files):
+    code, text, err = run_cli(capsys, "export", "--run", run_dir, "--out", tmp_path / "e",
+                              "--format", fmt)
+    assert code == 0, err
+    assert sorted(os.listdir(tmp_path / "e")) == files
+    assert ("  onnx " in text) == ("onnx" in fmt) and ("  symbol " in text) == ("symbol" in fmt)
+
+
+def test_export_format_unknown(run_dir, capsys, tmp_path):
+    code, _, err = run_cli(capsys, "export", "--run", run_dir, "--out", tmp_path / "e",
+                           "--format", "tflite")
+    assert code == 2 and "expected symbol, onnx or both as symbol,onnx, got 'tflite'" in err
+    assert not (tmp_path / "e").exists()
 
 
 def test_unsupported_onnx_operators_are_named():

@@ -249,6 +249,10 @@ def test_merge_resume_keeps_what_the_checkpoints_depend_on():
     assert settings["epochs"] == 20 and said == ["epochs 10 -> 20"]
     with pytest.raises(runs.RunFolderError, match="another nesterov"):
         runs.merge_resume(previous, {"nesterov": True}, "runs/x")
+    zoo = {"settings": dict(runs.TRAIN_DEFAULTS, model="resnet18")}
+    assert runs.merge_resume(zoo, {"model": "resnet18_v1"}, "runs/x")[1] == []  # the zoo's name
+    with pytest.raises(runs.RunFolderError, match="another model"):
+        runs.merge_resume(zoo, {"model": "resnet18_v2"}, "runs/x")
 
 
 # ------------------------------------------------------------------ 7. clear errors

@@ -8,7 +8,7 @@ Subcommands::
     gluoncnn summary resnet18 --input 1,28,28 [--max-depth 1]
     gluoncnn list    [-v]
     gluoncnn doctor
-    gluoncnn export  --run runs/NAME --out export/ [--onnx]
+    gluoncnn export  --run runs/NAME --out export/ [--format symbol|onnx|symbol,onnx]
 
 The work is the package's: the run folder is :mod:`gluoncnn.runs`, export :mod:`gluoncnn.export`,
 training and evaluation :mod:`gluoncnn.train`, metrics :mod:`gluoncnn.metrics`. Bad input raises

@@ -218,6 +218,8 @@ def cmd_list(args: argparse.Namespace, argv: list[str]) -> int:
             _say(f"{'':<{width}}{r['description']}")
             opts = ", ".join(f"{k}={v!r}" for k, v in model_options(r["name"]).items())
             _say(f"{'':<{width}}options: {opts}")
+            if r["zoo_names"]:
+                _say(f"{'':<{width}}also named (model zoo, GluonCV): {', '.join(r['zoo_names'])}")
     _say(f"\n{len(rows)} models; params and MACs (multiply-adds per image) at each one's default "
          f"classes and input. 'gluoncnn summary NAME --input C,H,W' shows one layer by layer; "
          f"'-v' the options, '--json' everything.")
@@ -252,17 +254,23 @@ def cmd_export(args: argparse.Namespace, argv: list[str]) -> int:
                                settings["model_options"], min(h, w))
     if not args.params:
         raise CLIError("no parameters given: pass --params FILE (or --run DIR)")
+    formats = (args.format or ("symbol",)) + (("onnx",) if args.onnx else ())
     net = runs.build_model(name, kwargs)
     runs.load_parameters(net, args.params)
     result = export_model(net, name, kwargs, (c, h, w), args.out, prefix=args.name,
-                          onnx=args.onnx, check_batch=args.batch)
+                          onnx="onnx" in formats, check_batch=args.batch,
+                          symbol="symbol" in formats,
+                          dataset=settings["dataset"] if args.run else None,
+                          normalize=settings["normalize"] if args.run else False)
     _say(f"exported {describe(result)}:")
-    _say(f"  symbol      {result.symbol}")
-    _say(f"  parameters  {result.params}")
-    _say(f"  re-imported with gluon.SymbolBlock.imports: same outputs at batch "
-         f"{result.check_batch} (max |diff| {result.reimport_max_abs_diff:.2g})")
+    if result.symbol:
+        _say(f"  symbol      {result.symbol}")
+        _say(f"  parameters  {result.params}")
+        _say(f"  re-imported with gluon.SymbolBlock.imports: same outputs at batch "
+             f"{result.check_batch} (max |diff| {result.reimport_max_abs_diff:.2g})")
     if result.onnx:
-        _say(f"  onnx        {result.onnx} (dynamic batch; {result.onnx_check})")
+        _say(f"  onnx        {result.onnx} (opset {result.onnx_opset}; input images "
+             f"(batch, {c}, {h}, {w}), any batch size; output logits; {result.onnx_check})")
     _say(f"  record      {result.record}")
     return 0
 

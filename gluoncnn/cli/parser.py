@@ -72,6 +72,16 @@ def _fraction(text: str) -> float:
     return value
 
 
+def parse_formats(text: str) -> tuple[str, ...]:
+    """``'onnx'``, ``'symbol,onnx'`` -> the export formats, each checked."""
+    from ..export import FORMATS
+    formats = tuple(dict.fromkeys(f.strip().lower() for f in str(text).split(",") if f.strip()))
+    if not formats or not set(formats) <= set(FORMATS):
+        raise argparse.ArgumentTypeError(
+            f"expected {', '.join(FORMATS)} or both as {','.join(FORMATS)}, got {text!r}")
+    return formats
+
+
 def parse_input_shape(text: str) -> tuple[int, int, int]:
     """``'1,28,28'`` (or ``1x28x28``, ``(1, 28, 28)``) -> ``(1, 28, 28)``: channels, height,
     width."""
@@ -346,14 +356,16 @@ def build_parser() -> ArgumentParser:
                    help="show tracebacks on errors")
 
     p = sub.add_parser(
-        "export", help="export to MXNet symbol JSON + params (and ONNX with --onnx)",
+        "export", help="export to MXNet symbol JSON + params, or ONNX (--format onnx)",
         formatter_class=HelpFormatter,
         description="Export a trained model for inference: MODEL-symbol.json and "
-                    "MODEL-0000.params (HybridBlock.export, re-imported with "
-                    "gluon.SymbolBlock.imports) and, with --onnx, MODEL.onnx (mxnet.onnx, any "
-                    "batch size, run in onnxruntime). Each is compared with the model on a "
-                    "random batch; a model that cannot be exported leaves nothing behind.",
-        epilog="examples:\n  gluoncnn export --run runs/lenet --out export/ --onnx\n"
+                    "MODEL-0000.params (the inference graph, re-imported with "
+                    "gluon.SymbolBlock.imports) and/or MODEL.onnx (mxnet.onnx, then tidied: "
+                    "input 'images' of any batch size, output 'logits', weights as "
+                    "initializers, metadata; run in onnxruntime). Each is compared with the "
+                    "model on a random batch; a model that cannot be exported leaves nothing "
+                    "behind.",
+        epilog="examples:\n  gluoncnn export --run runs/lenet --out export/ --format onnx\n"
                "  gluoncnn export --model lenet --params model.params --input 1,28,28 "
                "--out export/")
     p.add_argument("--run", metavar="DIR",
@@ -368,7 +380,11 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--batch", type=_positive_int, default=3,
                    help="batch size of the random batch the exports are checked on (the ONNX "
                         "model's batch axis is dynamic)")
-    p.add_argument("--onnx", action="store_true", help="also export ONNX with mxnet.onnx")
+    p.add_argument("--format", type=parse_formats, metavar="FORMAT",
+                   help="symbol (MXNet's symbol JSON + params, the default), onnx, or both as "
+                        "symbol,onnx")
+    p.add_argument("--onnx", action="store_true",
+                   help="also export ONNX (= --format symbol,onnx)")
     _add_model_args(p, "number of classes (default: from --run, else 10)")
     p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                    help="show tracebacks on errors")

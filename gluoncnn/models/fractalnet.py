@@ -40,7 +40,9 @@ alone (the paper also reports the deepest column on its own).
 Called on a ``Symbol`` (``net(mx.sym.var('data'))``), the joins are plain means. A hybridized
 net saved with ``export()`` has 1 + B inputs: ``data0`` (the images) and ``data1`` ... ``dataB``
 (each block's ``(joins, columns)`` join weights; rows of ``1/n`` over a join's n inputs give
-the inference net). Inside another block that is hybridized, the net is called on Symbols, so
+the inference net); :func:`gluoncnn.export.export_model` (``gluoncnn export``, also to ONNX)
+writes the graph called on a Symbol instead: one input, every join the plain mean. Inside
+another block that is hybridized, the net is called on Symbols, so
 drop-path is off there: train a FractalNet as the top-level block.
 """
 from collections.abc import Sequence

@@ -2,7 +2,8 @@
 
 ``get_model(name, pretrained=PATH)`` or ``load_pretrained(net, PATH)``. Nothing is downloaded:
 the file is one a user holds (``mxnet.gluon.model_zoo.vision.get_model(..., pretrained=True)``
-saves it under ``~/.mxnet/models``).
+saves it under ``~/.mxnet/models``). ``name`` may be the zoo's (``resnet18_v1``): which zoo
+and GluonCV names are which of gluoncnn's nets is :data:`gluoncnn.models.zoo_names.ZOO_NAMES`.
 
 Parameters are matched by architecture, not by name. The file and the model are both read as
 a sequence of layers (a convolution, a BatchNorm, a Dense ...), each with its kinds of

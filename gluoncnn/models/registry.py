@@ -20,13 +20,18 @@ from __future__ import annotations
 import fnmatch
 import functools
 import inspect
+import logging
 import math
 import numbers
+import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ..errors import OptionError
 from ..utils import closest_names
+from .zoo_names import ZOO_NAMES
+
+log = logging.getLogger(__name__)
 
 _MODELS: dict[str, ModelInfo] = {}
 
@@ -200,15 +205,35 @@ def _key(name):
     return name.lower().replace("-", "_").replace(".", "_") if isinstance(name, str) else name
 
 
+def _zoo_name(name):
+    """The :data:`~gluoncnn.models.zoo_names.ZOO_NAMES` entry for ``name``, or None."""
+    return _ZOO_KEYS.get(_key(name))
+
+
+_ZOO_KEYS = {_key(zoo.name): zoo for zoo in ZOO_NAMES.values()}
+_SAID: set[str] = set()     # the zoo names already said to be ours (said once per process)
+
+
 def model_info(name: str) -> ModelInfo:
-    """The registered facts of model ``name`` (family, paper, default input, figures)."""
+    """The registered facts of model ``name`` (family, paper, default input, figures); a model
+    zoo or GluonCV name of the same architecture resolves to ours (and says so, once)."""
     key = _key(name)
-    if key not in _MODELS:
-        names = closest_names(str(name), list(_MODELS), n=len(_MODELS), cutoff=0.3)
-        names += [c for c in sorted(_MODELS) if c not in names]
-        raise OptionError(f"unknown model {name!r}. Valid names, closest first: "
-                          f"{', '.join(names)}")
-    return _MODELS[key]
+    if key in _MODELS:
+        return _MODELS[key]
+    zoo = _zoo_name(name)
+    if zoo is not None and zoo.same:
+        if zoo.name not in _SAID:
+            _SAID.add(zoo.name)
+            log.warning("%s (%s name) is gluoncnn's %s%s", name, zoo.source, zoo.ours,
+                        f" ({zoo.note})" if zoo.note else '')
+        return _MODELS[zoo.ours]
+    if zoo is not None:
+        raise OptionError(f"{name!r} ({zoo.source} name) is not a gluoncnn model; the nearest "
+                          f"in architecture is {zoo.describe_ours()}: {zoo.note}")
+    names = closest_names(str(name), list(_MODELS), n=len(_MODELS), cutoff=0.3)
+    names += [c for c in sorted(_MODELS) if c not in names]
+    raise OptionError(f"unknown model {name!r}. Valid names, closest first: "
+                      f"{', '.join(names)}")
 
 
 def _get_builder(name):
@@ -284,14 +309,25 @@ def compute_figures(name: str) -> dict[str, int]:
 def model_table(pattern: str | None = None,
                 family: str | None = None) -> list[dict[str, Any]]:
     """One row per model (``pattern``/``family`` as :func:`list_models`), grouped by family in
-    the course's order: name, family, params, train_only_params, macs, input (C, H, W),
-    classes, paper, short_paper, small_only, description. What ``gluoncnn list`` prints."""
+    the course's order, by depth within a family (then by name): name, family, params,
+    train_only_params, macs, input (C, H, W), classes, paper, short_paper, small_only,
+    description, zoo_names (the model zoo's and GluonCV's names of the same net). What
+    ``gluoncnn list`` prints."""
     names = set(list_models(pattern, family))
     order = {f: i for i, f in enumerate(families())}
     rows = [{'name': i.name, 'family': i.family, 'params': i.params,
              'train_only_params': i.train_only_params, 'macs': i.macs,
              'input': list(i.input_shape), 'classes': i.default_classes, 'paper': i.paper,
              'short_paper': i.short_paper, 'small_only': i.small_only,
-             'description': i.description}
+             'description': i.description,
+             'zoo_names': [z.name for z in ZOO_NAMES.values() if z.same and z.ours == i.name]}
             for i in _MODELS.values() if i.name in names]
-    return sorted(rows, key=lambda r: (order[r['family']], r['name']))
+    return sorted(rows, key=lambda r: (order[r['family']], _depth(r['name']), r['name']))
+
+
+def _depth(name: str) -> float:
+    """The first number in a model's name that is not part of a word (``resnet101`` -> 101,
+    ``googlenet_d2l`` -> none), its depth or version, so that ``resnet18`` comes before
+    ``resnet101``; names without one last."""
+    number = re.search(r'\d+(?![a-z\d])', name)
+    return int(number.group()) if number else math.inf

@@ -246,7 +246,10 @@ def check_new_run_folder(folder: str, overwrite: bool) -> dict[str, Any] | None:
 def _same(key: str, old: Any, new: Any) -> bool:
     if key == "model_options":
         return sorted(map(tuple, old or [])) == sorted(map(tuple, new or []))
-    if key in ("model", "dataset", "optimizer") and isinstance(old, str) and isinstance(new, str):
+    if key == "model" and isinstance(old, str) and isinstance(new, str):
+        from .settings import resolve_model  # 'resnet18_v1' (the model zoo's) is resnet18
+        return resolve_model(old) == resolve_model(new)
+    if key in ("dataset", "optimizer") and isinstance(old, str) and isinstance(new, str):
         return old.lower().replace("_", "-") == new.lower().replace("_", "-")
     return old == new
 
