@@ -26,7 +26,7 @@ _EXPORTS = {
     "get_model": "models", "list_models": "models", "model_options": "models",
     "load_data": "data", "load_data_fashion_mnist": "data",
     "try_gpu": "train", "try_all_gpus": "train", "train_ch5": "train", "fit": "train",
-    "evaluate": "train", "evaluate_accuracy": "train",
+    "evaluate": "train", "evaluate_accuracy": "train", "lr_find": "train",
     "summary": "analysis", "receptive_field": "analysis", "compare": "analysis",
 }
 # models, data, train and compress import MXNet when they load (each checks it first, with
@@ -34,7 +34,7 @@ _EXPORTS = {
 _SUBMODULES = ("models", "data", "train", "compress", "analysis", "cli", "course", "doctor",
                "errors", "progress", "runtime", "utils")
 __all__ = ["__version__", "compare", "evaluate", "evaluate_accuracy", "fit", "get_model",
-           "list_models", "load_data", "load_data_fashion_mnist", "model_options",
+           "list_models", "load_data", "load_data_fashion_mnist", "lr_find", "model_options",
            "receptive_field", "summary", "train_ch5", "try_all_gpus", "try_gpu"]  # _EXPORTS's names
 
 runtime.configure_threads()

@@ -217,6 +217,11 @@ def _add_train_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--log-dir", metavar="DIR",
                    help="also write TensorBoard event files there: loss, accuracies and "
                         "learning rate per epoch ('tensorboard --logdir DIR' shows them)")
+    g.add_argument("--find-lr", nargs="?", const="lr-find.png", default=None, metavar="PNG",
+                   help="instead of training, run the learning-rate range test (lr 1e-7 to 10 "
+                        "over --max-batches batches, default 100) with these settings, print "
+                        "the suggested --lr and save the loss-against-lr plot as PNG (default "
+                        "lr-find.png); writes no run folder and leaves no weights")
     r = p.add_argument_group("run folder")
     r.add_argument("--out", metavar="DIR",
                    help="run folder: checkpoints/, history.csv/.json, curves.png, model.params, "

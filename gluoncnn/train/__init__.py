@@ -21,6 +21,7 @@ The package, one job per module:
 ``loop``           the training step and one epoch of it, no host wait per batch; divergence
 ``evaluate``       ``evaluate``, ``evaluate_accuracy``
 ``d2l``            ``train_ch5``
+``lr_find``        ``lr_find``: the learning-rate range test (fastai's, Lightning's)
 ``state``          ``TrainingState``: what a run is doing, as callbacks see it
 ``callbacks``      ``Callback`` and the built-in ones (checkpoint, history file, plot, ...)
 ``tensorboard``    the ``TensorBoard`` callback (tensorboardX)
@@ -62,6 +63,7 @@ from .evaluate import evaluate, evaluate_accuracy
 from .history import History
 from .loop import TrainingDivergedError
 from .losses import LabelSmoothingLoss
+from .lr_find import LRFinderResult, lr_find
 from .precision import AMP_CHOICES, choose_amp_dtype
 from .prepare import INITIALIZERS, OPTIMIZERS, make_initializer
 from .schedule import SCHEDULES, LRSchedule
@@ -76,5 +78,5 @@ __all__ = [
     "dist_env", "launch", "OPTIMIZERS", "SCHEDULES", "INITIALIZERS", "make_initializer",
     "AMP_CHOICES", "choose_amp_dtype", "Callback", "Checkpoint", "BestCheckpoint",
     "EarlyStopping", "HistoryFile", "LivePlot", "LRPlateau", "ProgressBar", "StepHook",
-    "TensorBoard", "TrainingState",
+    "TensorBoard", "TrainingState", "lr_find", "LRFinderResult",
 ]
