@@ -51,9 +51,9 @@ class LRFinderResult:
 
     def plot(self, path: str | None = None, ax=None, figsize=(5, 3.5)):
         """Smoothed loss against the learning rate (log scale), the suggestion marked. Draws on
-        ``ax`` if given, else on a new figure; saves a PNG at ``path`` if given. Returns the
-        axes."""
-        from ..progress import _new_figure, _save
+        ``ax`` if given, else on a new figure (shown in a notebook); saves a PNG at ``path`` if
+        given. Returns the axes."""
+        from ..progress import _new_figure, _save, in_notebook
         fig = None
         if ax is None:
             fig = _new_figure(figsize)
@@ -68,6 +68,9 @@ class LRFinderResult:
         ax.legend(loc="best")
         if path is not None:
             _save(fig if fig is not None else ax.figure, path)
+        if fig is not None and in_notebook():
+            from IPython import display
+            display.display(fig)
         return ax
 
     def __str__(self) -> str:
