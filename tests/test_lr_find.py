@@ -126,3 +126,12 @@ def test_cli_find_lr_prints_a_suggestion_and_writes_no_run(tmp_path, capsys, mon
     assert "suggested learning rate" in out and "6 batches from 1e-07 to 10" in out
     assert "next: gluoncnn train ... --lr " in out
     assert sorted(p.name for p in tmp_path.iterdir()) == ["lr.png"]
+
+
+def test_cli_find_lr_checks_the_options_as_train_does(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code = cli.main(["train", "--model", "lenet", "--sample", "--optimizer", "adamw",
+                     "--find-lr"])
+    _, err = capsys.readouterr()
+    assert code == 2 and err.count("\n") == 1 and "unknown optimizer 'adamw'" in err
+    assert list(tmp_path.iterdir()) == []

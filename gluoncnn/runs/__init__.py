@@ -302,7 +302,9 @@ def find_lr(settings: dict[str, Any], num_iter: int | None = None):
     :class:`~gluoncnn.train.LRFinderResult`."""
     from ..train import lr_find
     settings = dict(TRAIN_DEFAULTS, **settings)
-    name, kwargs, _, _ = resolve_model_settings(settings)
+    name, kwargs, info, _ = resolve_model_settings(settings)
+    fit_kwargs = fit_kwargs_from_settings(settings, parse_ctx(settings["ctx"]))
+    check_fit_options(dict(fit_kwargs, classes=kwargs.get("classes", info["classes"])))
     net = build_model(name, kwargs, pretrained=settings.get("pretrained"))
     train_iter, _ = load_data(settings, train=True)
     return lr_find(net, train_iter, ctx=parse_ctx(settings["ctx"]),
