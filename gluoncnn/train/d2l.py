@@ -114,7 +114,7 @@ def train_ch6(net, train_iter, test_iter, num_epochs: int, lr: float, device: Ct
     GPU, else the CPU), train it with softmax cross-entropy and plain SGD at ``lr``, plot train
     loss, train accuracy and test accuracy per epoch on an :class:`~gluoncnn.d2l_utils.Animator`
     and print d2l's two lines: ``loss L, train acc A, test acc B`` and ``E examples/sec on
-    <device>`` (training examples per second of training time). Returns the Animator."""
+    <device>`` (training examples per second of training time). Returns nothing, as d2l's."""
     from ..d2l_utils import Animator
     _check_ndarray_mode()
     _positive("num_epochs", num_epochs)
@@ -132,7 +132,6 @@ def train_ch6(net, train_iter, test_iter, num_epochs: int, lr: float, device: Ct
         seconds, examples = seconds + e.train_seconds, examples + e.examples
     print(f"loss {e.loss:.3f}, train acc {e.train_acc:.3f}, test acc {e.test_acc:.3f}")
     print(f"{examples / seconds:.1f} examples/sec on {ctx_text(ctxs)}")
-    return animator
 
 
 def evaluate_accuracy_gpu(net, data_iter, device: CtxArg = None) -> float:

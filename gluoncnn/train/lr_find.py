@@ -81,7 +81,8 @@ class LRFinderResult:
 
 
 def _batches(train_iter, count):
-    """``count`` batches of ``train_iter``, iterating it again when it ends."""
+    """``count`` batches of ``train_iter``, iterating it again when it ends (fewer when it is
+    a one-pass iterator that has ended)."""
     done = 0
     while done < count:
         started = done
@@ -91,7 +92,7 @@ def _batches(train_iter, count):
             if done == count:
                 return
         if done == started:
-            raise OptionError("the training data is empty; check the dataset and the batch size")
+            return
 
 
 def _check_range(start_lr, end_lr, num_iter, smooth, diverge):
