@@ -12,6 +12,7 @@ only shortening: widths divided by 8 to 16, the shipped sample, one batch, one e
 tests/test_d2l_compat.py runs the course notes' own GoogLeNet chapter the same way.
 """
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -338,7 +339,8 @@ def test_fashion_mnist_helpers():
     labels = d2l.get_fashion_mnist_labels(y[:6])
     assert all(isinstance(label, str) for label in labels)
     d2l.use_svg_display()
-    axes = d2l.show_images(X[:6].reshape((6, 28, 28)), 2, 3, titles=labels)
+    axes = d2l.show_images(imgs=X[:6].reshape((6, 28, 28)), num_rows=2, num_cols=3,
+                           titles=labels, scale=1.5)
     assert len(axes) == 6 and axes[0].get_title() == labels[0]
 
 
@@ -388,3 +390,58 @@ def test_numpy_mode_is_refused_with_one_line():
             d2l.train_ch6(net, train_iter, test_iter, 1, 0.1)
     finally:
         npx.reset_np()
+
+
+#: gluoncnn's name -> the definition in d2l 1.0.3's d2l/mxnet.py whose parameters it takes
+#: (the last definition of a name wins, as in the module).
+D2L_SIGNATURES = {
+    "train_ch6": "train_ch6", "evaluate_accuracy_gpu": "evaluate_accuracy_gpu",
+    "show_images": "show_images", "get_fashion_mnist_labels": "get_fashion_mnist_labels",
+    "use_svg_display": "use_svg_display", "set_figsize": "set_figsize", "set_axes": "set_axes",
+    "Animator": "Animator.__init__", "Timer": "Timer.__init__",
+    "Accumulator": "Accumulator.__init__", "Residual": "Residual.__init__",
+    "resnet18": "resnet18",
+}
+
+
+def d2l_parameters():
+    """{definition: [(parameter, default source or None)]} read from d2l/mxnet.py's source
+    (not imported: importing it builds d2l's IPython display state)."""
+    import ast
+    import importlib.util
+    spec = importlib.util.find_spec("d2l")
+    if spec is None:
+        pytest.skip("d2l==1.0.3 is the reference: pip install -e '.[test]'")
+    source = (Path(spec.submodule_search_locations[0]) / "mxnet.py").read_text()
+    found = {}
+
+    def params(fn):
+        args = [a.arg for a in fn.args.args if a.arg != "self"]
+        defaults = [None] * (len(args) - len(fn.args.defaults)) + \
+            [ast.unparse(d) for d in fn.args.defaults]
+        return list(zip(args, defaults))
+
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.FunctionDef):
+            found[node.name] = params(node)
+        elif isinstance(node, ast.ClassDef):
+            for item in node.body:
+                if isinstance(item, ast.FunctionDef) and item.name == "__init__":
+                    found[f"{node.name}.__init__"] = params(item)
+    return found
+
+
+def test_each_helper_takes_d2ls_parameters_with_d2ls_defaults():
+    import inspect
+    reference = d2l_parameters()
+    for name, definition in D2L_SIGNATURES.items():
+        ours = inspect.signature(getattr(d2l, name))
+        ours = [(p.name, None if p.default is inspect.Parameter.empty else repr(p.default))
+                for p in ours.parameters.values() if p.kind is not p.VAR_KEYWORD]
+        theirs = reference[definition]
+        assert [n for n, _ in ours[:len(theirs)]] == [n for n, _ in theirs], name
+        for (n, default), (_, d2l_default) in zip(ours, theirs):
+            # d2l's required `device` of train_ch6 may be left out here (the first GPU, else CPU)
+            if d2l_default is not None:
+                assert default is not None and eval(default) == eval(d2l_default), (name, n)
+        assert all(default is not None for _, default in ours[len(theirs):]), name
