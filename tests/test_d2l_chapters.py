@@ -55,6 +55,7 @@ def record_animators(monkeypatch):
             ANIMATORS.append(self)
 
     ANIMATORS.clear()
+    assert d2l.Animator is not Recorded  # gluoncnn's top level keeps d2l_utils' own class
     monkeypatch.setattr(d2l_utils, "Animator", Recorded)
 
 
