@@ -32,11 +32,14 @@ def values(net):
 
 def test_the_weights_and_running_statistics_come_back_bit_exactly(data):
     net = lenet_bn()
+    trainer = gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": 0.05})
     before = values(net)
     result = lr_find(net, data, ctx="cpu", num_iter=6, seed=0)
     assert len(result.lrs) == 6
     after = values(net)
     assert all(np.array_equal(a, b) for a, b in zip(before, after))
+    # the sweep's own Trainer does not stay registered on the parameters in the user's place
+    assert all(p._trainer() is trainer for p in net.collect_params().values())
 
 
 def test_a_trainer_passed_in_gets_its_state_and_rate_back(data, tmp_path):

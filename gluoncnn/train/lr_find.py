@@ -163,6 +163,9 @@ def lr_find(net, train_iter, trainer: gluon.Trainer | None = None, loss=None,
     with autograd.predict_mode():
         net(X0[:1].as_in_context(ctxs[0]))  # ends deferred initialisation
     saved = [[d.copy() for d in p.list_data()] for p in params]
+    # a Trainer registers itself on each parameter (MXNet resets its kvstore through that
+    # link when parameters are set); the user's link comes back after the sweep
+    links = [p._trainer for p in params]
     saved_state, saved_lr = None, None
     if trainer is not None:
         saved_lr = trainer.learning_rate
@@ -193,9 +196,10 @@ def lr_find(net, train_iter, trainer: gluon.Trainer | None = None, loss=None,
                 stopped = True
                 break
     finally:
-        for p, copies in zip(params, saved):
+        for p, copies, link in zip(params, saved, links):
             for d, c in zip(p.list_data(), copies):
                 c.copyto(d)
+            p._trainer = link
             if p.grad_req != "null":
                 for g in p.list_grad():
                     g[:] = 0
