@@ -39,7 +39,7 @@ def test_the_weights_and_running_statistics_come_back_bit_exactly(data):
     after = values(net)
     assert all(np.array_equal(a, b) for a, b in zip(before, after))
     # the sweep's own Trainer does not stay registered on the parameters in the user's place
-    assert all(p._trainer() is trainer for p in net.collect_params().values())
+    assert all(p._trainer is trainer for p in net.collect_params().values())
 
 
 def test_a_trainer_passed_in_gets_its_state_and_rate_back(data, tmp_path):
