@@ -29,16 +29,20 @@ _EXPORTS = {
     "get_model": "models", "list_models": "models", "model_options": "models",
     "load_data": "data", "load_data_fashion_mnist": "data",
     "try_gpu": "train", "try_all_gpus": "train", "train_ch5": "train", "fit": "train",
-    "evaluate": "train", "evaluate_accuracy": "train",
+    "evaluate": "train", "evaluate_accuracy": "train", "lr_find": "train",
     "summary": "analysis", "receptive_field": "analysis", "compare": "analysis",
+    # d2l's helpers, so that ``import gluoncnn as d2l`` runs d2l's CNN chapters' code
+    "train_ch6": "train", "evaluate_accuracy_gpu": "train",
+    "show_images": "data", "get_fashion_mnist_labels": "data",
+    "use_svg_display": "d2l_utils", "set_figsize": "d2l_utils", "set_axes": "d2l_utils",
+    "Animator": "d2l_utils", "Timer": "d2l_utils", "Accumulator": "d2l_utils",
+    "Residual": "models.d2l", "resnet18": "models.d2l",
 }
 # models, data, train and compress import MXNet when they load (each checks it first, with
 # runtime.import_mxnet); the others work without it.
 _SUBMODULES = ("models", "data", "train", "compress", "analysis", "cli", "course", "cuda_libs",
-               "doctor", "errors", "progress", "runtime", "utils")
-__all__ = ["__version__", "compare", "evaluate", "evaluate_accuracy", "fit", "get_model",
-           "list_models", "load_data", "load_data_fashion_mnist", "model_options",
-           "receptive_field", "summary", "train_ch5", "try_all_gpus", "try_gpu"]  # _EXPORTS's names
+               "d2l_utils", "doctor", "errors", "progress", "runtime", "utils")
+__all__ = ["__version__", *sorted(_EXPORTS)]
 
 runtime.configure_threads()
 runtime.enable_amx()

@@ -105,9 +105,12 @@ SHORTER = [
      "test_size=128)"),
 ]
 
-#: d2lzh's names that the course's chapter code calls, all at gluoncnn's top level.
+#: d2lzh's and d2l's names that the chapters' code calls, all at gluoncnn's top level
+#: (``train`` is the gluoncnn.train package, callable as d2lzh's ``train()``).
 D2LZH_NAMES = ("try_gpu", "try_all_gpus", "load_data_fashion_mnist", "train_ch5",
-               "evaluate_accuracy")
+               "evaluate_accuracy", "train", "train_ch6", "evaluate_accuracy_gpu",
+               "show_images", "get_fashion_mnist_labels", "use_svg_display", "set_figsize",
+               "Animator", "Timer", "Accumulator", "Residual", "resnet18")
 
 
 def run_python(code):

@@ -43,6 +43,8 @@ SHORTER = {
                                             "--batch-size 16 --test-size 32 --no-plot",
     "gluoncnn train --model lenet --optimizer adam": "--sample --epochs 2 --max-batches 2 "
                                                     "--test-size 32 --no-plot",
+    "gluoncnn train --model lenet --optimizer adam --find-lr": "--sample --max-batches 5 "
+                                                              "--batch-size 16",
 }
 # Commands that must run before a README command, in the same folder (shortened likewise).
 NEEDS = {
@@ -86,6 +88,10 @@ PYTHON_SHORTER = [
      "lr, num_epochs, batch_size, ctx = 0.9, 1, 256"),
     ("d2l.load_data_fashion_mnist(batch_size)",
      "d2l.load_data_fashion_mnist(batch_size, sample=True)"),
+    ("load_data_fashion_mnist(batch_size=128)",
+     "load_data_fashion_mnist(batch_size=16, sample=True, train_size=32, test_size=32)"),
+    ("num_epochs=10, lr=0.1", "num_epochs=1, lr=0.1"),
+    ("optimizer='sgd', momentum=0.9, seed=0", "num_iter=5, optimizer='sgd', momentum=0.9, seed=0"),
 ]
 
 

@@ -31,6 +31,8 @@ def _write_json(path: str, obj: Any) -> None:
 # ----------------------------------------------------------------------------- train
 
 def cmd_train(args: argparse.Namespace, argv: list[str]) -> int:
+    if args.find_lr:
+        return _find_lr(args)
     explicit = _explicit_dests(argv, _add_train_args)
     settings = _settings(args, explicit if args.resume else None)
     plan = runs.plan_training(args.out, settings, resume=args.resume, overwrite=args.overwrite,
@@ -54,6 +56,17 @@ def cmd_train(args: argparse.Namespace, argv: list[str]) -> int:
         if files.get(key):
             _say(f"  {label:<12}{files[key]}")
     _say(f"next: gluoncnn eval --run {out}   |   gluoncnn train --out {out} --resume --epochs N")
+    return 0
+
+
+def _find_lr(args: argparse.Namespace) -> int:
+    if args.resume:
+        raise CLIError("--find-lr tests learning rates on a new model: drop --resume")
+    result = runs.find_lr(_settings(args))
+    result.plot(args.find_lr)
+    _say(result)
+    _say(f"plot: {args.find_lr}")
+    _say(f"next: gluoncnn train ... --lr {result.suggestion:.2g}")
     return 0
 
 

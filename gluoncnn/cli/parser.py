@@ -239,6 +239,11 @@ def _add_train_args(p: argparse.ArgumentParser) -> None:
                    default=D["save_best"],
                    help="keep the parameters of the epoch with the best test accuracy in the run "
                         "folder as best.params, with best.json (fit's BestCheckpoint)")
+    g.add_argument("--find-lr", nargs="?", const="lr-find.png", default=None, metavar="PNG",
+                   help="instead of training, run the learning-rate range test (lr 1e-7 to 10 "
+                        "over --max-batches batches, default 100) with these settings, print "
+                        "the suggested --lr and save the loss-against-lr plot as PNG (default "
+                        "lr-find.png); writes no run folder and leaves no weights")
     r = p.add_argument_group("run folder")
     r.add_argument("--out", metavar="DIR",
                    help="run folder: checkpoints/, history.csv/.json, curves.png, model.params, "

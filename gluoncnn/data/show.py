@@ -2,14 +2,14 @@
 import numpy as np
 
 
-def show_images(images, num_rows: int, num_cols: int, titles=None, scale: float = 1.5):
-    """Plot ``images`` (NDArray/array of HW, HWC or CHW images) on a grid, like d2l's
-    ``show_images``; returns the matplotlib axes."""
+def show_images(imgs, num_rows: int, num_cols: int, titles=None, scale: float = 1.5):
+    """Plot ``imgs`` (NDArray/array of HW, HWC or CHW images) on a grid: d2l's
+    ``show_images``, same signature; returns the matplotlib axes."""
     import matplotlib.pyplot as plt
     figsize = (num_cols * scale, num_rows * scale)
     _, axes = plt.subplots(num_rows, num_cols, figsize=figsize, squeeze=False)
     axes = axes.ravel()
-    for i, (ax, img) in enumerate(zip(axes, images)):
+    for i, (ax, img) in enumerate(zip(axes, imgs)):
         img = img.asnumpy() if hasattr(img, "asnumpy") else np.asarray(img)
         if img.ndim == 3 and img.shape[0] in (1, 3) and img.shape[-1] not in (1, 3):
             img = img.transpose(1, 2, 0)

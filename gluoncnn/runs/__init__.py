@@ -97,7 +97,7 @@ __all__ = [
     "fit_kwargs_from_settings", "last_checkpoint", "load_data", "load_parameters",
     "merge_resume", "model_kwargs", "parse_ctx", "plan_training", "read_lock", "read_run",
     "remove_run_files", "resolve_model", "resolve_model_settings", "run_files", "run_training",
-    "sha256_of", "train",
+    "sha256_of", "train", "find_lr",
     "versions", "write_run",
 ]
 
@@ -315,3 +315,22 @@ def train(folder: str | None, settings: dict[str, Any], resume: bool = False,
                          command=command or ["gluoncnn.runs.train", repr(settings)])
     say(plan.describe())
     return run_training(plan, plot=plot, say=say)
+
+
+def find_lr(settings: dict[str, Any], num_iter: int | None = None):
+    """The learning-rate range test (:func:`gluoncnn.train.lr_find`) of a run's settings: the
+    model, data, device, optimizer, momentum, weight decay, init and seed they name, over
+    ``num_iter`` batches (default: ``max_batches``, else 100). Writes nothing; returns the
+    :class:`~gluoncnn.train.LRFinderResult`."""
+    from ..train import lr_find
+    settings = dict(TRAIN_DEFAULTS, **settings)
+    name, kwargs, info, _ = resolve_model_settings(settings)
+    fit_kwargs = fit_kwargs_from_settings(settings, parse_ctx(settings["ctx"]))
+    check_fit_options(dict(fit_kwargs, classes=kwargs.get("classes", info["classes"])))
+    net = build_model(name, kwargs, pretrained=settings.get("pretrained"))
+    train_iter, _ = load_data(settings, train=True)
+    return lr_find(net, train_iter, ctx=parse_ctx(settings["ctx"]),
+                   num_iter=num_iter or settings["max_batches"] or 100,
+                   optimizer=settings["optimizer"],
+                   momentum=settings["momentum"], wd=settings["wd"], init=settings["init"],
+                   seed=settings["seed"])

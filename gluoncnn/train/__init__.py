@@ -20,7 +20,9 @@ The package, one job per module:
 ``engine``         ``fit``: prepare, resume, then per epoch run it, evaluate it, end it
 ``loop``           the training step and one epoch of it, no host wait per batch; divergence
 ``evaluate``       ``evaluate``, ``evaluate_accuracy``
-``d2l``            ``train_ch5``
+``d2l``            d2l's loops: ``train_ch5``, ``train_ch6``, d2lzh's ``train`` (this package,
+                   called: ``gluoncnn.train(...)``), ``evaluate_accuracy_gpu``
+``lr_find``        ``lr_find``: the learning-rate range test (fastai's, Lightning's)
 ``state``          ``TrainingState``: what a run is doing, as callbacks see it
 ``callbacks``      ``Callback`` and the built-in ones (checkpoint, history file, plot, ...)
 ``tensorboard``    the ``TensorBoard`` callback (tensorboardX)
@@ -38,6 +40,9 @@ Several machines (MXNet's ps-lite parameter server, shipped in the mxnet wheel):
 ``fit(..., kvstore='dist_sync')`` script in every process with the ``DMLC_*`` environment variables
 set (see :func:`dist_env`); each worker trains on its ``1/num_workers`` shard of the training set.
 """
+import sys
+import types
+
 from .. import runtime
 
 runtime.import_mxnet()  # before this package's modules import mxnet: one clear error without it
@@ -54,7 +59,7 @@ from .callbacks import (
                         StepHook,
 )
 from .checkpoint import load_checkpoint, load_parameters, save_checkpoint
-from .d2l import train_ch5
+from .d2l import evaluate_accuracy_gpu, train_ch5, train_ch6, train_d2lzh
 from .devices import ContextError, parse_ctx, try_all_gpus, try_gpu
 from .distributed import dist_env, launch, shard_loader
 from .engine import fit
@@ -62,6 +67,7 @@ from .evaluate import evaluate, evaluate_accuracy
 from .history import History
 from .loop import TrainingDivergedError
 from .losses import LabelSmoothingLoss
+from .lr_find import LRFinderResult, lr_find
 from .precision import AMP_CHOICES, choose_amp_dtype
 from .prepare import INITIALIZERS, OPTIMIZERS, make_initializer
 from .schedule import SCHEDULES, LRSchedule
@@ -76,5 +82,18 @@ __all__ = [
     "dist_env", "launch", "OPTIMIZERS", "SCHEDULES", "INITIALIZERS", "make_initializer",
     "AMP_CHOICES", "choose_amp_dtype", "Callback", "Checkpoint", "BestCheckpoint",
     "EarlyStopping", "HistoryFile", "LivePlot", "LRPlateau", "ProgressBar", "StepHook",
-    "TensorBoard", "TrainingState",
+    "TensorBoard", "TrainingState", "lr_find", "LRFinderResult", "train_ch6", "train_d2lzh",
+    "evaluate_accuracy_gpu",
 ]
+
+
+class _CallablePackage(types.ModuleType):
+    """``gluoncnn.train`` stays this package and, called, is d2lzh's ``train()``: code written
+    for ``import d2lzh as d2l`` calls ``d2l.train(train_iter, test_iter, net, loss, trainer,
+    ctx, num_epochs)`` (chapter 9), and ``import gluoncnn as d2l`` runs it unchanged."""
+
+    def __call__(self, train_iter, test_iter, net, loss, trainer, ctx, num_epochs):
+        return train_d2lzh(train_iter, test_iter, net, loss, trainer, ctx, num_epochs)
+
+
+sys.modules[__name__].__class__ = _CallablePackage
