@@ -238,9 +238,11 @@ def fit_kwargs_from_settings(s: dict[str, Any], ctx) -> dict[str, Any]:
 
 
 #: fit's parameters that the run folder sets rather than a setting of their own (``callbacks``
-#: and ``on_step`` are Python objects, for the API only).
+#: and ``on_step`` are Python objects, for the API only; ``threads`` belongs to the machine, not
+#: the run: the command line takes the user's OMP_NUM_THREADS or GLUONCNN_THREADS, else fit
+#: measures).
 FIT_SET_BY_RUN = {"net", "train_iter", "test_iter", "checkpoint_dir", "resume", "history_file",
-                  "plot", "on_step", "classes", "callbacks"}
+                  "plot", "on_step", "classes", "callbacks", "threads"}
 
 
 
