@@ -44,8 +44,9 @@ run: install
 	$(BIN)/gluoncnn train --model lenet --dataset fashion-mnist --epochs 10 \
 	    --batch-size 64 --optimizer adam --lr 0.003 --seed 0 --out $(RUN_DIR)
 
-# Lint, then the unit tests, then the notebooks as a reader checks them: strict nbval compares
-# every saved output (after notebooks/sanitize.cfg's substitutions), in quick mode.
+# Lint, then the unit tests, then the notebooks as a reader checks them, in quick mode: strict
+# nbval runs every cell and compares the saved output of every cell not marked
+# NBVAL_IGNORE_OUTPUT (after notebooks/sanitize.cfg's substitutions).
 test: lint test-unit test-notebooks
 
 lint: install
