@@ -77,7 +77,6 @@ def test_convert_symbol_graph_infers_its_types(case, dtype, request):
 # Run in a fresh interpreter per dtype: every case's failure as {case id: first error line}.
 AMP_INIT_SWEEP = """
 import json, sys
-import mxnet as mx
 from mxnet.contrib import amp
 amp.init(target_dtype=sys.argv[1])
 from test_amp_graphs import CASES, case_id, graph_of, low_precision_tensors
