@@ -7,6 +7,18 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 BIN := $(VENV)/bin
+
+# MXNet 1.9.1 needs numpy below 1.24, whose wheels stop at Python 3.11 (3.9: the build backend);
+# on 3.12 pip would try to compile numpy and fail far down. Checked before .venv is created.
+SUPPORTED_PYTHONS := 3.9 3.10 3.11
+ifeq ($(wildcard $(BIN)/python),)
+ifneq ($(filter-out clean,$(or $(MAKECMDGOALS),install)),)
+PYTHON_VERSION := $(if $(PYTHON),$(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null))
+ifeq ($(filter $(SUPPORTED_PYTHONS),$(PYTHON_VERSION)),)
+$(error $(if $(PYTHON_VERSION),$(PYTHON) is Python $(PYTHON_VERSION),$(if $(PYTHON),$(PYTHON) does not run,no python3 found)); gluoncnn needs Python 3.9 to 3.11 (MXNet 1.9.1 needs numpy 1.23.5, which has no wheels for 3.12 and newer): install python3.11 with its venv module, or run make PYTHON=/path/to/python3.11)
+endif
+endif
+endif
 REQUIREMENTS := $(if $(GPU),requirements-gpu.txt,requirements.txt)
 RUN_DIR ?= runs/lenet-fashion-mnist
 LINTED := gluoncnn tests benchmarks scripts
@@ -33,8 +45,9 @@ run: install
 	$(BIN)/gluoncnn train --model lenet --dataset fashion-mnist --epochs 10 \
 	    --batch-size 64 --optimizer adam --lr 0.003 --seed 0 --out $(RUN_DIR)
 
-# Lint, then the unit tests, then the notebooks as a reader checks them: strict nbval compares
-# every saved output (after notebooks/sanitize.cfg's substitutions), in quick mode.
+# Lint, then the unit tests, then the notebooks as a reader checks them, in quick mode: strict
+# nbval runs every cell and compares the saved output of every cell not marked
+# NBVAL_IGNORE_OUTPUT (after notebooks/sanitize.cfg's substitutions).
 test: lint test-unit test-notebooks
 
 lint: install

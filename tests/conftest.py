@@ -1,4 +1,5 @@
-"""Fixtures shared by the test files: the real datasets, and a guard against network access."""
+"""Fixtures shared by the test files: the real datasets, an empty working folder per test, and
+a guard against network access."""
 import os
 import socket
 from pathlib import Path
@@ -48,6 +49,14 @@ def _own_speed_cache(tmp_path_factory):
     inherit it, so a run and its resumed run in two processes train with the same choice."""
     os.environ["GLUONCNN_CACHE_DIR"] = str(tmp_path_factory.mktemp("gluoncnn-cache"))
     yield
+
+
+@pytest.fixture(autouse=True)
+def _in_a_folder_of_its_own(tmp_path_factory, monkeypatch):
+    """Every test runs in an empty working folder of its own (not its ``tmp_path``): what the
+    checkout holds (``make run``'s ``runs/lenet-fashion-mnist``, a user's files) changes no
+    test, and a relative path a test or the CLI writes (``--out``'s default) lands there."""
+    monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
 
 
 @pytest.fixture(autouse=True)

@@ -303,7 +303,7 @@ def _cli_threads(*argv, env_extra=None):
            if k not in ("OMP_NUM_THREADS", "GLUONCNN_THREADS", "_GLUONCNN_OMP_NUM_THREADS")}
     env.update(env_extra or {})
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=300, env=env, cwd=os.path.dirname(os.path.dirname(__file__)))
+                          timeout=300, env=env)
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout.strip().splitlines()[-1])
 

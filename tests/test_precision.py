@@ -59,12 +59,13 @@ def test_explicit_choices(native_bf16):
 
 
 BF16_RUN = """
+import sys
 import numpy as np
 from gluoncnn.data import load_data
 from gluoncnn.models import get_model
 from gluoncnn.train import fit
-train_iter, test_iter = load_data("fashion-mnist", 32, sample=True, train_size=64, test_size=32)
-net = get_model("lenet")
+train_iter, test_iter = load_data("fashion-mnist", 8, sample=True, train_size=16, test_size=8)
+net = get_model(sys.argv[1], classes=10, in_channels=1)
 hist = fit(net, train_iter, test_iter, 1, ctx="cpu", amp="bfloat16", max_batches=2,
            progress=False, plot=False, verbose=False)
 assert np.isfinite(hist.records[0]["loss"]), hist.records
@@ -76,10 +77,11 @@ print("ok", hist.records[0]["test_acc"])
 @pytest.mark.skipif(not precision.cpu_can_emulate_bf16(),
                     reason="this CPU has no AVX-512: MXNet 1.9.1's oneDNN has no bfloat16 "
                            "kernels for it ('could not create a primitive descriptor')")
-def test_a_bfloat16_run_trains_and_keeps_float32_parameters():
+@pytest.mark.parametrize("model", ["lenet", "resnet20_cifar"])  # resnet20: option-A shortcut
+def test_a_bfloat16_run_trains_and_keeps_float32_parameters(model, tmp_path):
     env = dict(os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    proc = subprocess.run([sys.executable, "-c", BF16_RUN], env=env, capture_output=True,
-                          text=True, timeout=300)
+    proc = subprocess.run([sys.executable, "-c", BF16_RUN, model], env=env, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0 and "ok" in proc.stdout, proc.stderr[-2000:]
 
 

@@ -193,6 +193,20 @@ def test_every_python_shortening_still_matches_the_readme():
             f"{readme_text!r} is no longer in a README python block: update PYTHON_SHORTER"
 
 
+def test_the_readme_counts_the_notebook_cells_nbval_compares():
+    """`make test` runs strict nbval: every code cell's saved output is compared unless the cell
+    is marked NBVAL_IGNORE_OUTPUT (and none is skipped); the README says how many of each."""
+    cells = [cell for path in sorted((REPO / "notebooks").glob("*.ipynb"))
+             for cell in json.loads(path.read_text())["cells"] if cell["cell_type"] == "code"]
+    sources = ["".join(cell["source"]) for cell in cells]
+    assert not [s for s in sources if "NBVAL_SKIP" in s or "NBVAL_RAISES_EXCEPTION" in s]
+    ignored = sum("NBVAL_IGNORE_OUTPUT" in s for s in sources)
+    text = " ".join(README.split())
+    assert (f"Of the {len(cells)} code cells, {len(cells) - ignored} have their saved output "
+            f"compared") in text
+    assert f"The other {ignored}, marked `# NBVAL_IGNORE_OUTPUT`, are not compared" in text
+
+
 def test_the_readme_shows_the_recorded_cpu_runs_as_the_records_say():
     """The README's table of the cpu preset's runs is `python -m gluoncnn.course table --preset
     cpu`, computed from notebooks/results/cpu: a re-run chapter that changes a number fails here

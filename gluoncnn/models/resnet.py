@@ -119,8 +119,12 @@ class ZeroPadShortcut(nn.HybridBlock):
             x = F.Pooling(x, kernel=(1, 1), stride=(self.stride, self.stride), pool_type='max')
         if self.extra == 0:
             return x
+        # Both halves of the Concat leave through slice_axis, so mixed precision gives them one
+        # dtype: bfloat16 AMP runs slice_axis and zeros_like in float32, and its Concat does
+        # not cast its inputs to a common type (float16 AMP's does).
+        kept = F.slice_axis(x, axis=1, begin=0, end=None)
         zeros = F.zeros_like(F.slice_axis(x, axis=1, begin=0, end=self.extra))
-        return F.concat(x, zeros, dim=1)
+        return F.concat(kept, zeros, dim=1)
 
 
 class StochasticDepth(nn.HybridBlock):
