@@ -8,9 +8,8 @@ whole of Fashion-MNIST and record the result, with the date, settings, device an
 Each run is a `gluoncnn train` command line, trained by the library behind that command
 (`gluoncnn.runs.train`, the run folder `runs/full/<name>/`); the results are merged into
 `benchmarks/results/full_mode.json` (the last chapter's tables read it). MXNet's threads are
-chosen once per process (gluoncnn.runtime.threads_for: on an AVX-512 processor 1 for LeNet,
-otherwise every physical core), so give LeNet runs and the others in separate commands there;
-each result records its thread count.
+measured per net by fit (gluoncnn.train.calibrate), so several nets can share a command; each
+result records its thread count.
 """
 import argparse
 import datetime
@@ -124,9 +123,6 @@ def main(argv=None):
     parser.add_argument("--resume", action="store_true",
                         help="continue each run from its last complete epoch in runs/full/<name>/")
     args = parser.parse_args(argv)
-    from gluoncnn import runtime
-    same_threads = len({runtime.threads_for(name)[0] for name in args.models}) == 1
-    runtime.configure_threads(args.models[0] if same_threads else None)  # before MXNet loads
     for name in args.models:
         result = run(name, args.ctx, args.seed, args.resume)
         results = _load()

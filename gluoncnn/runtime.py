@@ -438,19 +438,22 @@ def _amx_decision(syscall) -> AmxState:
 
 def _latch_amx() -> None:
     """Make oneDNN read ``DNNL_MAX_CPU_ISA`` now (it reads it once, with its first primitive: a
-    tiny convolution is one), then take the variable out of the environment: a child process
-    that inherited it without asking Linux for the tiles would die on its first AMX
-    instruction."""
-    global _amx_pending
+    tiny pooling is one, and one that MXNet's AMP never casts), then take the variable out of
+    the environment: a child process that inherited it without asking Linux for the tiles would
+    die on its first AMX instruction."""
+    global _amx, _amx_pending
     if not _amx_pending:
         return
-    import mxnet as mx
-    x = mx.nd.ones((1, 1, 3, 3), ctx=mx.cpu())
-    mx.nd.Convolution(x, mx.nd.ones((1, 1, 1, 1)), kernel=(1, 1), num_filter=1,
-                      no_bias=True).wait_to_read()
-    if os.environ.get(ISA_VARIABLE) == AMX_ISA:
-        del os.environ[ISA_VARIABLE]
-    _amx_pending = False
+    try:
+        import mxnet as mx
+        x = mx.nd.ones((1, 1, 4, 4), ctx=mx.cpu())
+        mx.nd.Pooling(x, kernel=(2, 2), stride=(2, 2), pool_type="max").wait_to_read()
+    except Exception as error:  # AMX is a speed-up: never a reason for import gluoncnn to fail
+        _amx = AmxState(False, f"oneDNN could not be set up for AMX ({first_line(error)})")
+    finally:
+        if os.environ.get(ISA_VARIABLE) == AMX_ISA:
+            del os.environ[ISA_VARIABLE]
+        _amx_pending = False
 
 
 def amx_state() -> AmxState:

@@ -83,15 +83,3 @@ def test_runs_are_the_chapters_gpu_preset(full_mode, name, chapter, variant):
     from gluoncnn import course
     assert full_mode.RUNS[name][0] == chapter
     assert full_mode.RUNS[name][2] == course.settings(chapter, "gpu").train_args(variant)
-
-
-def test_main_chooses_threads_for_its_models(full_mode, monkeypatch):
-    from gluoncnn import runtime
-    chosen = []
-    monkeypatch.setattr(runtime, "cpu_flags", lambda: frozenset({"avx512f"}))  # LeNet: 1 thread
-    monkeypatch.setattr(runtime, "configure_threads", chosen.append)
-    monkeypatch.setattr(full_mode, "run", lambda *a, **k: {"test_acc": 0.9, "epochs": 1,
-                                                            "train_seconds": 1.0})
-    full_mode.main(["lenet", "lenet_bn"])
-    full_mode.main(["lenet", "resnet18"])
-    assert chosen == ["lenet", None]
