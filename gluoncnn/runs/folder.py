@@ -240,6 +240,46 @@ def check_new_run_folder(folder: str, overwrite: bool) -> dict[str, Any] | None:
                          f"replace those files")
 
 
+def check_writable_folder(folder: str) -> None:
+    """Refuse, before anything is loaded, an ``--out`` that cannot become a run folder: a file,
+    a path under a file, a name too long, a place this user may not write (read-only)."""
+    path = os.path.abspath(folder)
+    while True:
+        try:
+            if os.path.exists(path) and not os.path.isdir(path):
+                what = ("is a file" if path == os.path.abspath(folder)
+                        else f"is under the file {path}")
+                raise RunFolderError(f"--out {folder} {what}, not a folder; choose another --out")
+            if os.path.isdir(path):
+                break
+            os.stat(path)
+        except (FileNotFoundError, NotADirectoryError):
+            pass  # not there yet: its parent decides
+        except OSError as err:
+            raise RunFolderError(f"--out {folder} cannot be a run folder: {err.strerror}; choose "
+                                 f"another --out") from None
+        parent = os.path.dirname(path)
+        if parent == path:
+            break
+        path = parent
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise RunFolderError(f"--out {folder}: {path} is not writable (read-only, or not this "
+                             f"user's); choose another --out")
+
+
+def check_resumable(folder: str) -> None:
+    """Refuse to resume ``folder`` when its last checkpoint is missing a file, changed since it
+    was written or not a checkpoint record: said before anything is loaded or written."""
+    ckdir = os.path.join(folder, CHECKPOINT_DIR)
+    if not os.path.isfile(os.path.join(ckdir, "last.json")):
+        return  # nothing to resume from yet: fit starts at epoch 1 and says so
+    from ..train import load_checkpoint
+    try:
+        load_checkpoint(ckdir)
+    except (OSError, ValueError) as err:
+        raise RunFolderError(f"cannot resume {folder}: {first_line(err)}") from None
+
+
 def _same(key: str, old: Any, new: Any) -> bool:
     if key == "model_options":
         return sorted(map(tuple, old or [])) == sorted(map(tuple, new or []))

@@ -280,7 +280,9 @@ class LivePlot(Callback):
         self.plotter.update(state.history.records)
 
     def on_train_end(self, state):
-        if len(state.history) and self.plotter.path:
+        # only a plot that drew this run's epochs: a resume that failed before its first epoch
+        # must not redraw the run's curves.png from nothing
+        if self.plotter.records and self.plotter.path:
             try:
                 self.plotter.save()
             except Exception as err:  # a plot must never hide how training ended
