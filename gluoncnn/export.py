@@ -67,6 +67,10 @@ def export_model(net, name: str, model_kwargs: dict[str, Any], input_shape: tupl
     if check_batch < 1:
         raise ExportError(f"check_batch must be a positive batch size, got {check_batch!r}")
     prefix = prefix or name
+    if os.path.basename(prefix) != prefix or prefix in (".", "..") or "\\" in prefix:
+        raise ExportError(f"the export name {prefix!r} is a path, not a file name: the files go "
+                          f"into the out folder ({out}); pass a plain name such as "
+                          f"{name!r}, or another --out; nothing was written")
     parent = os.path.dirname(os.path.abspath(out))
     os.makedirs(parent, exist_ok=True)
     staging = tempfile.mkdtemp(prefix=".gluoncnn-export-", dir=parent)

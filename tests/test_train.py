@@ -580,3 +580,24 @@ def test_init_chooses_the_initializer_of_an_uninitialised_net():
     done.initialize(mx.init.Constant(0.02))
     fit(done, train_iter, test_iter, init="he", **dict(fit_args, lr=1e-12))
     assert np.allclose(done[0].weight.data().asnumpy(), 0.02, atol=1e-6)
+
+
+def test_nan_in_the_data_stops_a_batch_norm_net_with_its_last_good_weights(tmp_path):
+    """Issue 30: two NaN images left resnet18's loss finite (ReLU and max pooling drop NaN)
+    while its first convolution and batch norm turned NaN, and fit saved them as a checkpoint.
+    The parameters are checked with the loss: the run stops, no checkpoint holds NaN."""
+    X = np.random.RandomState(0).uniform(size=(32, 1, 28, 28)).astype("float32")
+    X[19] = np.nan  # in the third batch
+    y = (np.arange(32) % 10).astype("int32")
+    loader = gluon.data.DataLoader(gluon.data.ArrayDataset(nd.array(X), nd.array(y)),
+                                   batch_size=8)
+    net = nn.HybridSequential()
+    net.add(nn.Conv2D(4, 3), nn.BatchNorm(), nn.Activation("relu"), nn.MaxPool2D(2),
+            nn.Dense(10))
+    with pytest.raises(TrainingDivergedError, match=r"the parameters .*conv.*weight.* became "
+                                                    r"NaN or infinite in epoch 1, by batch 4"):
+        fit(net, loader, None, epochs=1, ctx=mx.cpu(), optimizer="adam", lr=0.001, seed=0,
+            progress=False, plot=False, checkpoint_dir=str(tmp_path))
+    assert not os.listdir(tmp_path)
+    for name, param in net.collect_params().items():
+        assert np.isfinite(param.data().asnumpy()).all(), name

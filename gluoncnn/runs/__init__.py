@@ -63,6 +63,7 @@ from .folder import (
     remove_run_files,
     run_files,
     sha256_of,
+    verify_params,
     versions,
     write_run,
 )
@@ -97,7 +98,7 @@ __all__ = [
     "fit_kwargs_from_settings", "last_checkpoint", "load_data", "load_parameters",
     "merge_resume", "model_kwargs", "parse_ctx", "plan_training", "read_lock", "read_run",
     "remove_run_files", "resolve_model", "resolve_model_settings", "run_files", "run_training",
-    "sha256_of", "train",
+    "sha256_of", "train", "verify_params",
     "versions", "write_run",
 ]
 
