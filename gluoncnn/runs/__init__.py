@@ -325,7 +325,12 @@ def _make_folders(folder: str) -> list[str]:
         if parent == path:
             break
         path = parent
-    os.makedirs(folder, exist_ok=True)
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError as err:  # e.g. under /proc or /sys, which the up-front check cannot tell
+        _remove_if_empty(created[::-1])
+        raise RunFolderError(f"cannot create the run folder {folder}: {err.strerror}; choose "
+                             f"another --out") from None
     return created[::-1]
 
 
