@@ -601,3 +601,22 @@ def test_nan_in_the_data_stops_a_batch_norm_net_with_its_last_good_weights(tmp_p
     assert not os.listdir(tmp_path)
     for name, param in net.collect_params().items():
         assert np.isfinite(param.data().asnumpy()).all(), name
+
+
+def test_ctrl_c_never_saves_weights_gone_nan_since_the_last_check(tmp_path, capsys):
+    train_iter, test_iter = data(batch_size=32, train_size=96)
+    steps = []
+
+    def on_step(net):
+        steps.append(1)
+        if len(steps) == 5:  # epoch 2, batch 2: a weight turns NaN, then Ctrl-C
+            param = next(iter(net.collect_params().values()))
+            param.set_data(param.data() * float("nan"))
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        fit(tiny_net(), train_iter, test_iter, 3, ctx="cpu", checkpoint_dir=str(tmp_path),
+            on_step=on_step, **QUIET)
+    assert "had become NaN or infinite since the last check" in capsys.readouterr().err
+    saved = nd.load(str(tmp_path / "interrupted.params"))
+    assert all(np.isfinite(v.asnumpy()).all() for v in saved.values())

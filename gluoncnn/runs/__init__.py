@@ -12,12 +12,17 @@ A run folder holds::
 
 Rules (each a one-line :class:`RunFolderError` that leaves the folder as it was):
 
-- Everything is checked before anything is written: the model and its options, the dataset and
-  its files, fit's options, the device.
+- Everything is checked before anything is written, the options before the folder: the model
+  and its options, fit's options, the device, then the folder (writable, not locked, holding no
+  other run; a resume's checkpoint whole), then the dataset and its files. Nothing in the folder
+  changes until fit starts its first epoch (the checkpoint loaded into the model): a failure
+  before that leaves it byte for byte, and a resume that fails before completing an epoch puts
+  its run.json back.
 - A folder that holds a run is continued (``resume=True``) or replaced (``overwrite=True``);
   replacing removes only the files a run writes (above), never a user's other files.
 - One training per folder: a live ``train.lock`` refuses a second; a lock left by a process that
-  no longer runs is taken over, and said.
+  no longer runs is taken over, and said. The folder is checked again under the lock, so two
+  commands planned on one new folder never share it.
 - A resume keeps what its checkpoints depend on (:data:`FIXED_ON_RESUME`); other changes (more
   epochs, another lr) are stated.
 - ``check_finished`` refuses a folder whose model.params is not the one run.json records.
@@ -27,6 +32,7 @@ folder on disk: run.json, the lock, the checks).
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import platform
@@ -264,7 +270,8 @@ def _train_in_folder(plan: TrainingPlan, plot: bool, say: Callable[[str], None])
         return RunResult(folder, "interrupted", checkpoint=interrupted if
                          os.path.isfile(interrupted) else last_checkpoint(folder))
     except BaseException:
-        start.failed()
+        with contextlib.suppress(OSError):  # a full disk: the error that stopped fit says it
+            start.failed()
         raise
 
 

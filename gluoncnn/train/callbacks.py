@@ -184,6 +184,12 @@ class Checkpoint(Callback):
         state.last_good = os.path.join(os.path.abspath(self.directory), saved["params"])
 
     def on_interrupt(self, state):
+        # Ctrl-C lands between two checks: weights gone NaN since the last one are not saved
+        spoiled = state.watch is not None and state.watch.bad_parameters()
+        if spoiled:
+            state.watch.restore()
+            state.interrupt_notes.append("; the parameters had become NaN or infinite since the "
+                                         "last check, so those of that check are saved")
         save_checkpoint(self.directory, state.epoch - 1, state.net, state.trainer,
                         dict(state.checkpoint_meta(), interrupted_in_epoch=state.epoch,
                              interrupted_at_batch=state.batch), name="interrupted")
