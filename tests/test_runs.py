@@ -479,3 +479,15 @@ def test_every_worker_checks_the_folder_before_it_joins_a_distributed_job(run_di
         runs.plan_training(str(run_dir), {"model": "lenet", "sample": True,
                                           "kvstore": "dist_sync"})
     assert joined == []
+
+
+@pytest.mark.parametrize("role", ["server", "scheduler"])
+def test_a_server_or_scheduler_refuses_a_folder_the_workers_refuse(run_dir, capsys, monkeypatch,
+                                                                     role):
+    """Issue 30: a job started by hand into a folder holding a run hung; now the server and the
+    scheduler refuse it as the workers do, instead of serving workers that never come."""
+    monkeypatch.setenv("DMLC_ROLE", role)
+    before = snapshot(run_dir)
+    code, _, err = run_cli(capsys, *TRAIN, "--kvstore", "dist_sync", "--out", run_dir)
+    one_line_error(code, err, "holds a run")
+    assert snapshot(run_dir) == before

@@ -150,7 +150,7 @@ def plan_training(folder: str | None, settings: dict[str, Any], resume: bool = F
 
     In a server or scheduler process of a distributed job (``DMLC_ROLE``), this serves that role
     and exits, touching no folder: such a job may start every process with the same command."""
-    _serve_if_server_or_scheduler()
+    _serve_if_server_or_scheduler(folder, resume, overwrite)
     unknown = sorted(set(settings) - set(TRAIN_DEFAULTS))
     if unknown:
         raise OptionError(f"unknown run setting(s) {', '.join(unknown)}; the settings are "
@@ -192,10 +192,14 @@ def plan_training(folder: str | None, settings: dict[str, Any], resume: bool = F
                         test_iter, chief, overwrite)
 
 
-def _serve_if_server_or_scheduler() -> None:
+def _serve_if_server_or_scheduler(folder: str | None, resume: bool, overwrite: bool) -> None:
     """Importing MXNet in a process whose ``DMLC_ROLE`` is ``server`` or ``scheduler`` runs that
-    role of ps-lite until the job ends, then exits the process (MXNet's kvstore_server)."""
+    role of ps-lite until the job ends, then exits the process (MXNet's kvstore_server). A
+    folder here that the workers will refuse (it holds a run) is refused first, so that a job
+    started by hand with one command ends instead of serving workers that never come."""
     if os.environ.get("DMLC_ROLE") in ("server", "scheduler"):
+        if folder and not resume and os.path.isdir(folder):
+            check_new_run_folder(folder, overwrite)
         import mxnet  # noqa: F401  (serves, then exits)
         raise SystemExit(0)  # not reached with an MXNet built with the distributed kvstore
 
