@@ -331,6 +331,7 @@ def test_a_server_or_scheduler_process_serves_and_touches_no_folder(tmp_path, mo
     """A job started by hand may run the same 'gluoncnn train' everywhere: in a process whose
     DMLC_ROLE is server or scheduler, importing MXNet serves that role and exits the process
     (here MXNet is imported already, as a worker, so only the exit is left)."""
+    import mxnet  # noqa: F401  (imported as a worker, before DMLC_ROLE is set)
     monkeypatch.setenv("DMLC_ROLE", role)
     with pytest.raises(SystemExit) as exit_:
         cli.main(["train", "--model", "lenet", "--sample", "--out", str(tmp_path / "run")])
@@ -486,6 +487,7 @@ def test_a_server_or_scheduler_refuses_a_folder_the_workers_refuse(run_dir, caps
                                                                      role):
     """Issue 30: a job started by hand into a folder holding a run hung; now the server and the
     scheduler refuse it as the workers do, instead of serving workers that never come."""
+    import mxnet  # noqa: F401  (imported as a worker, before DMLC_ROLE is set)
     monkeypatch.setenv("DMLC_ROLE", role)
     before = snapshot(run_dir)
     code, _, err = run_cli(capsys, *TRAIN, "--kvstore", "dist_sync", "--out", run_dir)

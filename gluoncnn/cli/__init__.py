@@ -79,7 +79,10 @@ def _dispatch(parser: ArgumentParser, argv: list[str]) -> int:
         parser.print_help()
         return EXIT_USAGE
     runtime.configure_threads(_model_of(args))
-    if args.command not in WITHOUT_MXNET:
+    # a ps-lite server or scheduler started with the workers' 'train' command serves as soon as
+    # MXNet is imported: the run folder is checked first (gluoncnn.runs.plan_training)
+    serves = args.command == "train" and os.environ.get("DMLC_ROLE") in ("server", "scheduler")
+    if args.command not in WITHOUT_MXNET and not serves:
         runtime.import_mxnet()  # a missing or broken MXNet: one line naming the fix, exit 2
     sub_argv = [a for a in argv[argv.index(args.command) + 1:] if a != "--debug"]
     return int(COMMANDS[args.command](args, sub_argv) or 0)
