@@ -493,3 +493,19 @@ def test_a_server_or_scheduler_refuses_a_folder_the_workers_refuse(run_dir, caps
     code, _, err = run_cli(capsys, *TRAIN, "--kvstore", "dist_sync", "--out", run_dir)
     one_line_error(code, err, "holds a run")
     assert snapshot(run_dir) == before
+
+
+def test_a_run_folder_that_cannot_be_created_is_one_line(tmp_path, monkeypatch):
+    """Issue 30: --out /proc/x passed the up-front check (nothing there says no) and was an
+    internal error when the folder was made."""
+    plan = runs.plan_training(str(tmp_path / "a" / "b"), {"model": "lenet", "sample": True})
+
+    def refuse(path, *args, **kwargs):
+        os.mkdir(os.path.dirname(os.path.abspath(path)))  # a parent made, then the refusal
+        raise FileNotFoundError(2, "No such file or directory", path)
+
+    monkeypatch.setattr(os, "makedirs", refuse)
+    with pytest.raises(runs.RunFolderError, match=r"cannot create the run folder .*b: No such "
+                                                  r"file or directory; choose another --out"):
+        runs.run_training(plan, plot=False, say=lambda _: None)
+    assert os.listdir(tmp_path) == []

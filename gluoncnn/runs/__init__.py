@@ -350,8 +350,10 @@ def _remove_if_empty(created: list[str]) -> None:
     for path in reversed(created):
         try:
             os.rmdir(path)
+        except FileNotFoundError:
+            continue  # never made (makedirs failed below it)
         except OSError:
-            return
+            return  # not empty: what is in it stays
 
 
 def _start_record(plan: TrainingPlan) -> dict[str, Any]:
