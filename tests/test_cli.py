@@ -623,3 +623,10 @@ def test_eval_says_whether_a_params_file_was_verified(run_dir, capsys, tmp_path)
     bare.write_bytes(bytes(data))
     code, _, err = run_cli(capsys, *args, "--params", bare)
     one_line_error(code, err, "does not match the sha256 in", "bare.params.sha256")
+
+
+def test_export_out_that_cannot_be_a_folder_is_one_line(run_dir, capsys, tmp_path):
+    (tmp_path / "file").write_text("mine")
+    code, _, err = run_cli(capsys, "export", "--run", run_dir, "--out", tmp_path / "file")
+    one_line_error(code, err, "--out", "is a file, not a folder")
+    assert os.listdir(tmp_path) == ["file"]

@@ -13,7 +13,9 @@ Subcommands::
 The work is the package's: the run folder is :mod:`gluoncnn.runs`, export :mod:`gluoncnn.export`,
 training and evaluation :mod:`gluoncnn.train`, metrics :mod:`gluoncnn.metrics`. Bad input raises
 a :class:`gluoncnn.errors.GluonCNNError` there, printed here as one line on stderr
-(``gluoncnn: error: ...``, exit code 2); anything else is a bug in gluoncnn, reported as one
+(``gluoncnn: error: ...``, exit code 2), and so are the machine's own limits and refusals (a
+full disk, a read-only folder, a name too long, out of memory, parameters that do not fit the
+input: :func:`system_error_message`); anything else is a bug in gluoncnn, reported as one
 (exit code 1) with ``--debug`` advice, which shows the traceback instead. Ctrl-C during training
 exits with 130 after saying where the last checkpoint is.
 """

@@ -244,6 +244,7 @@ def _export_args(p: argparse.ArgumentParser) -> None:
 
 def cmd_export(args: argparse.Namespace, argv: list[str]) -> int:
     from ..export import describe, export_model
+    runs.check_writable_folder(args.out)  # said before the model is built and checked
     settings = _settings_from_run(args, argv, _export_args)
     if args.input is None and args.run:
         args.input = tuple(runs.read_run(args.run)["input_shape"])
