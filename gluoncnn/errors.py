@@ -1,10 +1,11 @@
 """The one base class of every error gluoncnn raises on bad input.
 
 A ``GluonCNNError`` is the user's to fix: the command line prints its message as one line (no
-traceback) and exits with status 2. Anything else that escapes is a bug in gluoncnn and is
-reported as one, with ``--debug`` advice. Subclasses also derive from the built-in type a Python
-caller would expect (``ValueError``, ``FileNotFoundError``, ...), so ``except ValueError`` keeps
-working.
+traceback) and exits with status 2. So are the machine's own errors (a full disk, a read-only
+folder, out of memory: ``gluoncnn.cli.system_error_message``). Anything else that escapes is a
+bug in gluoncnn and is reported as one, with ``--debug`` advice. Subclasses also derive from
+the built-in type a Python caller would expect (``ValueError``, ``FileNotFoundError``, ...), so
+``except ValueError`` keeps working.
 """
 
 

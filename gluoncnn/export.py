@@ -91,6 +91,10 @@ def export_model(net, name: str, model_kwargs: dict[str, Any], input_shape: tupl
         raise ExportError(f"cannot export {name} with eval_column={net.eval_column}: the "
                           f"exported graph joins every column; set net.eval_column = None")
     prefix = prefix or name
+    if os.path.basename(prefix) != prefix or prefix in (".", "..") or "\\" in prefix:
+        raise ExportError(f"the export name {prefix!r} is a path, not a file name: the files go "
+                          f"into the out folder ({out}); pass a plain name such as "
+                          f"{name!r}, or another --out; nothing was written")
     parent = os.path.dirname(os.path.abspath(out))
     os.makedirs(parent, exist_ok=True)
     staging = tempfile.mkdtemp(prefix=".gluoncnn-export-", dir=parent)

@@ -307,14 +307,19 @@ def _status(child):
     return 128 - code if code < 0 else code
 
 
+#: Who is blamed when several processes are found ended at one poll: a worker's own failure
+#: (e.g. 'gluoncnn train' refusing its --out) makes the server abort right after it ("init 0
+#: first"), never the other way round within a poll.
+_BLAME_ORDER = {"worker": 0, "server": 1, "scheduler": 2}
+
+
 def _first_failure(children):
-    """The first child that ended with a non-zero status or a signal. (A scheduler or server
-    that exits with 0 is not one: they do so as soon as every worker has released its kvstore,
-    which may be long before the workers' last evaluation and saving are done.)"""
-    for c in children:
-        if not c.running() and c.popen.returncode != 0:
-            return c
-    return None
+    """The child that ended with a non-zero status or a signal, a worker first when several
+    did (see :data:`_BLAME_ORDER`). (A scheduler or server that exits with 0 is not one: they
+    do so as soon as every worker has released its kvstore, which may be long before the
+    workers' last evaluation and saving are done.)"""
+    failed = [c for c in children if not c.running() and c.popen.returncode != 0]
+    return min(failed, key=lambda c: _BLAME_ORDER.get(c.role, 3), default=None)
 
 
 def watch(children, grace, timeout=None):

@@ -577,3 +577,132 @@ def test_save_best_keeps_the_best_epoch_and_overwrite_removes_it(tmp_path, capsy
 def test_bad_early_stop_is_one_line(capsys):
     code, _, err = run_cli(capsys, *TRAIN, "--early-stop", "-1")
     assert code == 2 and "--early-stop" in err and len(err.strip().splitlines()) == 1
+
+
+# ------------------------------------------------------------------------------ issue 30
+def one_line_error(code, err, *words):
+    assert code == 2, err
+    assert err.startswith("gluoncnn: error: ") and err.count("\n") == 1, err
+    for word in words:
+        assert word in err, err
+
+
+@pytest.mark.parametrize("out, words", [
+    ("file", "is a file, not a folder"),
+    ("file/run", "is under the file"),
+    ("x" * 300, "File name too long"),
+])
+def test_an_out_that_cannot_be_a_folder_is_said_before_loading(tmp_path, capsys, monkeypatch,
+                                                               out, words):
+    """Issue 30: these were 'an internal error of gluoncnn ... report it' (exit 1)."""
+    from gluoncnn import runs
+    (tmp_path / "file").write_text("mine")
+    monkeypatch.setattr(runs, "load_data", lambda *a, **k: pytest.fail("loaded the data"))
+    code, _, err = run_cli(capsys, *TRAIN, "--out", tmp_path / out)
+    one_line_error(code, err, "--out", words)
+    assert (tmp_path / "file").read_text() == "mine" and os.listdir(tmp_path) == ["file"]
+
+
+def test_a_read_only_out_is_said_before_loading(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(os, "access", lambda path, mode: False)  # root may write anywhere
+    code, _, err = run_cli(capsys, *TRAIN, "--out", tmp_path / "run")
+    one_line_error(code, err, "is not writable")
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("error, words", [
+    (OSError(28, "No space left on device", "runs/x/model.params"),
+     "No space left on device (runs/x/model.params); the disk is full"),
+    (OSError(30, "Read-only file system", "/mnt/ro"), "read-only"),
+    (OSError(13, "Permission denied", "/proc/x"), "may not write there"),
+    (OSError(27, "File too large", "big.params"), "ulimit -f"),
+    (MemoryError(), "out of memory: lower --batch-size"),
+])
+def test_machine_errors_are_one_line_and_not_bugs(tmp_path, capsys, monkeypatch, error, words):
+    """Issue 30: a full disk, a read-only folder, ulimit -f, out of memory (--batch-size 60000)
+    were reported as bugs of gluoncnn; the run folder of a failure before training stays as
+    it was (here: never created)."""
+    import gluoncnn.train as train
+
+    def failing_fit(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(train, "fit", failing_fit)
+    code, _, err = run_cli(capsys, *TRAIN, "--out", tmp_path / "run")
+    one_line_error(code, err, words)
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("text, words", [
+    ("[12:00:00] src/io/local_filesys.cc:166: Check failed: ret == size (3 vs. 10) : "
+     "FileStream.Write incomplete", "the disk is full"),
+    ("Error in operator dense0_fwd: Shape inconsistent, Provided = [120,400], inferred "
+     "shape=(120,576)", "do not fit this input shape"),
+])
+def test_mxnet_errors_of_the_machine_or_the_input_are_one_line(text, words):
+    import mxnet as mx
+    message = cli.system_error_message(mx.base.MXNetError(text))
+    assert words in message and "\n" not in message
+    assert cli.system_error_message(KeyError("a bug")) is None
+
+
+def test_export_with_an_input_the_parameters_do_not_fit(run_dir, capsys, tmp_path):
+    code, _, err = run_cli(capsys, "export", "--model", "lenet", "--params",
+                           run_dir / "model.params", "--input", "1,32,32",
+                           "--out", tmp_path / "e")
+    one_line_error(code, err, "do not fit this input shape", "--input")
+    assert not (tmp_path / "e").exists()
+
+
+@pytest.mark.parametrize("name", ["../../x", "sub/x", ".."])
+def test_export_name_is_a_file_name_not_a_path(run_dir, capsys, tmp_path, name):
+    """Issue 30: --name ../../x wrote x-symbol.json outside --out."""
+    work = tmp_path / "a" / "b"
+    work.mkdir(parents=True)
+    code, _, err = run_cli(capsys, "export", "--run", run_dir, "--name", name,
+                           "--out", work / "e")
+    one_line_error(code, err, "is a path, not a file name", "nothing was written")
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["a", "b"]
+
+
+def test_eval_json_destination_is_checked_before_evaluating(run_dir, capsys, tmp_path,
+                                                            monkeypatch):
+    import gluoncnn.train as train
+    (tmp_path / "file").write_text("mine")
+    monkeypatch.setattr(train, "evaluate", lambda *a, **k: pytest.fail("evaluated first"))
+    code, _, err = run_cli(capsys, "eval", "--run", run_dir, "--ctx", "cpu",
+                           "--json", tmp_path / "file" / "r.json")
+    one_line_error(code, err, "--json", "is under the file")
+    code, _, err = run_cli(capsys, "eval", "--run", run_dir, "--ctx", "cpu",
+                           "--json", tmp_path)
+    one_line_error(code, err, "is a folder, not a file")
+
+
+def test_eval_says_whether_a_params_file_was_verified(run_dir, capsys, tmp_path):
+    """Issue 30: a bare .params with flipped bytes evaluated silently."""
+    import shutil
+    ck = run_dir / "checkpoints" / "epoch-0001.params"
+    bare = tmp_path / "bare.params"
+    shutil.copy(ck, bare)
+    args = ["eval", "--model", "lenet", "--sample", "--ctx", "cpu", "--max-batches", "1"]
+    code, out, err = run_cli(capsys, *args, "--params", bare)
+    assert code == 0, err
+    assert f"parameters {bare} (unverified: no run.json" in out
+    code, out, err = run_cli(capsys, *args, "--params", ck)
+    assert code == 0 and f"(sha256 checked against {run_dir}/checkpoints/epoch-0001.json)" in out
+    code, out, _ = run_cli(capsys, "eval", "--run", run_dir, "--ctx", "cpu", "--max-batches", "1")
+    assert f"(sha256 checked against {run_dir}/run.json)" in out
+    from gluoncnn.runs import sha256_of
+    (tmp_path / "bare.params.sha256").write_text(f"{sha256_of(str(bare))}  bare.params\n")
+    data = bytearray(bare.read_bytes())
+    data[-5] ^= 0xFF
+    bare.write_bytes(bytes(data))
+    code, _, err = run_cli(capsys, *args, "--params", bare)
+    one_line_error(code, err, "does not match the sha256 in", "bare.params.sha256")
+
+
+def test_export_out_that_cannot_be_a_folder_is_one_line(run_dir, capsys, tmp_path):
+    (tmp_path / "file").write_text("mine")
+    code, _, err = run_cli(capsys, "export", "--run", run_dir, "--out", tmp_path / "file")
+    one_line_error(code, err, "--out", "is a file, not a folder")
+    assert os.listdir(tmp_path) == ["file"]

@@ -343,3 +343,47 @@ def test_a_killed_launcher_leaves_no_process_behind(tmp_path):
     for pid in left:  # clean up before failing
         os.kill(pid, signal.SIGKILL)
     assert not left
+
+
+# ------------------------------------------------------------------------------ issue 30
+def test_the_launcher_blames_the_worker_whose_failure_ended_the_job(capsys):
+    """Issue 30: worker 0 refused its --out, the server aborted right after it ('init 0
+    first'), and the launcher, finding both ended at one poll, blamed the server (exit 134)."""
+    from gluoncnn.launcher import Child, watch
+    env = child_env()
+    children = [Child("scheduler", 0, [sys.executable, "-c", "import time; time.sleep(60)"],
+                      env),
+                Child("server", 0, [sys.executable, "-c", "raise SystemExit(134)"], env),
+                Child("worker", 0, [sys.executable, "-c", "raise SystemExit(2)"], env)]
+    for child in children[1:]:
+        child.popen.wait(timeout=60)
+    assert watch(children, grace=5) == 2
+    err = capsys.readouterr().err
+    assert re.search(r"gluoncnn launch: worker 0 \(pid \d+\) exited with code 2; stopped the "
+                     r"other 1 process \(scheduler\)", err), err
+
+
+@pytest.mark.slow
+def test_workers_refuse_a_folder_holding_a_run_before_joining(tmp_path):
+    """Issue 30: into a folder holding a finished run, worker 0 refused after joining the job
+    and the others hung in broadcast; now every worker refuses before it joins, says why, and
+    the launcher ends the job with the worker's status."""
+    import json
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "run.json").write_text(json.dumps({"settings": {"model": "lenet",
+                                                           "dataset": "fashion-mnist"},
+                                              "status": "finished"}))
+    before = (run / "run.json").read_bytes()
+    proc = start_launcher("-n", "2", "-s", "1", "--launcher", "local", "--grace", "5",
+                          sys.executable, "-m", "gluoncnn", "train", "--model", "lenet",
+                          "--sample", "--kvstore", "dist_sync", "--epochs", "1",
+                          "--max-batches", "1", "--out", str(run))
+    try:
+        _, err = finish(proc, timeout=120)
+    finally:
+        stop_if_running(proc)
+    assert proc.returncode == 2, err
+    assert "gluoncnn: error: " in err and "holds a run" in err, err
+    assert re.search(r"gluoncnn launch: worker [01] \(pid \d+\) exited with code 2", err), err
+    assert sorted(os.listdir(run)) == ["run.json"] and (run / "run.json").read_bytes() == before

@@ -304,8 +304,8 @@ def test_runs_train_is_the_library_behind_the_command(tmp_path):
 
 
 def test_only_worker_0_of_a_distributed_run_keeps_the_folder(tmp_path, monkeypatch):
-    """Every worker runs the same command with the same --out; the others neither check, lock
-    nor write the folder (fit writes checkpoints on worker 0 only)."""
+    """Every worker runs the same command with the same --out; the others neither lock nor
+    write the folder (fit writes checkpoints on worker 0 only)."""
     import gluoncnn.train as train
 
     class Worker:
@@ -320,13 +320,11 @@ def test_only_worker_0_of_a_distributed_run_keeps_the_folder(tmp_path, monkeypat
     monkeypatch.setattr(runs, "_distributed_kvstore", lambda kvstore: Worker())
     monkeypatch.setattr(train, "fit", fit)
     (tmp_path / "run").mkdir()
-    (tmp_path / "run" / runs.LOCK_FILE).write_text(json.dumps({
-        "pid": os.getpid(), "host": __import__("socket").gethostname()}))  # worker 0's lock
     result = runs.train(str(tmp_path / "run"), {"model": "lenet", "sample": True, "epochs": 1,
                                                 "kvstore": "dist_sync", "ctx": "cpu"},
                         say=said.append)
     assert result.status == "finished" and isinstance(seen["kvstore"], Worker)
-    assert sorted(os.listdir(tmp_path / "run")) == [runs.LOCK_FILE]
+    assert os.listdir(tmp_path / "run") == []
     assert len(said) == 1 and said[0].startswith("[worker 1/2] training lenet(")
     assert said[0].endswith(" on fashion-mnist (1x28x28) for 1 epoch(s); worker 0 writes the "
                             "run folder")
@@ -337,6 +335,7 @@ def test_a_server_or_scheduler_process_serves_and_touches_no_folder(tmp_path, mo
     """A job started by hand may run the same 'gluoncnn train' everywhere: in a process whose
     DMLC_ROLE is server or scheduler, importing MXNet serves that role and exits the process
     (here MXNet is imported already, as a worker, so only the exit is left)."""
+    import mxnet  # noqa: F401  (imported as a worker, before DMLC_ROLE is set)
     monkeypatch.setenv("DMLC_ROLE", role)
     with pytest.raises(SystemExit) as exit_:
         cli.main(["train", "--model", "lenet", "--sample", "--out", str(tmp_path / "run")])
@@ -369,3 +368,148 @@ def test_pretrained_weights_start_a_run_and_not_a_resume(finished_run, tmp_path)
         assert (param.data() == saved[name]).asnumpy().all(), name
     with pytest.raises(runs.RunFolderError, match="another pretrained"):
         runs.plan_training(str(finished_run), {"pretrained": params}, resume=True)
+
+
+# ------------------------------------------------------------------ issue 30: trust, second pass
+def _rewrite_last(run_dir, **changes):
+    """Change fields of the run's checkpoint record (last.json and epoch-0001.json)."""
+    for name in ("last.json", "epoch-0001.json"):
+        path = run_dir / "checkpoints" / name
+        record = json.loads(path.read_text())
+        record.update(changes)
+        path.write_text(json.dumps(record))
+
+
+def _foreign_checkpoint(run_dir):
+    """The checkpoint's .params replaced by another model's, its digests made to match."""
+    import mxnet as mx
+    from mxnet import gluon
+    other = gluon.nn.Dense(3, in_units=4)
+    other.initialize(mx.init.Xavier())
+    path = run_dir / "checkpoints" / "epoch-0001.params"
+    other.save_parameters(str(path))
+    digests = json.loads((run_dir / "checkpoints" / "last.json").read_text())["sha256"]
+    digests["epoch-0001.params"] = runs.sha256_of(str(path))
+    _rewrite_last(run_dir, sha256=digests)
+
+
+def _flip_a_byte(run_dir):
+    path = run_dir / "checkpoints" / "epoch-0001.params"
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+def _truncate(run_dir):
+    path = run_dir / "checkpoints" / "epoch-0001.params"
+    path.write_bytes(path.read_bytes()[:100])
+
+
+@pytest.mark.parametrize("break_it, words", [
+    (_truncate, "does not match the sha256"),
+    (_flip_a_byte, "does not match the sha256"),
+    (_foreign_checkpoint, "holds the parameters of another model"),
+    (lambda d: _rewrite_last(d, epoch="abc"), "gives epoch 'abc'"),
+    (lambda d: _rewrite_last(d, epoch=-1), "gives epoch -1"),
+    (lambda d: _rewrite_last(d, epoch=3), "says 3 epoch(s) were done but its history holds"),
+])
+def test_a_failed_resume_leaves_the_run_byte_for_byte(run_dir, capsys, break_it, words):
+    """Issue 30: a resume that failed on its checkpoint rewrote run.json as 'failed' (the final
+    model's digest gone, eval --run refused); epoch -1 trained '6 of 3 epochs'."""
+    break_it(run_dir)
+    before = snapshot(run_dir)
+    code, _, err = run_cli(capsys, "train", "--out", run_dir, "--resume", "--epochs", "3")
+    one_line_error(code, err, words)
+    assert snapshot(run_dir) == before
+    assert runs.check_finished(str(run_dir)) == str(run_dir / "model.params")
+
+
+def test_a_divergence_right_after_resuming_keeps_the_finished_run(run_dir, capsys, monkeypatch):
+    from gluoncnn.train.loop import DivergenceWatch
+    monkeypatch.setattr(DivergenceWatch, "first_bad", lambda self, losses: (0, float("nan")))
+    before = snapshot(run_dir)
+    code, _, err = run_cli(capsys, "train", "--out", run_dir, "--resume", "--epochs", "2")
+    one_line_error(code, err, "training diverged: the loss became nan in epoch 2, batch 1")
+    assert snapshot(run_dir) == before
+    assert runs.check_finished(str(run_dir)) == str(run_dir / "model.params")
+
+
+def test_two_trainings_planned_on_one_new_folder_never_share_it(tmp_path):
+    """Issue 30: the folder was checked before the lock, with the data loading in between: a
+    second 'train --out D' started 0.3 s later replaced the first's files and said 'saved'."""
+    folder = str(tmp_path / "new")
+    settings = {"model": "lenet", "sample": True, "epochs": 1, "max_batches": 1, "ctx": "cpu",
+                "progress": "off", "verbose": False}
+    first = runs.plan_training(folder, settings)
+    second = runs.plan_training(folder, dict(settings, seed=1))
+    assert runs.run_training(first, plot=False, say=lambda _: None).status == "finished"
+    before = snapshot(folder)
+    with pytest.raises(runs.RunFolderError, match="holds a run"):
+        runs.run_training(second, plot=False, say=lambda _: None)
+    assert snapshot(folder) == before
+
+
+def test_a_training_that_fails_before_its_first_epoch_leaves_no_folder(tmp_path, monkeypatch):
+    import gluoncnn.train as train
+
+    def failing_fit(*args, **kwargs):
+        raise MemoryError()
+
+    plan = runs.plan_training(str(tmp_path / "a" / "b"), {"model": "lenet", "sample": True})
+    monkeypatch.setattr(train, "fit", failing_fit)
+    with pytest.raises(MemoryError):
+        runs.run_training(plan, plot=False, say=lambda _: None)
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("bad, words", [
+    (["--warmup-epochs", "5", "--epochs", "3"], "warmup_epochs"),
+    (["--model-option", "nope=1"], "nope"),
+])
+def test_a_bad_option_is_said_before_an_occupied_folder(run_dir, capsys, bad, words):
+    """Issue 27/30: with a bad option and a folder that holds a run, the option is the mistake
+    to fix first; the folder is not touched either way."""
+    before = snapshot(run_dir)
+    code, _, err = run_cli(capsys, *TRAIN, *bad, "--out", run_dir)
+    one_line_error(code, err, words)
+    assert "holds a run" not in err
+    assert snapshot(run_dir) == before
+
+
+def test_every_worker_checks_the_folder_before_it_joins_a_distributed_job(run_dir, monkeypatch):
+    """Issue 30: worker 0 refused a folder holding a run after joining, so the others hung."""
+    joined = []
+    monkeypatch.setattr(runs, "_distributed_kvstore", lambda kvstore: joined.append(kvstore))
+    with pytest.raises(runs.RunFolderError, match="holds a run"):
+        runs.plan_training(str(run_dir), {"model": "lenet", "sample": True,
+                                          "kvstore": "dist_sync"})
+    assert joined == []
+
+
+@pytest.mark.parametrize("role", ["server", "scheduler"])
+def test_a_server_or_scheduler_refuses_a_folder_the_workers_refuse(run_dir, capsys, monkeypatch,
+                                                                     role):
+    """Issue 30: a job started by hand into a folder holding a run hung; now the server and the
+    scheduler refuse it as the workers do, instead of serving workers that never come."""
+    import mxnet  # noqa: F401  (imported as a worker, before DMLC_ROLE is set)
+    monkeypatch.setenv("DMLC_ROLE", role)
+    before = snapshot(run_dir)
+    code, _, err = run_cli(capsys, *TRAIN, "--kvstore", "dist_sync", "--out", run_dir)
+    one_line_error(code, err, "holds a run")
+    assert snapshot(run_dir) == before
+
+
+def test_a_run_folder_that_cannot_be_created_is_one_line(tmp_path, monkeypatch):
+    """Issue 30: --out /proc/x passed the up-front check (nothing there says no) and was an
+    internal error when the folder was made."""
+    plan = runs.plan_training(str(tmp_path / "a" / "b"), {"model": "lenet", "sample": True})
+
+    def refuse(path, *args, **kwargs):
+        os.mkdir(os.path.dirname(os.path.abspath(path)))  # a parent made, then the refusal
+        raise FileNotFoundError(2, "No such file or directory", path)
+
+    monkeypatch.setattr(os, "makedirs", refuse)
+    with pytest.raises(runs.RunFolderError, match=r"cannot create the run folder .*b: No such "
+                                                  r"file or directory; choose another --out"):
+        runs.run_training(plan, plot=False, say=lambda _: None)
+    assert os.listdir(tmp_path) == []

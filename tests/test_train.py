@@ -626,3 +626,43 @@ def test_fit_prints_progress_lines_on_stderr_without_a_terminal(monkeypatch, cap
          "epoch 1/1: 3/4 batches (75%)"]
     assert all(l == "training on cpu(0)" or LINE.match(l)
                for l in captured.out.strip().splitlines())
+
+
+def test_nan_in_the_data_stops_a_batch_norm_net_with_its_last_good_weights(tmp_path):
+    """Issue 30: two NaN images left resnet18's loss finite (ReLU and max pooling drop NaN)
+    while its first convolution and batch norm turned NaN, and fit saved them as a checkpoint.
+    The parameters are checked with the loss: the run stops, no checkpoint holds NaN."""
+    X = np.random.RandomState(0).uniform(size=(32, 1, 28, 28)).astype("float32")
+    X[19] = np.nan  # in the third batch
+    y = (np.arange(32) % 10).astype("int32")
+    loader = gluon.data.DataLoader(gluon.data.ArrayDataset(nd.array(X), nd.array(y)),
+                                   batch_size=8)
+    net = nn.HybridSequential()
+    net.add(nn.Conv2D(4, 3), nn.BatchNorm(), nn.Activation("relu"), nn.MaxPool2D(2),
+            nn.Dense(10))
+    with pytest.raises(TrainingDivergedError, match=r"the parameters .*conv.*weight.* became "
+                                                    r"NaN or infinite in epoch 1, by batch 4"):
+        fit(net, loader, None, epochs=1, ctx=mx.cpu(), optimizer="adam", lr=0.001, seed=0,
+            progress=False, plot=False, checkpoint_dir=str(tmp_path))
+    assert not os.listdir(tmp_path)
+    for name, param in net.collect_params().items():
+        assert np.isfinite(param.data().asnumpy()).all(), name
+
+
+def test_ctrl_c_never_saves_weights_gone_nan_since_the_last_check(tmp_path, capsys):
+    train_iter, test_iter = data(batch_size=32, train_size=96)
+    steps = []
+
+    def on_step(net):
+        steps.append(1)
+        if len(steps) == 5:  # epoch 2, batch 2: a weight turns NaN, then Ctrl-C
+            param = next(iter(net.collect_params().values()))
+            param.set_data(param.data() * float("nan"))
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        fit(tiny_net(), train_iter, test_iter, 3, ctx="cpu", checkpoint_dir=str(tmp_path),
+            on_step=on_step, **QUIET)
+    assert "had become NaN or infinite since the last check" in capsys.readouterr().err
+    saved = nd.load(str(tmp_path / "interrupted.params"))
+    assert all(np.isfinite(v.asnumpy()).all() for v in saved.values())

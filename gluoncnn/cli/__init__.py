@@ -13,7 +13,9 @@ Subcommands::
 The work is the package's: the run folder is :mod:`gluoncnn.runs`, export :mod:`gluoncnn.export`,
 training and evaluation :mod:`gluoncnn.train`, metrics :mod:`gluoncnn.metrics`. Bad input raises
 a :class:`gluoncnn.errors.GluonCNNError` there, printed here as one line on stderr
-(``gluoncnn: error: ...``, exit code 2); anything else is a bug in gluoncnn, reported as one
+(``gluoncnn: error: ...``, exit code 2), and so are the machine's own limits and refusals (a
+full disk, a read-only folder, a name too long, out of memory, parameters that do not fit the
+input: :func:`system_error_message`); anything else is a bug in gluoncnn, reported as one
 (exit code 1) with ``--debug`` advice, which shows the traceback instead. Ctrl-C during training
 exits with 130 after saying where the last checkpoint is.
 """
@@ -79,7 +81,10 @@ def _dispatch(parser: ArgumentParser, argv: list[str]) -> int:
         parser.print_help()
         return EXIT_USAGE
     runtime.configure_threads(_model_of(args))
-    if args.command not in WITHOUT_MXNET:
+    # a ps-lite server or scheduler started with the workers' 'train' command serves as soon as
+    # MXNet is imported: the run folder is checked first (gluoncnn.runs.plan_training)
+    serves = args.command == "train" and os.environ.get("DMLC_ROLE") in ("server", "scheduler")
+    if args.command not in WITHOUT_MXNET and not serves:
         runtime.import_mxnet()  # a missing or broken MXNet: one line naming the fix, exit 2
     sub_argv = [a for a in argv[argv.index(args.command) + 1:] if a != "--debug"]
     return int(COMMANDS[args.command](args, sub_argv) or 0)
@@ -102,6 +107,54 @@ def _model_of(args: argparse.Namespace) -> str | None:
         return runs.read_run(folder)["settings"].get("model")
     except GluonCNNError:
         return None
+
+
+#: What to do about an operating-system error, by errno name.
+_OS_ADVICE = {
+    "ENOSPC": "the disk is full: free some space or write elsewhere (another --out)",
+    "EDQUOT": "the disk quota is used up: free some space or write elsewhere (another --out)",
+    "EFBIG": "the file is larger than this process may write (ulimit -f): raise the limit or "
+             "write elsewhere",
+    "EROFS": "the file system is read-only: write elsewhere (another --out)",
+    "EACCES": "this user may not write there: choose another place (another --out)",
+    "EPERM": "this user may not write there: choose another place (another --out)",
+    "ENAMETOOLONG": "a name in the path is too long: choose a shorter one",
+    "ENOTDIR": "a part of the path is a file, not a folder: choose another path",
+    "EISDIR": "the path is a folder, not a file: name a file",
+    "EEXIST": "something is already there: choose another path",
+    "ENOENT": "the path does not exist: check it, or create its folder first",
+    "ENOMEM": "the machine is out of memory: lower --batch-size, or close other programs",
+}
+#: MXNet's errors that are the machine's limits or the user's input, by a phrase of their text.
+_MXNET_ADVICE = (
+    ("FileStream.Write incomplete", "writing a file failed part-way (the disk is full, or a file "
+                                    "size limit): free some space or write elsewhere"),
+    ("out of memory", "the machine is out of memory: lower --batch-size, or close other "
+                      "programs"),
+    ("Failed to allocate", "the machine is out of memory: lower --batch-size, or close other "
+                           "programs"),
+    ("bad_alloc", "the machine is out of memory: lower --batch-size, or close other programs"),
+    ("Shape inconsistent", "the parameters do not fit this input shape: pass the --input (and "
+                           "model options) the model was trained with"),
+)
+
+
+def system_error_message(err: BaseException) -> str | None:
+    """One line for an error of the machine rather than of gluoncnn (a full disk, a read-only
+    folder, a name too long, out of memory, parameters that do not fit the input), or None."""
+    import errno
+    if isinstance(err, MemoryError):
+        return _OS_ADVICE["ENOMEM"]
+    if isinstance(err, OSError) and err.errno in errno.errorcode:
+        where = f" ({err.filename})" if err.filename else ""
+        advice = _OS_ADVICE.get(errno.errorcode[err.errno], "check the path and try again")
+        return f"{err.strerror or first_line(err)}{where}; {advice}"
+    if type(err).__name__ == "MXNetError":
+        text = str(err)
+        for phrase, advice in _MXNET_ADVICE:
+            if phrase in text:
+                return f"{advice} (MXNet: {first_line(err)})"
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -137,6 +190,10 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as err:
         if debug:
             raise
+        plain = system_error_message(err)
+        if plain:  # the machine's limits, not a bug: said as what happened and what to do
+            print(f"gluoncnn: error: {plain}", file=sys.stderr)
+            return EXIT_USAGE
         print(f"gluoncnn: error: {type(err).__name__}: {first_line(err)} (an internal "
               f"error of gluoncnn; rerun with --debug for the traceback and report it)",
               file=sys.stderr)

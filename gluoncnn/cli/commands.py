@@ -103,12 +103,15 @@ def cmd_eval(args: argparse.Namespace, argv: list[str]) -> int:
     from ..metrics import classification_report
     from ..train import evaluate
     from ..train import parse_ctx as train_parse_ctx
+    if args.json_out:  # said now, not after the whole evaluation
+        runs.check_writable_folder(args.json_out, "--json", file=True)
     settings = _settings_from_run(args, argv, _eval_args)
     name, kwargs, info, _ = runs.resolve_model_settings(settings)
     if bool(args.params) == bool(args.pretrained):
         raise CLIError("no parameters given: pass --params FILE (or --run DIR), or "
                        "--pretrained PATH" if not args.params else
                        "--params and --pretrained both give parameters: pass one")
+    checked = runs.verify_params(args.params) if args.params else "pretrained weights"
     ctxs = train_parse_ctx(runs.parse_ctx(args.ctx))
     net = runs.build_model(name, kwargs, pretrained=args.pretrained)
     if args.params:
@@ -124,7 +127,7 @@ def cmd_eval(args: argparse.Namespace, argv: list[str]) -> int:
     topk_key = f"top{args.topk}"
     _say(f"{runs.describe_model(name, kwargs)} on the {info['key']} test set "
          f"({result['n']} images)")
-    _say(f"parameters {args.params or args.pretrained}")
+    _say(f"parameters {args.params or args.pretrained} ({checked})")
     _say(f"  top-1 accuracy   {result['acc']:.4f}")
     if topk_key in result:
         _say(f"  top-{args.topk} accuracy   {result[topk_key]:.4f}")
@@ -256,6 +259,7 @@ def _export_args(p: argparse.ArgumentParser) -> None:
 
 def cmd_export(args: argparse.Namespace, argv: list[str]) -> int:
     from ..export import describe, export_model
+    runs.check_writable_folder(args.out)  # said before the model is built and checked
     settings = _settings_from_run(args, argv, _export_args)
     if args.input is None and args.run:
         args.input = tuple(runs.read_run(args.run)["input_shape"])

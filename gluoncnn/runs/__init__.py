@@ -14,12 +14,17 @@ A run folder holds::
 
 Rules (each a one-line :class:`RunFolderError` that leaves the folder as it was):
 
-- Everything is checked before anything is written: the model and its options, the dataset and
-  its files, fit's options, the device.
+- Everything is checked before anything is written, the options before the folder: the model
+  and its options, fit's options, the device, then the folder (writable, not locked, holding no
+  other run; a resume's checkpoint whole), then the dataset and its files. Nothing in the folder
+  changes until fit starts its first epoch (the checkpoint loaded into the model): a failure
+  before that leaves it byte for byte, and a resume that fails before completing an epoch puts
+  its run.json back.
 - A folder that holds a run is continued (``resume=True``) or replaced (``overwrite=True``);
   replacing removes only the files a run writes (above), never a user's other files.
 - One training per folder: a live ``train.lock`` refuses a second; a lock left by a process that
-  no longer runs is taken over, and said.
+  no longer runs is taken over, and said. The folder is checked again under the lock, so two
+  commands planned on one new folder never share it.
 - A resume keeps what its checkpoints depend on (:data:`FIXED_ON_RESUME`); other changes (more
   epochs, another lr) are stated.
 - ``check_finished`` refuses a folder whose model.params is not the one run.json records.
@@ -29,6 +34,7 @@ folder on disk: run.json, the lock, the checks).
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import platform
@@ -36,7 +42,7 @@ import shlex
 from typing import Any, Callable
 
 from ..errors import OptionError
-from ..utils import atomic_write, first_line
+from ..utils import atomic_write, atomic_write_text, first_line
 from .folder import (
     BEST_PARAMS,
     CHECKPOINT_DIR,
@@ -54,7 +60,9 @@ from .folder import (
     RunLock,
     check_finished,
     check_new_run_folder,
+    check_resumable,
     check_unlocked,
+    check_writable_folder,
     describe_run,
     last_checkpoint,
     merge_resume,
@@ -64,6 +72,7 @@ from .folder import (
     remove_run_files,
     run_files,
     sha256_of,
+    verify_params,
     versions,
     write_run,
 )
@@ -92,12 +101,13 @@ __all__ = [
     "FIT_SET_BY_RUN", "FIXED_ON_RESUME", "FORMAT", "HISTORY_CSV", "HISTORY_JSON", "LOCK_FILE",
     "RUN_FILE", "RUN_OUTPUTS", "SMALL_INPUT_BELOW", "TRAIN_DEFAULTS", "DatasetMissingError",
     "RunFolderError", "RunLock", "RunResult", "TrainingPlan", "build_model", "check_finished",
-    "check_fit_options", "check_new_run_folder", "check_unlocked", "dataset_info",
+    "check_fit_options", "check_new_run_folder", "check_resumable", "check_unlocked",
+    "check_writable_folder", "dataset_info",
     "default_small_input", "describe_model", "describe_run", "first_line",
     "fit_kwargs_from_settings", "last_checkpoint", "load_data", "load_parameters",
     "merge_resume", "model_kwargs", "parse_ctx", "plan_training", "read_lock", "read_run",
     "remove_run_files", "resolve_model", "resolve_model_settings", "run_files", "run_training",
-    "sha256_of", "train", "find_lr",
+    "sha256_of", "train", "verify_params", "find_lr",
     "versions", "write_run",
 ]
 
@@ -121,6 +131,7 @@ class TrainingPlan:
     train_iter: Any = None
     test_iter: Any = None
     chief: bool = True              # False on the other workers of a distributed run
+    overwrite: bool = False         # --overwrite: a run found in the folder is replaced
 
     def describe(self) -> str:
         c, h, w = self.input_shape
@@ -142,7 +153,7 @@ def plan_training(folder: str | None, settings: dict[str, Any], resume: bool = F
 
     In a server or scheduler process of a distributed job (``DMLC_ROLE``), this serves that role
     and exits, touching no folder: such a job may start every process with the same command."""
-    _serve_if_server_or_scheduler()
+    _serve_if_server_or_scheduler(folder, resume, overwrite)
     unknown = sorted(set(settings) - set(TRAIN_DEFAULTS))
     if unknown:
         raise OptionError(f"unknown run setting(s) {', '.join(unknown)}; the settings are "
@@ -164,25 +175,34 @@ def plan_training(folder: str | None, settings: dict[str, Any], resume: bool = F
     fit_kwargs["classes"] = kwargs.get("classes", info["classes"])
     check_fit_options(fit_kwargs)
     folder = folder or os.path.join("runs", f"{name}-{info['key']}")
+    # every option is checked, the model built too, before the folder is looked at; a resumed
+    # run continues from its checkpoint, not from the pretrained file it started with
+    net = build_model(name, kwargs, pretrained=None if resume else settings.get("pretrained"))
+    check_writable_folder(folder)
+    # every worker checks the folder before it joins a distributed job: a refusal after joining
+    # would leave the others waiting for it
+    check_unlocked(folder)  # a live training refuses; a stale lock is taken over later
+    if not resume:
+        previous = check_new_run_folder(folder, overwrite)
+    else:
+        check_resumable(folder)
     kvstore = _distributed_kvstore(settings["kvstore"])
     chief = kvstore is None or kvstore.rank == 0
-    if chief and os.path.isdir(folder):
-        check_unlocked(folder)  # a live training refuses; a stale lock is taken over later
-        if not resume:
-            previous = check_new_run_folder(folder, overwrite)
-    # a resumed run continues from its checkpoint, not from the pretrained file it started with
-    net = build_model(name, kwargs, pretrained=None if resume else settings.get("pretrained"))
     train_iter, test_iter = load_data(settings, train=True)
     fit_kwargs["kvstore"] = kvstore or settings["kvstore"]
     return TrainingPlan(folder, settings, name, kwargs, info, input_shape, resume,
                         previous, changes, fit_kwargs, list(command or []), net, train_iter,
-                        test_iter, chief)
+                        test_iter, chief, overwrite)
 
 
-def _serve_if_server_or_scheduler() -> None:
+def _serve_if_server_or_scheduler(folder: str | None, resume: bool, overwrite: bool) -> None:
     """Importing MXNet in a process whose ``DMLC_ROLE`` is ``server`` or ``scheduler`` runs that
-    role of ps-lite until the job ends, then exits the process (MXNet's kvstore_server)."""
+    role of ps-lite until the job ends, then exits the process (MXNet's kvstore_server). A
+    folder here that the workers will refuse (it holds a run) is refused first, so that a job
+    started by hand with one command ends instead of serving workers that never come."""
     if os.environ.get("DMLC_ROLE") in ("server", "scheduler"):
+        if folder and not resume and os.path.isdir(folder):
+            check_new_run_folder(folder, overwrite)
         import mxnet  # noqa: F401  (serves, then exits)
         raise SystemExit(0)  # not reached with an MXNet built with the distributed kvstore
 
@@ -208,8 +228,11 @@ class RunResult:
 
 def run_training(plan: TrainingPlan, plot: bool = True,
                  say: Callable[[str], None] = print) -> RunResult:
-    """Train ``plan`` in its folder under the lock: replace or continue the run, write run.json,
-    call fit, then model.params and run.json (with its digest) atomically."""
+    """Train ``plan`` in its folder under the lock: check the folder again there, call fit, and
+    only once fit starts its first epoch (the checkpoint loaded and checked, the model and the
+    data fitting it) replace or continue the run and write run.json; then model.params and
+    run.json (with its digest) atomically. A failure before that leaves the folder as it was;
+    a resume that fails before it completes an epoch puts its run.json back."""
     from .. import train
     folder = plan.folder
     if not plan.chief:  # another worker of a distributed run: worker 0 keeps the folder
@@ -217,38 +240,47 @@ def run_training(plan: TrainingPlan, plot: bool = True,
             plan.fit_kwargs, checkpoint_dir=os.path.join(folder, CHECKPOINT_DIR),
             resume=plan.resume, plot=False))
         return RunResult(folder, "finished", history)
-    os.makedirs(folder, exist_ok=True)
-    with RunLock(folder, plan.command) as lock:
-        if lock.taken_over:
-            say(f"note: took over {LOCK_FILE} of process {lock.taken_over.get('pid')}, which "
-                f"no longer runs")
-        if plan.previous is not None and not plan.resume:
-            remove_run_files(folder)
-            say(f"note: replaced the earlier run in {folder} (--overwrite)")
-        if plan.changes:
-            say(f"resuming with changes: {'; '.join(plan.changes)}")
-        run = _start_record(plan)
-        write_run(folder, run)
-        ckdir = os.path.join(folder, CHECKPOINT_DIR)
-        curves = os.path.join(folder, CURVES)
-        fit_kwargs = dict(plan.fit_kwargs, checkpoint_dir=ckdir, resume=plan.resume,
-                          plot=curves if plot else False,
-                          history_file=os.path.join(folder, HISTORY_CSV))
-        fit_kwargs["callbacks"] = list(fit_kwargs.get("callbacks") or []) + _folder_callbacks(
-            plan, fit_kwargs.pop("log_dir", None))
-        try:
-            history = train.fit(plan.net, plan.train_iter, plan.test_iter, **fit_kwargs)
-            return _finish(plan, run, history, plot)
-        except KeyboardInterrupt:
-            run.update(status="interrupted", stopped=now())
-            write_run(folder, run)
-            interrupted = os.path.join(ckdir, "interrupted.params")
-            return RunResult(folder, "interrupted", checkpoint=interrupted if
-                             os.path.isfile(interrupted) else last_checkpoint(folder))
-        except BaseException:
-            run.update(status="failed", stopped=now())
-            write_run(folder, run)
-            raise
+    created = _make_folders(folder)
+    try:
+        with RunLock(folder, plan.command) as lock:
+            if lock.taken_over:
+                say(f"note: took over {LOCK_FILE} of process {lock.taken_over.get('pid')}, which "
+                    f"no longer runs")
+            _check_again_under_lock(plan)
+            if plan.changes:
+                say(f"resuming with changes: {'; '.join(plan.changes)}")
+            return _train_in_folder(plan, plot, say)
+    finally:
+        _remove_if_empty(created)
+
+
+def _train_in_folder(plan: TrainingPlan, plot: bool, say: Callable[[str], None]) -> RunResult:
+    from .. import train
+    folder = plan.folder
+    start = _RunStart(plan, say)
+    ckdir = os.path.join(folder, CHECKPOINT_DIR)
+    fit_kwargs = dict(plan.fit_kwargs, checkpoint_dir=ckdir, resume=plan.resume,
+                      plot=os.path.join(folder, CURVES) if plot else False,
+                      history_file=os.path.join(folder, HISTORY_CSV))
+    fit_kwargs["callbacks"] = [start, *(plan.fit_kwargs.get("callbacks") or []),
+                               *_folder_callbacks(plan, fit_kwargs.pop("log_dir", None))]
+    try:
+        history = train.fit(plan.net, plan.train_iter, plan.test_iter, **fit_kwargs)
+        if start.run is None:  # a resume with every epoch done: fit trained nothing
+            start.on_train_begin(None)
+        return _finish(plan, start.run, history, plot)
+    except KeyboardInterrupt:
+        if start.run is None:  # before the first epoch: nothing was written
+            return RunResult(folder, "interrupted", checkpoint=last_checkpoint(folder))
+        start.run.update(status="interrupted", stopped=now())
+        write_run(folder, start.run)
+        interrupted = os.path.join(ckdir, "interrupted.params")
+        return RunResult(folder, "interrupted", checkpoint=interrupted if
+                         os.path.isfile(interrupted) else last_checkpoint(folder))
+    except BaseException:
+        with contextlib.suppress(OSError):  # a full disk: the error that stopped fit says it
+            start.failed()
+        raise
 
 
 def _folder_callbacks(plan: TrainingPlan, log_dir: str | None) -> list:
@@ -265,6 +297,83 @@ def _folder_callbacks(plan: TrainingPlan, log_dir: str | None) -> list:
             "model": describe_model(plan.model, plan.model_kwargs),
             "dataset": plan.dataset["key"]}))
     return found
+
+
+class _RunStart:
+    """fit's first callback in a run folder: when training starts (after the checkpoint was
+    loaded), replace the earlier run (--overwrite) and write the running record; on a failure,
+    say in run.json what happened, or put a resumed run's record back when no epoch was done."""
+
+    def __init__(self, plan: TrainingPlan, say: Callable[[str], None]):
+        self.plan, self.say = plan, say
+        self.run: dict[str, Any] | None = None
+        self.state = None
+        self.epochs_before = 0
+        path = os.path.join(plan.folder, RUN_FILE)
+        self.previous_text = None
+        if plan.resume:
+            with open(path) as f:
+                self.previous_text = f.read()
+
+    def on_train_begin(self, state) -> None:
+        plan = self.plan
+        if plan.previous is not None and not plan.resume:
+            remove_run_files(plan.folder)
+            self.say(f"note: replaced the earlier run in {plan.folder} (--overwrite)")
+        self.state = state
+        self.epochs_before = len(state.history) if state is not None else 0
+        self.run = _start_record(plan)
+        write_run(plan.folder, self.run)
+
+    def failed(self) -> None:
+        if self.run is None:
+            return  # fit stopped before training: the folder is as it was
+        done = len(self.state.history) - self.epochs_before if self.state is not None else 0
+        if self.previous_text is not None and done == 0:
+            atomic_write_text(os.path.join(self.plan.folder, RUN_FILE), self.previous_text)
+            return  # the resume did no epoch: the run is what it was before
+        self.run.update(status="failed", stopped=now())
+        write_run(self.plan.folder, self.run)
+
+
+def _check_again_under_lock(plan: TrainingPlan) -> None:
+    """The folder as planned, checked again now that this process holds its lock: another
+    command may have used it since (a new run there, or the run resumed)."""
+    if not plan.resume:
+        plan.previous = check_new_run_folder(plan.folder, plan.overwrite)
+        return
+    if read_run(plan.folder) != plan.previous:
+        raise RunFolderError(f"the run in {plan.folder} changed while this command was "
+                             f"preparing (another training?); run the command again")
+
+
+def _make_folders(folder: str) -> list[str]:
+    """Create ``folder`` and its missing parents; return those created, deepest last."""
+    created, path = [], os.path.abspath(folder)
+    while not os.path.isdir(path):
+        created.append(path)
+        parent = os.path.dirname(path)
+        if parent == path:
+            break
+        path = parent
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError as err:  # e.g. under /proc or /sys, which the up-front check cannot tell
+        _remove_if_empty(created[::-1])
+        raise RunFolderError(f"cannot create the run folder {folder}: {err.strerror}; choose "
+                             f"another --out") from None
+    return created[::-1]
+
+
+def _remove_if_empty(created: list[str]) -> None:
+    """Remove the folders :func:`_make_folders` created, if a failure left them empty."""
+    for path in reversed(created):
+        try:
+            os.rmdir(path)
+        except FileNotFoundError:
+            continue  # never made (makedirs failed below it)
+        except OSError:
+            return  # not empty: what is in it stays
 
 
 def _start_record(plan: TrainingPlan) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 refuse to lose or mix them (see :mod:`gluoncnn.runs`)."""
 from __future__ import annotations
 
+import contextlib
 import datetime
 import hashlib
 import json
@@ -111,6 +112,37 @@ def check_finished(folder: str) -> str:
                              f"differs): the folder mixes two runs; retrain with --overwrite, "
                              f"or pass --params FILE to evaluate that file anyway")
     return params
+
+
+def verify_params(path: str) -> str:
+    """Check a parameter file against a digest beside it and say how it was checked: a run's
+    ``model.params`` against its run.json, a checkpoint's ``.params`` against its ``.json``
+    record, any file against a ``FILE.sha256`` (``sha256sum``'s format); else it is
+    'unverified'. A digest that disagrees is a :class:`FileFormatError`."""
+    folder, base = os.path.split(os.path.abspath(path))
+    candidates = []
+    if base == FINAL_PARAMS and os.path.isfile(os.path.join(folder, RUN_FILE)):
+        with contextlib.suppress(GluonCNNError):
+            candidates.append((os.path.join(folder, RUN_FILE),
+                               read_run(folder).get("model_params_sha256")))
+    record = os.path.splitext(path)[0] + ".json"
+    if path.endswith(".params") and os.path.isfile(record):
+        with contextlib.suppress(OSError, ValueError, AttributeError, TypeError):
+            with open(record) as f:
+                candidates.append((record, (json.load(f).get("sha256") or {}).get(base)))
+    if os.path.isfile(path + ".sha256"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            with open(path + ".sha256") as f:
+                candidates.append((path + ".sha256", f.read().split()[0]))
+    for source, digest in candidates:
+        if not isinstance(digest, str):
+            continue
+        if sha256_of(path) != digest:
+            raise FileFormatError(f"{path} does not match the sha256 in {source} (changed or "
+                                  f"corrupted since it was saved); use another file, or move "
+                                  f"{source} away to use this one unverified")
+        return f"sha256 checked against {source}"
+    return "unverified: no run.json, checkpoint record or .sha256 beside it holds its digest"
 
 
 # ----------------------------------------------------------------------------- the lock
@@ -241,6 +273,53 @@ def check_new_run_folder(folder: str, overwrite: bool) -> dict[str, Any] | None:
     raise RunFolderError(f"{folder} already holds {names}{', ...' if len(files) > 3 else ''} "
                          f"but no {RUN_FILE}; choose another --out, or pass --overwrite to "
                          f"replace those files")
+
+
+def check_writable_folder(folder: str, option: str = "--out", file: bool = False) -> None:
+    """Refuse, before anything is loaded or computed, a ``folder`` that cannot become a run
+    folder (``file=True``: a path that cannot become a file): a file (a folder), a path under a
+    file, a name too long, a place this user may not write (read-only). Nothing is created."""
+    given = os.path.abspath(folder)
+    if file and os.path.isdir(given):
+        raise RunFolderError(f"{option} {folder} is a folder, not a file; name a file")
+    path = given
+    while True:
+        try:
+            if os.path.exists(path) and not os.path.isdir(path):
+                if path == given and file:
+                    break  # a file that is there is replaced
+                what = "is a file" if path == given else f"is under the file {path}"
+                raise RunFolderError(f"{option} {folder} {what}, not a folder; choose another "
+                                     f"{option}")
+            if os.path.isdir(path):
+                break
+            os.stat(path)
+        except (FileNotFoundError, NotADirectoryError):
+            pass  # not there yet: its parent decides
+        except OSError as err:
+            raise RunFolderError(f"{option} {folder} cannot be written: {err.strerror}; choose "
+                                 f"another {option}") from None
+        parent = os.path.dirname(path)
+        if parent == path:
+            break
+        path = parent
+    folder_to_write = os.path.dirname(path) if os.path.isfile(path) else path
+    if not os.access(folder_to_write, os.W_OK | os.X_OK):
+        raise RunFolderError(f"{option} {folder}: {folder_to_write} is not writable (read-only, "
+                             f"or not this user's); choose another {option}")
+
+
+def check_resumable(folder: str) -> None:
+    """Refuse to resume ``folder`` when its last checkpoint is missing a file, changed since it
+    was written or not a checkpoint record: said before anything is loaded or written."""
+    ckdir = os.path.join(folder, CHECKPOINT_DIR)
+    if not os.path.isfile(os.path.join(ckdir, "last.json")):
+        return  # nothing to resume from yet: fit starts at epoch 1 and says so
+    from ..train import load_checkpoint
+    try:
+        load_checkpoint(ckdir)
+    except (OSError, ValueError) as err:
+        raise RunFolderError(f"cannot resume {folder}: {first_line(err)}") from None
 
 
 def _same(key: str, old: Any, new: Any) -> bool:

@@ -184,6 +184,12 @@ class Checkpoint(Callback):
         state.last_good = os.path.join(os.path.abspath(self.directory), saved["params"])
 
     def on_interrupt(self, state):
+        # Ctrl-C lands between two checks: weights gone NaN since the last one are not saved
+        spoiled = state.watch is not None and state.watch.bad_parameters()
+        if spoiled:
+            state.watch.restore()
+            state.interrupt_notes.append("; the parameters had become NaN or infinite since the "
+                                         "last check, so those of that check are saved")
         save_checkpoint(self.directory, state.epoch - 1, state.net, state.trainer,
                         dict(state.checkpoint_meta(), interrupted_in_epoch=state.epoch,
                              interrupted_at_batch=state.batch), name="interrupted")
@@ -280,7 +286,9 @@ class LivePlot(Callback):
         self.plotter.update(state.history.records)
 
     def on_train_end(self, state):
-        if len(state.history) and self.plotter.path:
+        # only a plot that drew this run's epochs: a resume that failed before its first epoch
+        # must not redraw the run's curves.png from nothing
+        if self.plotter.records and self.plotter.path:
             try:
                 self.plotter.save()
             except Exception as err:  # a plot must never hide how training ended

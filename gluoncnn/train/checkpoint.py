@@ -29,7 +29,7 @@ from typing import Any
 import mxnet as mx
 
 from ..errors import FileFormatError, OptionError
-from ..utils import atomic_write, atomic_write_text
+from ..utils import atomic_write, atomic_write_text, first_line
 from .history import to_json_text
 
 STATES_FORMAT = "nd-v1"
@@ -220,6 +220,7 @@ def load_checkpoint(path) -> dict[str, Any]:
     except (ValueError, KeyError, TypeError):
         raise FileFormatError(f"{js} is not a checkpoint record (truncated or not written by "
                               f"gluoncnn); resume from another checkpoint") from None
+    _check_progress(record, js)
     if record.get("states"):
         record["states_path"] = os.path.join(folder, record["states"])
     for key in ("params_path", "states_path"):
@@ -233,6 +234,23 @@ def load_checkpoint(path) -> dict[str, Any]:
     return record
 
 
+def _check_progress(record: dict[str, Any], js: str) -> None:
+    """A record's ``epoch`` is the count of epochs done (0 or more) and its ``history``, when
+    there is one, holds exactly those epochs, numbered from 1."""
+    epoch, history = record.get("epoch"), record.get("history")
+    if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
+        raise FileFormatError(f"{js} gives epoch {epoch!r}, not a number of epochs done (0 or "
+                              f"more); resume from another checkpoint or start a new run")
+    if history is None:
+        return
+    numbers = [r.get("epoch") if isinstance(r, dict) else None
+               for r in (history if isinstance(history, list) else [None])]
+    if numbers != list(range(1, epoch + 1)):
+        raise FileFormatError(f"{js} says {epoch} epoch(s) were done but its history holds "
+                              f"epochs {numbers[:6]}{' ...' if len(numbers) > 6 else ''}; "
+                              f"resume from another checkpoint or start a new run")
+
+
 def restore(record: dict[str, Any], net, trainer, ctxs) -> None:
     """Load a checkpoint record's parameters into ``net`` and its optimizer state into
     ``trainer``; a state in the old pickle format is skipped with a warning, never unpickled."""
@@ -241,6 +259,10 @@ def restore(record: dict[str, Any], net, trainer, ctxs) -> None:
     except FileFormatError as err:
         raise FileFormatError(f"{err}; resume from another checkpoint or start a new run") \
             from None
+    except (AssertionError, ValueError, mx.base.MXNetError) as err:  # Gluon's name/shape checks
+        raise FileFormatError(f"{record['params_path']} holds the parameters of another model "
+                              f"({first_line(err).rstrip('.')}); resume with the model the run "
+                              f"was started with, or start a new run") from None
     if not record.get("states_path") or trainer is None:
         return
     if record.get("states_format") != STATES_FORMAT or "optimizer_state" not in record:

@@ -130,7 +130,8 @@ def fit(net, train_iter: Iterable, test_iter: Iterable | None, epochs: int,
       own default (gluoncnn models: the paper's), ``'he'``, ``'xavier'`` or an
       ``mx.init.Initializer``. An initialised net keeps its weights.
 
-    A NaN or infinite loss, or one over 100 times its start (or chance level), raises
+    A NaN or infinite loss, one over 100 times its start (or chance level), or a parameter
+    (batch norm statistics too) that is no longer finite, raises
     :class:`TrainingDivergedError` naming the epoch and batch and the last good checkpoint,
     which stays as it was; the net in memory is put back to its last checked good weights (the
     loop reads the loss every 50 batches, not after each one).

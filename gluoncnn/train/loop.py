@@ -7,7 +7,9 @@ stay on the device and are read together every ``check_every`` batches and at th
 epoch: one wait instead of two or three per batch.
 
 The same read is the divergence check (:class:`DivergenceWatch`): a NaN/inf loss, or one that
-grew past ``factor`` times its starting value, stops the run, naming the first bad batch. Its
+grew past ``factor`` times its starting value, or a parameter (or batch norm running statistic)
+that is no longer finite, stops the run, naming the first bad batch (the last batch read, for
+parameters). Its
 update has already been applied by then, so the watch keeps a copy of the parameters from the
 previous check and puts it back: the net in memory is the last checked good state, and no
 checkpoint is ever written from bad weights (checkpoints are written after the epoch's check).
@@ -15,6 +17,7 @@ checkpoint is ever written from bad weights (checkpoints are written after the e
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 from mxnet import autograd, nd
@@ -171,6 +174,23 @@ class DivergenceWatch:
         i = int(np.argmax(bad))
         return i, float(per_example[i])
 
+    def bad_parameters(self) -> list[str]:
+        """The names of the parameters (batch norm's running statistics included) holding a NaN
+        or an infinite value. When all are finite this costs one fused sum of squares per device
+        (``multi_sum_sq``, which LAMB's update uses) and one host wait: a fraction of one
+        training step, once every :data:`CHECK_EVERY` batches."""
+        by_ctx: dict[Any, list] = {}
+        for p in self.params:
+            for d in p.list_data():
+                by_ctx.setdefault(d.context, []).append(d)
+        sums = [nd.multi_sum_sq(*arrays, num_arrays=len(arrays)).sum()
+                for arrays in by_ctx.values()]
+        first = next(iter(by_ctx), None)
+        if not sums or math.isfinite(float(_on(first, sums).asscalar())):
+            return []
+        return [p.name for p in self.params
+                if not all(math.isfinite(float(d.norm().asscalar())) for d in p.list_data())]
+
     def snapshot(self) -> None:
         """Remember the parameters as they are now (a copy on each device, no host wait); not
         before their shapes are known (deferred initialisation)."""
@@ -233,6 +253,12 @@ def _read(run, sums, totals, done):
         if bad is not None:
             run.watch.restore()
             run.diverged(done + bad[0] + 1, bad[1])
+        # a NaN in the data can leave the loss finite (ReLU and max pooling drop it) while the
+        # weights and batch norm's statistics turn NaN: they are checked with the loss
+        names = run.watch.bad_parameters()
+        if names:
+            run.watch.restore()
+            run.diverged(done + int(sizes.size), None, names)
     totals[0] += float(loss.sum())
     totals[1] += float(correct.sum())
     totals[2] += float(sizes.sum())

@@ -82,18 +82,27 @@ class TrainingState:
                 "meta": self.meta, "seed": self.seed,
                 "reference_loss": self.watch.reference if self.watch else None}
 
-    def diverged(self, batch: int, value: float) -> None:
-        """Raise :class:`TrainingDivergedError` for ``batch`` of the running epoch."""
+    def diverged(self, batch: int, value: float | None, parameters: list[str] | None = None
+                 ) -> None:
+        """Raise :class:`TrainingDivergedError` for ``batch`` of the running epoch: its loss
+        ``value``, or the ``parameters`` that are no longer finite."""
         self.status = "diverged"
         where = (f"The last good checkpoint, {self.last_good}, is unchanged; resume from it with a "
                  f"lower lr." if self.last_good else
                  "No checkpoint was written" + (" (it was the first epoch)."
                                                 if self.checkpoint_dir else
                                                 " (pass checkpoint_dir=)."))
-        what = (f"became {value}" if value != value or value in (float("inf"), float("-inf"))
-                else f"grew to {value:.4g} per example (over {self.watch.factor:g} times its "
-                     f"start, {max(self.watch.reference or 0, self.watch.floor):.4g})")
-        raise TrainingDivergedError(
-            f"{self.prefix}training diverged: the loss {what} in epoch {self.epoch}, batch "
-            f"{batch} (lr {self.current_lr:g}). {where} {self.advice}", self.epoch, batch,
-            self.last_good)
+        lr = "" if self.current_lr is None else f" (lr {self.current_lr:g})"
+        if parameters:
+            names = ", ".join(parameters[:3]) + (", ..." if len(parameters) > 3 else "")
+            what = (f"the parameters {names} became NaN or infinite in epoch {self.epoch}, by "
+                    f"batch {batch}{lr}, while the loss stayed finite (a NaN or infinite value "
+                    f"in the data does that). {where} Check the data; else: {self.advice}")
+        else:
+            grew = (f"became {value}" if value != value or value in (float("inf"), float("-inf"))
+                    else f"grew to {value:.4g} per example (over {self.watch.factor:g} times its "
+                         f"start, {max(self.watch.reference or 0, self.watch.floor):.4g})")
+            what = (f"the loss {grew} in epoch {self.epoch}, batch {batch}{lr}. {where} "
+                    f"{self.advice}")
+        raise TrainingDivergedError(f"{self.prefix}training diverged: {what}", self.epoch, batch,
+                                    self.last_good)
