@@ -218,10 +218,9 @@ def test_chapters_choose_threads_for_their_net(fresh):
 @pytest.fixture
 def amx(monkeypatch):
     """A Linux x86_64 process with no DNNL variables, MXNet not loaded, nothing decided."""
-    for name in (*runtime.ISA_VARIABLES, "GLUONCNN_AMX"):
+    for name in (*runtime.ISA_VARIABLES, runtime._AMX_MARK, "GLUONCNN_AMX"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setattr(runtime, "_amx", None)
-    monkeypatch.setattr(runtime, "_amx_pending", False)
     monkeypatch.setattr(runtime, "_mxnet_imported", lambda: False)
     monkeypatch.setattr(runtime.platform, "system", lambda: "Linux")
     monkeypatch.setattr(runtime.platform, "machine", lambda: "x86_64")
@@ -248,8 +247,12 @@ def test_amx_asked_for_and_enabled_only_on_amx_processors(amx):
     amx.setattr(runtime, "cpu_flags", lambda: frozenset({"avx512f", "amx_bf16", "amx_tile"}))
     state = runtime.enable_amx(syscall=amx.granted)
     assert state.on and amx.calls == [(158, 0x1023, 18)]
-    assert os.environ[runtime.ISA_VARIABLE] == "AVX512_CORE_AMX" and runtime._amx_pending
+    assert os.environ[runtime.ISA_VARIABLE] == "AVX512_CORE_AMX"
     assert runtime.amx_state() == state
+    # a child process inherits gluoncnn's setting as gluoncnn's, and asks for the tiles itself
+    amx.setattr(runtime, "_amx", None)
+    state = runtime.enable_amx(syscall=amx.granted)
+    assert state.on and "set by the user" not in state.reason and len(amx.calls) == 2
 
 
 def test_amx_refused_by_linux_sets_nothing(amx):
@@ -257,6 +260,10 @@ def test_amx_refused_by_linux_sets_nothing(amx):
     state = runtime.enable_amx(syscall=_refused)
     assert not state.on and "Linux refused the AMX tiles (Invalid argument)" in state.reason
     assert runtime.ISA_VARIABLE not in os.environ  # the variable alone would die with SIGILL
+    amx.setenv(runtime.ISA_VARIABLE, "AVX512_CORE_AMX")  # inherited from a granted parent
+    amx.setenv(runtime._AMX_MARK, "AVX512_CORE_AMX")
+    assert not runtime.enable_amx(syscall=_refused).on
+    assert runtime.ISA_VARIABLE not in os.environ
 
 
 def test_amx_the_users_word_wins(amx):
@@ -284,16 +291,22 @@ def test_amx_permission_request_is_harmless_on_any_cpu():
             or refused.startswith("no libc")
 
 
-def test_amx_variable_leaves_the_environment_once_onednn_read_it():
-    """Children must not inherit DNNL_MAX_CPU_ISA without the permission; on an AMX CPU oneDNN
-    reports AMX kernels after gluoncnn's set-up."""
-    code = ("import os, gluoncnn, gluoncnn.models; from gluoncnn import runtime; "
-            "print(runtime.amx_state().on, os.environ.get('DNNL_MAX_CPU_ISA'))")
-    env = {k: v for k, v in os.environ.items() if k not in runtime.ISA_VARIABLES}
+def test_amx_kernels_where_the_cpu_has_them_and_a_child_asks_for_the_tiles_itself():
+    """On an AMX processor oneDNN reports AMX after `import gluoncnn` (elsewhere nothing is
+    set), and a child process that inherits the setting asks Linux for the tiles itself."""
+    code = ("import os, subprocess, sys, gluoncnn, mxnet as mx; from gluoncnn import runtime; "
+            "mx.nd.Pooling(mx.nd.ones((1, 1, 4, 4)), kernel=(2, 2)).wait_to_read(); "
+            "print(runtime.amx_state().on, os.environ.get('DNNL_MAX_CPU_ISA'), flush=True); "
+            "subprocess.run([sys.executable, '-c', 'import gluoncnn; "
+            "print(gluoncnn.runtime.amx_state())'], check=True)")
+    env = {k: v for k, v in os.environ.items()
+           if k not in (*runtime.ISA_VARIABLES, runtime._AMX_MARK)}
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO,
                          env=dict(env, PYTHONPATH=REPO, DNNL_VERBOSE="1"),
                          capture_output=True, text=True, timeout=120, check=False)
     assert out.returncode == 0, out.stderr
     on = "amx_bf16" in runtime.cpu_flags() and runtime.request_amx_permission() is None
-    assert out.stdout.splitlines()[-1] == f"{on} None"
+    lines = [line for line in out.stdout.splitlines() if not line.startswith("dnnl_verbose")]
+    assert lines[0] == (f"True {runtime.AMX_ISA}" if on else "False None")
+    assert lines[1].startswith("on (amx_bf16 processor" if on else "off (")
     assert ("Intel AMX" in out.stdout) == on

@@ -17,7 +17,7 @@ the process (``amp.init`` cannot be undone). The result is cached per processor,
 net structure and batch shape in the user's cache directory
 (:func:`gluoncnn.runtime.speed_cache_path`), so a net is measured once per machine;
 ``gluoncnn doctor`` shows the cache and ``gluoncnn doctor --clear-cache`` forgets it. What it
-costs: a warm-up and three samples per candidate (``SpeedChoice.cost``, in ``fit``'s
+costs: a warm-up and two samples per candidate (``SpeedChoice.cost``, in ``fit``'s
 ``meta['speed_cost']``).
 
 Changing the thread count starts new engine workers (:func:`gluoncnn.runtime.restart_engine`):
@@ -45,7 +45,7 @@ BF16_MARGIN = 0.05
 #: Thread counts within this fraction of the fastest count as equally fast (fewer wins).
 TIE = 0.03
 #: Timed rounds per candidate (the minimum counts: interference only ever adds time).
-ROUNDS = 3
+ROUNDS = 2
 #: Each timed sample runs enough passes to last about this long.
 SAMPLE_SECONDS = 0.05
 
