@@ -90,7 +90,7 @@ TORCH_VARIANTS = ("torch-eager", "torch-channels-last", "torch-compile", "torch-
 VARIANTS = MXNET_VARIANTS + TORCH_VARIANTS
 #: The ratios of medians the table shows (seconds over seconds: below 1, the first is faster).
 RATIOS = (("fit", "mxnet-loop"), ("fit-mxnet-first", "torch-eager"), ("fit-bf16", "torch-bf16"),
-          ("fit", "best torch"))
+          ("fit-amp-auto", "best torch"))
 MOMENTUM = 0.9
 
 
