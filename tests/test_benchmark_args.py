@@ -5,7 +5,8 @@ import pytest
 
 @pytest.fixture()
 def scripts(benchmark_script):
-    return {name: benchmark_script(name) for name in ("epoch", "profile_lenet", "threads", "run")}
+    return {name: benchmark_script(name)
+            for name in ("epoch", "profile_lenet", "threads", "run", "bf16_parity")}
 
 
 def refusal(scripts, script, argv, capsys):
@@ -21,6 +22,7 @@ def refusal(scripts, script, argv, capsys):
     ("profile_lenet", ["--batch-size", "0"]),
     ("threads", ["--rounds", "0"]),
     ("run", ["--windows", "0"]), ("run", ["--iters", "-1"]), ("run", ["--batch-size", "0"]),
+    ("bf16_parity", ["--epochs", "0"]), ("bf16_parity", ["--threads", "0"]),
 ])
 def test_counts_below_one_are_refused(scripts, script, argv, capsys):
     assert f"{argv[0]}: expected a whole number of at least 1, got {argv[1]!r}" in \
@@ -72,3 +74,9 @@ def test_a_readme_without_the_tables_lines_stops_with_one_line(scripts, tmp_path
 def test_epoch_readme_refuses_a_quick_run(scripts, capsys):
     assert "--readme takes a measured run's table; a --quick run's is not one" in \
         refusal(scripts, "epoch", ["--quick", "--readme"], capsys)
+
+
+def test_epoch_variants_and_parity_nets_are_checked(scripts, capsys):
+    assert {"fit-mxnet-first", "fit-bf16"} <= set(scripts["epoch"].VARIANTS)
+    err = refusal(scripts, "bf16_parity", ["--nets", "lenet_bn,vgg"], capsys)
+    assert "vgg" in err and "lenet_bn" in err
