@@ -279,6 +279,11 @@ class TrainConfig:
         None, "stop when the test accuracy has not improved for PATIENCE epochs (fit's "
               "EarlyStopping; 0: off)", check=whole_number("e.g. 3, or 0/None for off"),
         callback=("EarlyStopping", "patience"), metavar="PATIENCE")
+    stop_at_acc: float | None = option(
+        None, "stop once the test accuracy reaches ACC, e.g. 0.9: the time to an accuracy "
+              "(fit's StopAtAccuracy)", check=number_in(
+                  0, 1 + 1e-12, "an accuracy in (0, 1], e.g. 0.9", low_open=True, optional=True),
+        callback=("StopAtAccuracy", "target"), metavar="ACC")
 
     # the run folder's
     save_best: bool = option(False, "keep the parameters of the epoch with the best test accuracy "

@@ -131,3 +131,23 @@ def test_a_run_trained_from_a_config_file_records_that_config(tmp_path, capsys):
     code, _, err = run_cli(capsys, "train", "--out", out, "--resume", "--config", path)
     assert code == 2 and "drop --config" in err
 
+
+def test_a_training_option_is_one_field(capsys):
+    """stop_at_acc was added as one field of the config (and its callback): the CLI's flag,
+    fit's keyword, run.json and resume come from that field."""
+    from gluoncnn.data import load_data
+    from gluoncnn.models import get_model
+    from gluoncnn.train import fit
+    help_text = cli.build_parser()._subparsers._group_actions[0].choices["train"].format_help()
+    assert "--stop-at-acc ACC" in help_text
+    assert cli.train_settings(["--stop-at-acc", "0.9"])["stop_at_acc"] == 0.9
+    assert TrainConfig.from_dict(TrainConfig(stop_at_acc=0.9).to_dict()).stop_at_acc == 0.9
+    with pytest.raises(OptionError, match="stop_at_acc must be an accuracy in \\(0, 1\\]"):
+        TrainConfig(stop_at_acc=1.5)
+    train_iter, test_iter = load_data("fashion-mnist", 32, sample=True, train_size=64,
+                                      test_size=64)
+    history = fit(get_model("lenet", classes=10, in_channels=1), train_iter, test_iter, 3,
+                  ctx="cpu", max_batches=1, stop_at_acc=1e-6, progress=False, plot=False)
+    assert len(history) == 1
+    out = capsys.readouterr().out
+    assert "stopping: test_acc " in out and " reached 1e-06 in epoch 1" in out

@@ -59,6 +59,7 @@ from .callbacks import (
                         LRPlateau,
                         ProgressBar,
                         StepHook,
+                        StopAtAccuracy,
 )
 from .checkpoint import load_checkpoint, load_parameters, save_checkpoint
 from .d2l import evaluate_accuracy_gpu, train_ch5, train_ch6, train_d2lzh
@@ -84,6 +85,7 @@ __all__ = [
     "dist_env", "launch", "OPTIMIZERS", "SCHEDULES", "INITIALIZERS", "make_initializer",
     "AMP_CHOICES", "choose_amp_dtype", "Callback", "Checkpoint", "BestCheckpoint",
     "EarlyStopping", "HistoryFile", "LivePlot", "LRPlateau", "ProgressBar", "StepHook",
+    "StopAtAccuracy",
     "TensorBoard", "TrainingState", "lr_find", "LRFinderResult", "train_ch6", "train_d2lzh",
     "evaluate_accuracy_gpu", "TrainConfig", "check_config",
 ]

@@ -126,6 +126,8 @@ def fit(net, train_iter: Iterable, test_iter: Iterable | None,
       ``mx.init.Initializer``. An initialised net keeps its weights.
     - ``early_stop``: stop when the test accuracy has not improved for that many epochs
       (:class:`~gluoncnn.train.callbacks.EarlyStopping`; None or 0: never).
+    - ``stop_at_acc``: stop once the test accuracy reaches it
+      (:class:`~gluoncnn.train.callbacks.StopAtAccuracy`; None: never).
 
     The keywords that are not options of a run (objects, or set by the run folder):
 
