@@ -187,7 +187,7 @@ def plan_training(folder: str | None, settings: TrainConfig | dict[str, Any],
     config = config.replace(model=name, dataset=info["key"])
     config.to_dict()  # a setting run.json cannot record (a Python object) is said now
     from ..train import check_config
-    check_config(config, quiet=True)  # the device, the precision on it, the schedule, init
+    check_config(config)  # the device, the precision on it, the schedule, the init
     folder = folder or os.path.join("runs", f"{name}-{info['key']}")
     # every option is checked, the model built too, before the folder is looked at; a resumed
     # run continues from its checkpoint, not from the pretrained file it started with
@@ -447,7 +447,7 @@ def find_lr(settings: TrainConfig | dict[str, Any], num_iter: int | None = None)
         check_names(settings, "the run's settings")
     config = settings if isinstance(settings, TrainConfig) else TrainConfig(**settings)
     name, kwargs, info, _ = resolve_model_settings(config)
-    checked = check_config(config, quiet=True)
+    checked = check_config(config)
     net = build_model(name, kwargs, pretrained=config.pretrained)
     train_iter, _ = load_data(config, train=True)
     return lr_find(net, train_iter, ctx=checked.ctxs,

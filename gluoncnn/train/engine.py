@@ -148,7 +148,8 @@ def fit(net, train_iter: Iterable, test_iter: Iterable | None,
     if classes is not None and not isinstance(classes, (list, tuple)):
         config = config.replace(classes=classes)  # a number of classes, checked as the config's
     classes = classes if classes is not None else config.classes
-    checked = check_config(config)  # a bad schedule, init, device or amp fails here
+    # a bad schedule, init or device fails here; a bad amp in choose_speed, before any step
+    checked = check_config(config, amp=False)
     if resume and not checkpoint_dir and not isinstance(resume, (str, os.PathLike)):
         raise OptionError("resume=True needs checkpoint_dir= (the folder of the run to continue), "
                           "or pass the checkpoint path as resume='runs/x/last.json'")

@@ -43,21 +43,20 @@ class CheckedConfig(NamedTuple):
     ctxs: list[mx.Context]
 
 
-def check_config(config: TrainConfig, quiet: bool = False) -> CheckedConfig:
+def check_config(config: TrainConfig, amp: bool = True) -> CheckedConfig:
     """The checks of a config that need MXNet or the machine (the config checked its values
     when it was made): the schedule's text, the initializer, the devices, the precision on
-    them, tensorboardX for ``log_dir``. ``fit`` runs them first; a run folder runs them before
-    it writes anything (``quiet``: the precision's warnings are fit's to say, later)."""
+    them (``amp``), tensorboardX for ``log_dir``. A run folder runs them before it writes
+    anything, the precision's warnings silenced (fit says them); ``fit`` runs them first, all
+    but the precision, which its speed choice makes once for the net (:mod:`.calibrate`)."""
     schedule = LRSchedule(config.lr, config.epochs, config.schedule,
                           warmup_epochs=config.warmup_epochs)
     initializer = make_initializer(config.init)
     ctxs = parse_ctx(config.ctx)
-    if quiet:
+    if amp:
         with warnings.catch_warnings(), _silenced(precision.log):
             warnings.simplefilter("ignore")
             precision.choose_amp_dtype(config.amp, ctxs)
-    else:
-        precision.choose_amp_dtype(config.amp, ctxs)
     if config.log_dir:
         from .tensorboard import summary_writer_class
         summary_writer_class()  # a missing tensorboardX is said before anything runs
