@@ -382,3 +382,15 @@ def test_the_package_never_looks_for_a_repository():
     assert not hasattr(package_course, "REPO") and not hasattr(report, "README")
     source = "".join(p.read_text() for p in (REPO / "gluoncnn").rglob("*.py"))
     assert "README.md" not in source
+
+
+def test_every_chapters_settings_are_a_valid_config_and_fit_options():
+    """Each chapter's settings (and variants') make a checked TrainConfig, and the keywords a
+    chapter passes to fit are fit's options."""
+    from gluoncnn.train.engine import fit_config
+    for chapter in course.CHAPTERS:
+        for name in course.PRESET_NAMES:
+            s = course.settings(chapter, name)
+            for v in [s, *(s.variant(label) for label in s.variants)]:
+                assert v.config().epochs == v.epochs
+                assert fit_config(v.epochs, v.fit_options()).lr == v.lr
