@@ -151,3 +151,12 @@ def test_a_training_option_is_one_field(capsys):
     assert len(history) == 1
     out = capsys.readouterr().out
     assert "stopping: test_acc " in out and " reached 1e-06 in epoch 1" in out
+
+
+def test_a_toml_config_file(tmp_path):
+    pytest.importorskip("tomllib")
+    path = tmp_path / "run.toml"
+    path.write_text('model = "lenet"\nlr = 0.01\nmodel_options = [["activation", "relu"]]\n')
+    config = TrainConfig.from_dict(read_config_file(path), str(path))
+    assert (config.model, config.lr, config.model_options) == ("lenet", 0.01,
+                                                               (("activation", "relu"),))
