@@ -30,7 +30,7 @@ export GLUONCNN_DATA ?= $(SHARED_DATA)
 endif
 export PYTHONHASHSEED := 0
 
-.PHONY: install run test lint test-unit test-notebooks chapters benchmark check-gpu lab clean
+.PHONY: install run test lint test-unit test-notebooks chapters tables benchmark check-gpu lab clean
 install: $(VENV)/.installed
 
 # The pins include the build backend (setuptools), so the editable install builds offline.
@@ -63,7 +63,13 @@ test-notebooks: install
 # Re-executes every chapter of a preset (cpu unless PRESET=...) and saves it in place,
 # printing each chapter's time.
 chapters: install
-	$(BIN)/python -m gluoncnn.course run --preset $(or $(PRESET),cpu)
+	$(BIN)/python -m gluoncnn.course run --preset $(or $(PRESET),cpu) --notebooks notebooks
+
+# The README's tables of the recorded chapter runs (cpu preset) and full-mode runs, rewritten
+# from notebooks/results/ and benchmarks/results/full_mode.json.
+tables: install
+	$(BIN)/python scripts/course_tables.py --preset cpu --readme
+	$(BIN)/python scripts/course_tables.py --full-mode --readme
 
 benchmark: install
 	$(BIN)/python benchmarks/run.py

@@ -5,8 +5,9 @@ whole of Fashion-MNIST and record the result, with the date, settings, device an
     .venv/bin/python benchmarks/full_mode.py resnet18 --ctx gpu:0
     .venv/bin/python benchmarks/full_mode.py resnet18 --resume   # continue a stopped run
 
-Each run is a `gluoncnn train` command line, trained by the library behind that command
-(`gluoncnn.runs.train`, the run folder `runs/full/<name>/`); the results are merged into
+Each run is a chapter's config (gluoncnn.config.TrainConfig, from the preset table), trained by
+the library behind `gluoncnn train` (`gluoncnn.runs.train`, the run folder `runs/full/<name>/`),
+its `gluoncnn train` command line recorded; the results are merged into
 `benchmarks/results/full_mode.json` (the last chapter's tables read it). MXNet's threads are
 measured per net by fit (gluoncnn.train.calibrate), so several nets can share a command; each
 result records its thread count.
@@ -18,30 +19,28 @@ import os
 import sys
 import time
 
-from gluoncnn.course.report import FULL_MODE_RESULTS as RESULTS
-
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+#: {"runs": {model: record}}, read by chapters 7 and 12 and by scripts/course_tables.py.
+RESULTS = os.path.join(ROOT, "benchmarks", "results", "full_mode.json")
 
 
-def _preset_args(chapter, variant=None):
-    """The ``gluoncnn train`` arguments of a chapter's ``gpu`` preset (gluoncnn.course's table)."""
+def _preset(chapter, variant=None):
+    """The config of a chapter's ``gpu`` preset (gluoncnn.course's table)."""
     from gluoncnn import course
-    return course.settings(chapter, "gpu").train_args(variant)
+    return course.settings(chapter, "gpu").config(variant)
 
 
-#: name -> (chapter, target test accuracy, `gluoncnn train` arguments). The arguments are the
-#: chapters' gpu-preset settings, read from the preset table (gluoncnn/course/presets.py), so
-#: nothing here is copied by hand.
+#: name -> (chapter, target test accuracy, TrainConfig). The configs are the chapters'
+#: gpu-preset settings, read from the preset table (gluoncnn/course/presets.py), so nothing
+#: here is copied by hand.
 RUNS = {
-    "lenet": ("01-lenet", 0.88, _preset_args("01-lenet")),
-    "lenet_bn": ("06-batch-norm", 0.90, _preset_args("06-batch-norm", "BN-LeNet")),
-    # Explicit: chapter 04's gpu preset is d2l's 224x224 ImageNet form, which a CPU cannot
-    # afford; this run trains the small-input form on the 28x28 images with the same training
-    # settings (the chapter's He initialisation is --init he).
-    "nin": ("04-nin", None, ["--model", "nin", "--small-input", "--epochs", "5",
-                             "--batch-size", "128", "--optimizer", "sgd", "--lr", "0.1",
-                             "--momentum", "0", "--init", "he"]),
-    "resnet18": ("07-resnet", 0.93, _preset_args("07-resnet")),
+    "lenet": ("01-lenet", 0.88, _preset("01-lenet")),
+    "lenet_bn": ("06-batch-norm", 0.90, _preset("06-batch-norm", "BN-LeNet")),
+    # Chapter 04's gpu preset is d2l's 224x224 ImageNet form, which a CPU cannot afford; this
+    # run trains the small-input form on the 28x28 images with the same training settings.
+    "nin": ("04-nin", None, _preset("04-nin").replace(small_input=True, model_options=(),
+                                                     resize=None)),
+    "resnet18": ("07-resnet", 0.93, _preset("07-resnet")),
 }
 
 
@@ -68,18 +67,16 @@ def train_run(name, ctx="auto", seed=0, resume=False, say=print):
     folder holds it, else start it anew (replacing only an earlier run's own files). Returns
     ``(gluoncnn.runs.RunResult, the command line, resumed)``."""
     from gluoncnn import runs
-    from gluoncnn.cli import train_settings
-    args = RUNS[name][2]
+    from gluoncnn.cli import command_line
     out = os.path.join(ROOT, "runs", "full", name)
-    dataset = [] if "--dataset" in args else ["--dataset", "fashion-mnist"]
-    argv = [*args, *dataset, "--ctx", ctx, "--seed", str(seed), "--out", out,
-            "--progress", "off"]
+    config = RUNS[name][2].replace(ctx=ctx, seed=seed, progress="off")
+    argv = [*command_line(config), "--out", out]
     resumed = resume and os.path.isfile(os.path.join(out, runs.RUN_FILE))
     if resumed:
         result = runs.train(out, {"progress": "off"}, resume=True, say=say)
     else:
-        result = runs.train(out, train_settings(argv), overwrite=True,
-                            command=["gluoncnn", "train", *argv], say=say)
+        result = runs.train(out, config, overwrite=True, command=["gluoncnn", "train", *argv],
+                            say=say)
     if result.status != "finished":
         raise SystemExit(f"{name}: training {result.status}; continue with "
                          f"benchmarks/full_mode.py {name} --resume")

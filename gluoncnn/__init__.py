@@ -30,6 +30,7 @@ _EXPORTS = {
     "load_data": "data", "load_data_fashion_mnist": "data",
     "try_gpu": "train", "try_all_gpus": "train", "train_ch5": "train", "fit": "train",
     "evaluate": "train", "evaluate_accuracy": "train", "lr_find": "train",
+    "TrainConfig": "config",
     "summary": "analysis", "receptive_field": "analysis", "compare": "analysis",
     # d2l's helpers, so that ``import gluoncnn as d2l`` runs d2l's CNN chapters' code
     "train_ch6": "train", "evaluate_accuracy_gpu": "train",
@@ -40,8 +41,8 @@ _EXPORTS = {
 }
 # models, data, train and compress import MXNet when they load (each checks it first, with
 # runtime.import_mxnet); the others work without it.
-_SUBMODULES = ("models", "data", "train", "compress", "analysis", "cli", "course", "cuda_libs",
-               "d2l_utils", "doctor", "errors", "progress", "runtime", "utils")
+_SUBMODULES = ("models", "data", "train", "compress", "analysis", "cli", "config", "course",
+               "cuda_libs", "d2l_utils", "doctor", "errors", "progress", "runtime", "utils")
 __all__ = ["__version__", *sorted(_EXPORTS)]
 
 runtime.configure_threads()

@@ -2,9 +2,10 @@
 launch``.
 
 A job is MXNet's parameter server (ps-lite): one scheduler, ``-s`` servers and ``-n`` workers,
-each a process with its ``DMLC_*`` environment (:func:`gluoncnn.train.dist_env`). The workers
-run the command (``gluoncnn train ... --kvstore dist_sync``); the scheduler and the servers run
-``python -c "import mxnet"``, which serves until the workers are done.
+each a process with its ``DMLC_*`` environment (:func:`dist_env`, also
+``gluoncnn.train.dist_env``). The workers run the command (``gluoncnn train ... --kvstore
+dist_sync``); the scheduler and the servers run ``python -c "import mxnet"``, which serves until
+the workers are done.
 
 Why not MXNet's own launcher (``tools/launch.py``, the dmlc tracker) alone: it waits on the
 scheduler and nothing else. When a worker or a server dies, the others wait forever, because
@@ -229,11 +230,32 @@ def _address(host):
                           f"IP address instead") from None
 
 
+def dist_env(role, root_port, num_workers, num_servers=1, root_uri="127.0.0.1", base=None,
+             node_host=None):
+    """The environment a ps-lite process needs: ``role`` is 'scheduler', 'server' or 'worker'.
+
+    Every process (on every machine) gets the same ``DMLC_PS_ROOT_URI``/``PORT`` (the scheduler's
+    address) and counts; then workers run the training script with ``fit(...,
+    kvstore='dist_sync')``, servers and the scheduler run ``python -c "import mxnet"``.
+    ``node_host`` (``DMLC_NODE_HOST``) is the address this process listens on; by default
+    127.0.0.1 when the scheduler is on a loopback address, so that a one-machine job stays on
+    the loopback interface (ps-lite otherwise picks the first non-loopback interface), and
+    ps-lite's own choice (or ``DMLC_INTERFACE``) otherwise.
+    """
+    env = dict(os.environ if base is None else base)
+    env.update(DMLC_ROLE=role, DMLC_PS_ROOT_URI=str(root_uri), DMLC_PS_ROOT_PORT=str(root_port),
+               DMLC_NUM_SERVER=str(num_servers), DMLC_NUM_WORKER=str(num_workers))
+    if node_host is None and str(root_uri) in ("127.0.0.1", "localhost"):
+        node_host = "127.0.0.1"
+    if node_host is not None:
+        env["DMLC_NODE_HOST"] = str(node_host)
+    return env
+
+
+
 def _plan(args):
     """``[(role, index, host, argv, env)]`` of every process: the scheduler first, then the
     servers, then the workers."""
-    # imports mxnet, for nothing but the environment; the job itself runs in the children
-    from .train import dist_env
     serve = [args.python, "-c", "import mxnet"]
     extra = {"server": _pairs(args.env_server, "--env-server"),
              "worker": _pairs(args.env_worker, "--env-worker"), "scheduler": {}}

@@ -138,19 +138,20 @@ def test_ctrl_c_saves_a_checkpoint_and_exits_130(tmp_path, capsys, monkeypatch):
 
 
 def test_every_fit_option_is_reachable():
-    from gluoncnn import runs
+    """fit's options are the config's training fields, each a flag; fit's other keywords are
+    objects or the run folder's (set by gluoncnn.runs), never a setting of the run."""
+    from gluoncnn.config import FIT_OPTIONS, TrainConfig
     from gluoncnn.train import fit
-    params = set(inspect.signature(fit).parameters)
     settings = vars(cli.build_parser().parse_args(["train", "--model", "lenet", "--log-dir",
                                                    "tb"]))
-    reachable = set(runs.fit_kwargs_from_settings(settings, None)) | runs.FIT_SET_BY_RUN
-    assert params <= reachable, f"fit options without a flag: {params - reachable}"
+    assert set(FIT_OPTIONS) <= set(settings)
+    assert TrainConfig(**cli.train_settings(["--model", "lenet"])) == TrainConfig(model="lenet")
+    params = set(inspect.signature(fit).parameters) - {"options"}
+    assert params == {"net", "train_iter", "test_iter", "config", "checkpoint_dir", "resume",
+                      "plot", "history_file", "on_step", "classes", "callbacks", "threads"}
 
 
 def test_log_dir_writes_tensorboard_event_files(tmp_path, capsys):
-    from gluoncnn.train import fit
-    if "log_dir" not in inspect.signature(fit).parameters:
-        pytest.skip("this gluoncnn.train.fit has no log_dir yet")
     code, out, err = run_cli(capsys, *TRAIN, "--no-plot", "--out", tmp_path / "run",
                              "--log-dir", tmp_path / "tb")
     assert code == 0, err
@@ -283,11 +284,11 @@ def test_summary_of_a_small_only_model_at_any_input(capsys):
 
 
 def test_amp_choices_reach_fit(tmp_path):
-    from gluoncnn import runs
-    for given, fit_amp in (("off", None), ("auto", "auto"), ("float16", "float16"),
-                           (False, None), (True, True)):
-        settings = dict(runs.TRAIN_DEFAULTS, amp=given)
-        assert runs.fit_kwargs_from_settings(settings, None)["amp"] == fit_amp
+    """One vocabulary: the config's names; fit's older values (and old run.json's) read as them."""
+    from gluoncnn.config import TrainConfig
+    for given, name in (("off", "off"), ("auto", "auto"), ("float16", "float16"),
+                        (False, "off"), (None, "off"), (True, "float16")):
+        assert TrainConfig(amp=given).amp == name
     assert cli.train_settings(["--amp"])["amp"] == "float16"
     assert cli.train_settings([])["amp"] == "off"
 
@@ -446,18 +447,17 @@ def test_download_flag_reaches_load_data(monkeypatch):
         return [], []
 
     monkeypatch.setattr(gluoncnn.data, "load_data", load_data)
-    settings = dict(runs.TRAIN_DEFAULTS, **cli.train_settings(["--model", "lenet",
-                                                               "--download"]))
-    runs.load_data(settings)
-    assert settings["download"] is True and seen["download"] is True
+    config = runs.TrainConfig(**cli.train_settings(["--model", "lenet", "--download"]))
+    runs.load_data(config)
+    assert config.download is True and seen["download"] is True
 
 
 def test_every_train_flag_is_a_run_setting():
-    settings = vars(cli.build_parser().parse_args(["train", "--model", "lenet"]))
-    from gluoncnn import runs
-    assert set(runs.TRAIN_DEFAULTS) <= set(settings)
-    assert {k: settings[k] for k in runs.TRAIN_DEFAULTS if k != "model"} == \
-        {k: v for k, v in runs.TRAIN_DEFAULTS.items() if k != "model"}
+    """The train flags are generated from the config: one per field, its default the field's."""
+    from gluoncnn import config
+    settings = vars(cli.build_parser().parse_args(["train"]))
+    defaults = config.TrainConfig().to_dict()
+    assert {k: settings[k] for k in config.FIELD_NAMES} == defaults
 
 
 def test_summary_with_model_option(capsys):

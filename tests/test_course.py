@@ -234,25 +234,27 @@ def test_compression_targets_are_points_lost_against_float32():
     assert lines[1].endswith("MISSED by 0.5 points")
 
 
-def test_train_args_are_the_command_line_of_the_same_run():
-    assert course.settings("07-resnet", "gpu").train_args() == [
-        "--model", "resnet18", "--dataset", "fashion-mnist", "--epochs", "5",
-        "--batch-size", "256", "--optimizer", "sgd", "--lr", "0.1", "--wd", "0.0001",
-        "--momentum", "0.9", "--schedule", "cosine", "--small-input"]
-    args = course.settings("08-beyond-resnet", "cpu").train_args("WRN-10-2")
-    assert args[:2] == ["--model", "wide_resnet_cifar"]
-    assert args[-4:] == ["--model-option", "depth=10", "--model-option", "widen_factor=2"]
-    assert "--train-size" in args and args[args.index("--train-size") + 1] == "20000"
-    with pytest.raises(GluonCNNError, match="no 'gluoncnn train' form"):
-        course.settings("10-squeezenet", "cpu").train_args()
+def test_a_chapters_settings_are_a_config():
+    config = course.settings("07-resnet", "gpu").config()
+    assert (config.model, config.small_input, config.model_options) == ("resnet18", True, ())
+    assert (config.epochs, config.batch_size, config.lr, config.momentum, config.wd,
+            config.schedule) == (5, 256, 0.1, 0.9, 1e-4, "cosine")
+    wrn = course.settings("08-beyond-resnet", "cpu").config("WRN-10-2")
+    assert wrn.model == "wide_resnet_cifar" and wrn.train_size == 20000
+    assert wrn.model_options == (("depth", 10), ("widen_factor", 2))
+    linear = course.settings("10-squeezenet", "cpu").config()
+    assert linear.schedule(0) == pytest.approx(0.001)
+    with pytest.raises(GluonCNNError, match="Python object"):
+        linear.to_dict()  # a run folder cannot record a function
 
 
-def test_train_args_parse_with_the_cli():
+def test_a_chapters_config_is_a_command_line_of_the_same_run():
     from gluoncnn import cli
-    args = cli.build_parser().parse_args(
-        ["train", *course.settings("05-googlenet", "cpu").train_args()])
-    assert (args.model, args.resize, args.train_size, args.init) == ("googlenet", 48, None,
-                                                                     "xavier")
+    config = course.settings("05-googlenet", "cpu").config()
+    argv = cli.command_line(config)
+    assert argv[:2] == ["--model", "googlenet"]
+    args = cli.build_parser().parse_args(["train", *argv])
+    assert cli.train_config(args, argv) == config
     assert dict(args.model_options) == {"aux_logits": False, "lrn": False, "dropout": 0.0,
                                         "width": 0.5}
 
@@ -356,5 +358,39 @@ def test_full_mode_table_names_each_run_and_where_it_ran(tmp_path, monkeypatch):
     assert report.full_mode_table(path).splitlines()[2] == (
         "| `nin` | `04-nin` | 5 | 0.8551 | - | 97.0 | AMD EPYC (2 cores, unrecorded OpenMP "
         "threads), 2026-12-02 |")
-    monkeypatch.setattr(report, "FULL_MODE_RESULTS", str(path))
-    assert runner.main(["table", "--full-mode"]) == 0
+
+
+def test_the_readme_tables_are_the_repositorys_script(tmp_path, monkeypatch, capsys):
+    """The package writes no README: scripts/course_tables.py gives it the repository's files."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("course_tables",
+                                                  REPO / "scripts" / "course_tables.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    readme = tmp_path / "README.md"
+    readme.write_text("<!-- full-mode-results: x -->\nold\n<!-- /full-mode-results -->\n")
+    monkeypatch.setattr(script, "README", readme)
+    monkeypatch.setattr(script, "FULL_MODE", tmp_path / "none.json")
+    assert script.main(["--full-mode", "--readme"]) == 0
+    assert "No full-mode run recorded yet" in readme.read_text()
+    assert "No full-mode run recorded yet" in capsys.readouterr().out
+
+
+def test_the_package_never_looks_for_a_repository():
+    import gluoncnn.course as package_course
+    from gluoncnn.course import report
+    assert not hasattr(package_course, "REPO") and not hasattr(report, "README")
+    source = "".join(p.read_text() for p in (REPO / "gluoncnn").rglob("*.py"))
+    assert "README.md" not in source
+
+
+def test_every_chapters_settings_are_a_valid_config_and_fit_options():
+    """Each chapter's settings (and variants') make a checked TrainConfig, and the keywords a
+    chapter passes to fit are fit's options."""
+    from gluoncnn.train.engine import fit_config
+    for chapter in course.CHAPTERS:
+        for name in course.PRESET_NAMES:
+            s = course.settings(chapter, name)
+            for v in [s, *(s.variant(label) for label in s.variants)]:
+                assert v.config().epochs == v.epochs
+                assert fit_config(v.epochs, v.fit_options()).lr == v.lr

@@ -21,11 +21,13 @@ def full_mode(tmp_path, monkeypatch, benchmark_script):
 
 @pytest.mark.parametrize("name", ["lenet", "lenet_bn", "nin", "resnet18"])
 def test_every_run_is_a_valid_train_command(full_mode, name):
-    chapter, target, args = full_mode.RUNS[name]
+    chapter, target, config = full_mode.RUNS[name]
     assert os.path.isfile(os.path.join(ROOT, "notebooks", chapter + ".ipynb"))
     assert target is None or 0 < target < 1
-    settings = cli.build_parser().parse_args(["train", *args])
+    argv = cli.command_line(config)
+    settings = cli.build_parser().parse_args(["train", *argv])
     assert settings.model == name and settings.epochs >= 1
+    assert cli.train_config(settings, argv) == config
 
 
 def test_resume_continues_the_run_folder(full_mode, tmp_path, monkeypatch):
@@ -50,7 +52,7 @@ def test_resume_continues_the_run_folder(full_mode, tmp_path, monkeypatch):
 
     first = full_mode.run("lenet", "cpu", 0, resume=True)     # nothing to resume: a new run
     assert not calls[0]["resume"] and calls[0]["overwrite"] and calls[0]["out"] == out
-    assert calls[0]["settings"]["model"] == "lenet" and calls[0]["settings"]["lr"] == 0.003
+    assert calls[0]["settings"].model == "lenet" and calls[0]["settings"].lr == 0.003
     assert calls[0]["command"][:4] == ["gluoncnn", "train", "--model", "lenet"]
     assert first["wall_seconds"] is not None and first["test_acc"] == pytest.approx(0.82)
 
@@ -66,12 +68,13 @@ def test_resume_continues_the_run_folder(full_mode, tmp_path, monkeypatch):
 
 def test_a_full_mode_run_trains_through_the_library(full_mode, monkeypatch):
     """The real thing, shortened: LeNet on the shipped sample for 2 batches."""
-    monkeypatch.setitem(full_mode.RUNS, "lenet", ("01-lenet", 0.88, [
-        "--model", "lenet", "--epochs", "1", "--batch-size", "64", "--optimizer", "adam",
-        "--lr", "0.003", "--sample", "--max-batches", "2", "--no-hybridize"]))
+    monkeypatch.setitem(full_mode.RUNS, "lenet", ("01-lenet", 0.88, runs.TrainConfig(
+        model="lenet", epochs=1, batch_size=64, optimizer="adam", lr=0.003, sample=True,
+        max_batches=2, hybridize=False)))
     result = full_mode.run("lenet", "cpu", 0)
     assert result["epochs"] == 1 and 0 <= result["test_acc"] <= 1
-    assert result["command"].startswith("gluoncnn train --model lenet --epochs 1")
+    assert result["command"].startswith("gluoncnn train --model lenet --batch-size 64 --sample "
+                                        "--epochs 1")
     folder = os.path.join(full_mode.ROOT, "runs", "full", "lenet")
     assert runs.check_finished(folder) == os.path.join(folder, runs.FINAL_PARAMS)
 
@@ -82,4 +85,4 @@ def test_a_full_mode_run_trains_through_the_library(full_mode, monkeypatch):
 def test_runs_are_the_chapters_gpu_preset(full_mode, name, chapter, variant):
     from gluoncnn import course
     assert full_mode.RUNS[name][0] == chapter
-    assert full_mode.RUNS[name][2] == course.settings(chapter, "gpu").train_args(variant)
+    assert full_mode.RUNS[name][2] == course.settings(chapter, "gpu").config(variant)

@@ -11,9 +11,9 @@ import pytest
 from mxnet import nd
 
 from gluoncnn import cli
+from gluoncnn.analysis import compute_figures
 from gluoncnn.errors import GluonCNNError, InputError, OptionError
 from gluoncnn.models import (
-    compute_figures,
     families,
     get_model,
     list_models,

@@ -208,17 +208,19 @@ def test_the_readme_counts_the_notebook_cells_nbval_compares():
 
 
 def test_the_readme_shows_the_recorded_cpu_runs_as_the_records_say():
-    """The README's table of the cpu preset's runs is `python -m gluoncnn.course table --preset
+    """The README's table of the cpu preset's runs is `python scripts/course_tables.py --preset
     cpu`, computed from notebooks/results/cpu: a re-run chapter that changes a number fails here
-    until the README is regenerated."""
+    until the README is regenerated (`make tables`)."""
     from gluoncnn.course.report import markdown_table
-    assert markdown_table("cpu") in (REPO / "README.md").read_text()
+    assert markdown_table("cpu", REPO / "notebooks" / "results") in \
+        (REPO / "README.md").read_text()
 
 
 def test_the_readme_shows_the_full_mode_runs_as_their_records_say():
-    """`python -m gluoncnn.course table --full-mode`, from benchmarks/results/full_mode.json."""
+    """`python scripts/course_tables.py --full-mode`, from benchmarks/results/full_mode.json."""
     from gluoncnn.course.report import full_mode_table
-    assert full_mode_table() in (REPO / "README.md").read_text()
+    assert full_mode_table(REPO / "benchmarks" / "results" / "full_mode.json") in \
+        (REPO / "README.md").read_text()
 
 
 @pytest.mark.parametrize("script, results", [("epoch", "epoch.json"), ("run", "latest.json")])

@@ -241,15 +241,15 @@ def test_resume_states_compatible_changes(run_dir, capsys):
 
 
 def test_merge_resume_keeps_what_the_checkpoints_depend_on():
-    previous = {"settings": dict(runs.TRAIN_DEFAULTS, model="lenet", optimizer="adam",
-                                 model_options=[("activation", "sigmoid")])}
-    settings, said = runs.merge_resume(previous, {"model": "LeNet", "optimizer": "Adam",
-                                                  "model_options": [["activation", "sigmoid"]],
-                                                  "epochs": 20}, "runs/x")
-    assert settings["epochs"] == 20 and said == ["epochs 10 -> 20"]
+    previous = {"settings": {"model": "lenet", "optimizer": "adam",
+                             "model_options": [("activation", "sigmoid")]}}
+    config, said = runs.merge_resume(previous, {"model": "LeNet", "optimizer": "Adam",
+                                                "model_options": [["activation", "sigmoid"]],
+                                                "epochs": 20}, "runs/x")
+    assert config.epochs == 20 and said == ["epochs 10 -> 20"]
     with pytest.raises(runs.RunFolderError, match="another nesterov"):
         runs.merge_resume(previous, {"nesterov": True}, "runs/x")
-    zoo = {"settings": dict(runs.TRAIN_DEFAULTS, model="resnet18")}
+    zoo = {"settings": {"model": "resnet18"}}
     assert runs.merge_resume(zoo, {"model": "resnet18_v1"}, "runs/x")[1] == []  # the zoo's name
     with pytest.raises(runs.RunFolderError, match="another model"):
         runs.merge_resume(zoo, {"model": "resnet18_v2"}, "runs/x")
@@ -313,8 +313,8 @@ def test_only_worker_0_of_a_distributed_run_keeps_the_folder(tmp_path, monkeypat
 
     seen, said = {}, []
 
-    def fit(net, train_iter, test_iter, **kwargs):
-        seen.update(kwargs)
+    def fit(net, train_iter, test_iter, config, **kwargs):
+        seen.update(kwargs, kvstore=config.kvstore)
         return train.History()
 
     monkeypatch.setattr(runs, "_distributed_kvstore", lambda kvstore: Worker())

@@ -17,7 +17,8 @@ Modules
 ``formulas``        the hand formulas (output size, parameters, multiply-adds, Inception, Fire)
 ``operators``       what one MXNet operator costs (kind, multiply-adds, activation memory)
 ``trace``           the symbolic forward with hooks: :class:`Trace`, :class:`Call`, :func:`trace`
-``summary``         :class:`Row`, :class:`Summary` (``.row(path)``), :func:`summary`
+``summary``         :class:`Row`, :class:`Summary` (``.row(path)``), :func:`summary`,
+                    :func:`compute_figures` (a registered model's figures, from its code)
 ``receptive``       :func:`receptive_field`
 ``compare``         :func:`compare`, :func:`plot_comparison`, :func:`throughput` (the timer)
 ``formatting``      numbers as the tables print them
@@ -86,9 +87,10 @@ from .formulas import (
 )
 from .operators import KINDS  # noqa: F401  (the kinds of Summary.macs_by_kind)
 from .receptive import receptive_field
-from .summary import Row, Summary, summarise, summary
+from .summary import Row, Summary, compute_figures, summarise, summary
 from .trace import Call, Trace, trace
 
 __all__ = ["summary", "Summary", "Row", "receptive_field", "compare", "plot_comparison",
            "conv_output_size", "conv_params", "conv_macs", "dense_params", "dense_macs",
-           "inception_cost", "fire_cost", "throughput", "trace", "Trace", "Call", "summarise"]
+           "inception_cost", "fire_cost", "throughput", "trace", "Trace", "Call", "summarise",
+           "compute_figures"]

@@ -389,3 +389,16 @@ def summarise(tr: Trace, dtype_bytes: int = 4) -> Summary:
         macs_by_kind=builder.macs_by_kind, depth=_graph_depth(tr), dtype_bytes=dtype_bytes,
         output_shape=tr.shapes(tr.outputs), uncounted_ops=sorted(builder.uncounted),
         unknown_params=sorted(builder.params.unknown))
+
+
+def compute_figures(name: str) -> dict[str, int]:
+    """``params``, ``train_only_params`` and ``macs`` of registered model ``name`` at its
+    builder's defaults and default input, computed from the code (symbolically: nothing runs).
+    These are what :func:`gluoncnn.models.register_model` records; a test asserts they agree."""
+    from ..models import model_info
+    info = model_info(name)
+    net = info.builder()
+    counts = net.param_counts((1,) + info.input_shape)
+    macs = summary(net, (1,) + info.input_shape, print_table=False).macs
+    return {'params': counts['inference'], 'train_only_params': counts['train_only'],
+            'macs': int(macs)}

@@ -36,8 +36,10 @@ from .parser import (  # noqa: F401
     CLIError,
     HelpFormatter,
     build_parser,
+    command_line,
     parse_input_shape,
     parse_model_option,
+    train_config,
     train_settings,
 )
 
@@ -46,8 +48,6 @@ EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 # catalogue, gluoncnn.data.DATASETS).
 SMALL_INPUT_BELOW = runs.SMALL_INPUT_BELOW
 RUN_FILE, CHECKPOINT_DIR, FINAL_PARAMS = runs.RUN_FILE, runs.CHECKPOINT_DIR, runs.FINAL_PARAMS
-FIT_SET_BY_CLI = runs.FIT_SET_BY_RUN
-fit_kwargs_from_settings = runs.fit_kwargs_from_settings
 model_kwargs = runs.model_kwargs
 
 

@@ -8,6 +8,7 @@ import sys
 from typing import Any, Callable
 
 from .. import runs
+from ..config import TrainConfig
 from .parser import (
     CLIError,
     _add_data_args,
@@ -16,6 +17,7 @@ from .parser import (
     _explicit_dests,
     _settings,
     parse_input_shape,
+    train_config,
 )
 
 
@@ -31,10 +33,22 @@ def _write_json(path: str, obj: Any) -> None:
 # ----------------------------------------------------------------------------- train
 
 def cmd_train(args: argparse.Namespace, argv: list[str]) -> int:
+    if args.resume and args.config:
+        raise CLIError("--resume continues the run in --out with its own settings: drop "
+                       "--config (give the settings to change as flags)")
+    if args.resume:
+        settings = _settings(args, _explicit_dests(argv, _add_train_args))
+        if args.print_config:
+            _say(runs.merge_resume(runs.read_run(args.out), settings, args.out)[0].to_json(),
+                 end="")
+            return 0
+    else:
+        settings = train_config(args, argv)
+        if args.print_config:
+            _say(settings.to_json(), end="")
+            return 0
     if args.find_lr:
-        return _find_lr(args)
-    explicit = _explicit_dests(argv, _add_train_args)
-    settings = _settings(args, explicit if args.resume else None)
+        return _find_lr(args, settings)
     plan = runs.plan_training(args.out, settings, resume=args.resume, overwrite=args.overwrite,
                               command=["gluoncnn", "train", *argv])
     _say(plan.describe())
@@ -59,10 +73,10 @@ def cmd_train(args: argparse.Namespace, argv: list[str]) -> int:
     return 0
 
 
-def _find_lr(args: argparse.Namespace) -> int:
+def _find_lr(args: argparse.Namespace, config: TrainConfig) -> int:
     if args.resume:
         raise CLIError("--find-lr tests learning rates on a new model: drop --resume")
-    result = runs.find_lr(_settings(args))
+    result = runs.find_lr(config)
     result.plot(args.find_lr)
     _say(result)
     _say(f"plot: {args.find_lr}")
@@ -86,17 +100,17 @@ def _eval_args(p: argparse.ArgumentParser) -> None:
 
 
 def _settings_from_run(args: argparse.Namespace, argv: list[str],
-                       add_args: Callable) -> dict[str, Any]:
-    """Run settings for eval/export: ``--run``'s, with the options given now on top; fills
-    ``args.params`` from the run (refused when the folder's files disagree)."""
-    settings = dict(runs.TRAIN_DEFAULTS, **_settings(args))
+                       add_args: Callable) -> TrainConfig:
+    """The run's config for eval/export: ``--run``'s model and data settings, with the options
+    given now on top; fills ``args.params`` from the run (refused when the folder's files
+    disagree)."""
+    settings = _settings(args)
     if args.run:
-        run = runs.read_run(args.run)
+        run = runs.run_config(runs.read_run(args.run), args.run)
         explicit = _explicit_dests(argv, add_args)
-        settings.update({k: v for k, v in run["settings"].items()
-                         if k in _FROM_RUN and k not in explicit})
+        settings.update({k: getattr(run, k) for k in _FROM_RUN if k not in explicit})
         args.params = args.params or runs.check_finished(args.run)
-    return settings
+    return TrainConfig(**settings)
 
 
 def cmd_eval(args: argparse.Namespace, argv: list[str]) -> int:
@@ -112,7 +126,7 @@ def cmd_eval(args: argparse.Namespace, argv: list[str]) -> int:
                        "--pretrained PATH" if not args.params else
                        "--params and --pretrained both give parameters: pass one")
     checked = runs.verify_params(args.params) if args.params else "pretrained weights"
-    ctxs = train_parse_ctx(runs.parse_ctx(args.ctx))
+    ctxs = train_parse_ctx(args.ctx)
     net = runs.build_model(name, kwargs, pretrained=args.pretrained)
     if args.params:
         runs.load_parameters(net, args.params, ctxs)
@@ -137,7 +151,7 @@ def cmd_eval(args: argparse.Namespace, argv: list[str]) -> int:
          f"macro F1 {macro['f1']:.4f}")
     _say(f"  throughput       {result['examples_per_sec']:,.0f} images/s on "
          f"{', '.join(str(c) for c in ctxs)} ({result['time']:.2f} s, batch "
-         f"{settings['batch_size']}, data loading included)")
+         f"{settings.batch_size}, data loading included)")
     _say("\nper class (recall is the per-class accuracy)")
     _say(_format_report(report, labels))
     _say("\nconfusion matrix (rows: true class, columns: predicted class)")
@@ -266,9 +280,9 @@ def cmd_export(args: argparse.Namespace, argv: list[str]) -> int:
     c, h, w = args.input or (1, 28, 28)
     if args.in_channels not in (None, c):
         raise CLIError(f"--in-channels {args.in_channels} does not match --input {c},{h},{w}")
-    name = runs.resolve_model(settings["model"])
-    kwargs = runs.model_kwargs(name, settings["classes"] or 10, c, settings["small_input"],
-                               settings["model_options"], min(h, w))
+    name = runs.resolve_model(settings.model)
+    kwargs = runs.model_kwargs(name, settings.classes or 10, c, settings.small_input,
+                               settings.model_options, min(h, w))
     if not args.params:
         raise CLIError("no parameters given: pass --params FILE (or --run DIR)")
     formats = (args.format or ("symbol",)) + (("onnx",) if args.onnx else ())
@@ -277,8 +291,8 @@ def cmd_export(args: argparse.Namespace, argv: list[str]) -> int:
     result = export_model(net, name, kwargs, (c, h, w), args.out, prefix=args.name,
                           onnx="onnx" in formats, check_batch=args.batch,
                           symbol="symbol" in formats,
-                          dataset=settings["dataset"] if args.run else None,
-                          normalize=settings["normalize"] if args.run else False)
+                          dataset=settings.dataset if args.run else None,
+                          normalize=settings.normalize if args.run else False)
     _say(f"exported {describe(result)}:")
     if result.symbol:
         _say(f"  symbol      {result.symbol}")

@@ -6,11 +6,8 @@ import ast
 import platform
 from typing import Any, Callable
 
-from .. import __version__, runs
+from .. import __version__, config
 from ..errors import OptionError
-
-D = runs.TRAIN_DEFAULTS
-
 
 #: In a help text, where the catalogue's dataset names go.
 DATASET_NAMES_HERE = "{dataset names}"
@@ -61,15 +58,6 @@ def _number(convert: Callable[[str], Any], ok: Callable[[Any], bool], what: str)
 
 _positive_int = _number(int, lambda v: v > 0, "a positive whole number")
 _nonneg_int = _number(int, lambda v: v >= 0, "a whole number >= 0")
-_positive_float = _number(float, lambda v: v > 0, "a positive number")
-_nonneg_float = _number(float, lambda v: v >= 0, "a number >= 0")
-
-
-def _fraction(text: str) -> float:
-    value = _nonneg_float(text)
-    if value >= 1:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text!r}")
-    return value
 
 
 def parse_formats(text: str) -> tuple[str, ...]:
@@ -114,137 +102,97 @@ def parse_model_option(text: str) -> tuple[str, Any]:
 
 # ----------------------------------------------------------------------------- the parser
 
+def _field_type(f):
+    """An argparse type for config field ``f``: the text as the field's type, then the field's
+    own check (its message, one line)."""
+    convert = config.field_type(f)
+    what = {int: "a whole number", float: "a number"}.get(convert, "a text")
+
+    def parse(text):
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+        try:
+            f.metadata["check"](f.name, value)
+        except OptionError as err:
+            raise argparse.ArgumentTypeError(str(err)) from None
+        return value
+    return parse
+
+
+def add_config_flags(group, names, help: dict[str, str] | None = None) -> None:
+    """The flags of the config fields ``names`` (:class:`gluoncnn.config.TrainConfig`), each
+    generated from its field: name, default, help, type and check, choices. ``help`` replaces a
+    field's help text for one command."""
+    by_name = {f.name: f for f in config.fields()}
+    for name in names:
+        f = by_name[name]
+        cli = f.metadata["cli"]
+        option = cli.get("flag") or "--" + name.replace("_", "-")
+        text = (help or {}).get(name, f.metadata["help"].replace("%", "%%"))
+        kwargs: dict[str, Any] = {"dest": name, "help": text}
+        if cli.get("metavar"):
+            kwargs["metavar"] = cli["metavar"]
+        if cli.get("append"):
+            kwargs.update(action="append", default=list(f.default), type=parse_model_option)
+        elif f.default is None and config.field_type(f) is bool or cli.get("negatable"):
+            kwargs.update(action=argparse.BooleanOptionalAction, default=f.default)
+        elif isinstance(f.default, bool):
+            kwargs.update(action="store_false" if f.default else "store_true", default=f.default)
+        else:
+            kwargs["default"] = f.default
+            if cli.get("choices"):
+                kwargs["choices"] = cli["choices"]
+            else:
+                kwargs["type"] = _field_type(f)
+            if cli.get("const"):
+                kwargs.update(nargs="?", const=cli["const"])
+        group.add_argument(option, **kwargs)
+
+
+#: The titles of ``gluoncnn train``'s flag groups, one per group of config fields.
+_GROUP_TITLES = {"model": "model", "data": "data",
+                 "training": "training (the options of gluoncnn.train.fit)",
+                 "run": "run folder"}
+
+
 def _add_model_args(p: argparse.ArgumentParser, classes_help: str):
     g = p.add_argument_group("model")
-    g.add_argument("--classes", type=_positive_int, metavar="N", help=classes_help)
-    g.add_argument("--in-channels", type=_positive_int, metavar="C",
-                   help="input channels (default: the dataset's, 1 for (fashion-)mnist, "
-                        "3 for cifar; for summary/export: the --input channels)")
-    g.add_argument("--small-input", action=argparse.BooleanOptionalAction, default=None,
-                   help="use the small-image stem (CIFAR 32x32, Fashion-MNIST 28x28). Default: "
-                        f"on when the input side is below {runs.SMALL_INPUT_BELOW} (e.g. no "
-                        "--resize), "
-                        "off from 96 up; ignored by models without that option (lenet)")
-    g.add_argument("--model-option", dest="model_options", action="append", default=[],
-                   type=parse_model_option, metavar="KEY=VALUE",
-                   help="a family option of the model, repeatable, value a Python literal "
-                        "(e.g. --model-option stochastic_depth=0.5); 'gluoncnn list -v' shows them")
+    add_config_flags(g, ("classes", "in_channels", "small_input", "model_options"),
+                     help={"classes": classes_help})
     return g
 
 
-def _add_pretrained_arg(g, what: str) -> None:
-    g.add_argument("--pretrained", metavar="PATH",
-                   help=f"an MXNet model-zoo or GluonCV .params file to load ({what}); matched "
-                        f"by architecture, nothing is downloaded")
+def _pretrained_help(what: str) -> dict[str, str]:
+    return {"pretrained": f"an MXNet model-zoo or GluonCV .params file to load ({what}); "
+                          f"matched by architecture, nothing is downloaded"}
 
 
 def _add_data_args(p: argparse.ArgumentParser, train: bool = True):
     g = p.add_argument_group("data")
-    g.add_argument("--dataset", default=D["dataset"],
-                   help=f"dataset name ({DATASET_NAMES_HERE})")
-    g.add_argument("--data-root", metavar="DIR",
-                   help="folder holding the datasets (default: $GLUONCNN_DATA or the data "
-                        "module's default)")
-    g.add_argument("--batch-size", type=_positive_int, default=D["batch_size"], metavar="N",
-                   help="mini-batch size")
-    g.add_argument("--resize", type=_positive_int, metavar="SIDE",
-                   help="resize images to SIDE x SIDE (e.g. 96 or 224 for ImageNet-form stems)")
-    g.add_argument("--normalize", action="store_true",
-                   help="normalise with the dataset's channel mean/std instead of [0, 1]")
-    if train:
-        g.add_argument("--augment", action="store_true",
-                       help="random crops/flips on the training set (as the data module defines)")
-    g.add_argument("--train-size", type=_positive_int, metavar="N",
-                   help="use only the first N training images")
-    g.add_argument("--test-size", type=_positive_int, metavar="N",
-                   help="use only the first N test images")
-    g.add_argument("--sample", action="store_true",
-                   help="use the shipped 1,000/500-image Fashion-MNIST sample (no data folder "
-                        "needed)")
-    g.add_argument("--download", action="store_true",
-                   help="download the dataset's missing files (checked against their sha1)")
-    g.add_argument("--num-workers", type=_nonneg_int, default=D["num_workers"], metavar="N",
-                   help="data-loading worker processes")
+    add_config_flags(g, [f.name for f in config.fields("data") if train or f.name != "augment"])
     return g
 
 
-def _add_ctx_arg(g) -> None:
-    g.add_argument("--ctx", default="auto",
-                   help="device(s): 'cpu', 'gpu', 'gpu:1', 'gpu:0,gpu:1' (data parallel), "
-                        "'gpu:all', or 'auto' (the first GPU, else the CPU)")
-
-
 def _add_train_args(p: argparse.ArgumentParser) -> None:
-    _add_model_args(p, "number of classes (default: the dataset's)")
-    p.add_argument("--model", help="model name (see 'gluoncnn list'); required unless --resume")
-    _add_pretrained_arg(p, "the starting weights; another --classes re-initialises the output "
-                           "layer")
-    _add_data_args(p, train=True)
-    g = p.add_argument_group("training (the options of gluoncnn.train.fit)")
-    g.add_argument("--epochs", type=_positive_int, default=D["epochs"], metavar="N",
-                   help="number of epochs")
-    _add_ctx_arg(g)
-    g.add_argument("--optimizer", default=D["optimizer"], help="sgd, nag, adam or rmsprop")
-    g.add_argument("--lr", type=_positive_float, default=D["lr"], help="(peak) learning rate")
-    g.add_argument("--momentum", type=_nonneg_float, default=D["momentum"],
-                   help="momentum (sgd/nag)")
-    g.add_argument("--nesterov", action="store_true", help="Nesterov momentum (sgd)")
-    g.add_argument("--wd", type=_nonneg_float, default=D["wd"], help="weight decay")
-    g.add_argument("--init", default=D["init"], choices=["paper", "he", "xavier"],
-                   help="initialisation: the model's paper init, he (MSRAPrelu: deep nets "
-                        "without batch norm, e.g. vgg, nin, leave chance faster) or xavier")
-    g.add_argument("--schedule", default=None,
-                   help="learning-rate schedule: constant, step, step:E1,E2,..., cosine, "
-                        "plateau, plateau:PATIENCE (default constant)")
-    g.add_argument("--warmup-epochs", type=_nonneg_float, default=D["warmup_epochs"],
-                   help="linear learning-rate warm-up epochs")
-    g.add_argument("--label-smoothing", type=_fraction, default=D["label_smoothing"],
-                   help="label smoothing epsilon")
-    g.add_argument("--clip-gradient", type=_positive_float, default=None, metavar="NORM",
-                   help="clip the gradient to this global L2 norm")
-    g.add_argument("--aux-weight", type=_nonneg_float, default=D["aux_weight"],
-                   help="weight of auxiliary-head losses (GoogLeNet)")
-    g.add_argument("--amp", nargs="?", const="float16", default=D["amp"],
-                   choices=runs.AMP_CHOICES,
-                   help="mixed precision (fit's amp): float16 on GPUs, bfloat16 on CPUs with "
-                        "native bf16 (AVX512_BF16/AMX), auto for what the machine does natively "
-                        "(float32 elsewhere); --amp alone is float16")
-    g.add_argument("--no-hybridize", dest="hybridize", action="store_false", default=True,
-                   help="run imperatively instead of hybridized (slower, easier to debug)")
-    g.add_argument("--kvstore", default=D["kvstore"],
-                   help="device, local, or dist_sync / dist_device_sync / dist_async for "
-                        "several processes (DMLC_* environment variables)")
-    g.add_argument("--seed", type=int, default=None, help="random seed for a repeatable run")
-    g.add_argument("--max-batches", type=_positive_int, default=None, metavar="N",
-                   help="stop each epoch after N batches (a quick try)")
-    g.add_argument("--progress", default=D["progress"], choices=["auto", "on", "off"],
-                   help="progress within an epoch: auto shows a bar on long epochs in a "
-                        "terminal, and elsewhere (a log, a pipe) a line on stderr every 10%% of "
-                        "the epoch, at most every 30 s")
-    g.add_argument("--keep-checkpoints", type=_positive_int, default=D["keep_checkpoints"],
-                   metavar="N",
-                   help="epoch checkpoints kept in the run folder")
-    g.add_argument("--quiet", dest="verbose", action="store_false", default=True,
-                   help="no per-epoch lines from fit")
-    g.add_argument("--log-dir", metavar="DIR",
-                   help="also write TensorBoard event files there: loss, accuracies and "
-                        "learning rate per epoch, loss and learning rate every 10 steps, the "
-                        "run's hyperparameters and the net's graph ('tensorboard --logdir DIR' "
-                        "shows them; needs pip install 'gluoncnn[tensorboard]')")
-    g.add_argument("--early-stop", type=_nonneg_int, default=D["early_stop"],
-                   metavar="PATIENCE",
-                   help="stop when the test accuracy has not improved for PATIENCE epochs "
-                        "(fit's EarlyStopping; 0: off)")
-    g.add_argument("--save-best", action=argparse.BooleanOptionalAction,
-                   default=D["save_best"],
-                   help="keep the parameters of the epoch with the best test accuracy in the run "
-                        "folder as best.params, with best.json (fit's BestCheckpoint)")
+    groups = {name: p.add_argument_group(title) for name, title in _GROUP_TITLES.items()}
+    for name in config.GROUPS:
+        add_config_flags(groups[name], [f.name for f in config.fields(name)])
+    g = groups["training"]
     g.add_argument("--find-lr", nargs="?", const="lr-find.png", default=None, metavar="PNG",
                    help="instead of training, run the learning-rate range test (lr 1e-7 to 10 "
                         "over --max-batches batches, default 100) with these settings, print "
                         "the suggested --lr and save the loss-against-lr plot as PNG (default "
                         "lr-find.png); writes no run folder and leaves no weights")
-    r = p.add_argument_group("run folder")
+    c = p.add_argument_group("config file")
+    c.add_argument("--config", metavar="FILE",
+                   help="read the run's settings from FILE (JSON, as --print-config prints them, "
+                        "or TOML on Python 3.11+); flags given as well override it")
+    c.add_argument("--print-config", action="store_true",
+                   help="print the run's settings as JSON (the file --config reads) and stop: "
+                        "nothing is trained or written")
+    r = groups["run"]
     r.add_argument("--out", metavar="DIR",
                    help="run folder: checkpoints/, history.csv/.json, curves.png, model.params, "
                         "run.json (default: runs/MODEL-DATASET)")
@@ -299,11 +247,11 @@ def build_parser() -> ArgumentParser:
                         "model.params come from it (options given here override)")
     p.add_argument("--model", help="model name")
     p.add_argument("--params", metavar="FILE", help="parameters file (net.save_parameters)")
-    _add_pretrained_arg(p, "instead of --params")
+    add_config_flags(p, ("pretrained",), help=_pretrained_help("instead of --params"))
     _add_model_args(p, "number of classes (default: the dataset's)")
     _add_data_args(p, train=False)
     g = p.add_argument_group("evaluation")
-    _add_ctx_arg(g)
+    add_config_flags(g, ("ctx",))
     g.add_argument("--topk", type=_positive_int, default=5, metavar="K",
                    help="also report top-K accuracy (when there are more than K classes)")
     g.add_argument("--max-batches", type=_positive_int, metavar="N",
@@ -325,7 +273,7 @@ def build_parser() -> ArgumentParser:
                    help="input shape of one image, e.g. 1,28,28 or 3,224,224 (default: 1,28,28)")
     p.add_argument("--max-depth", type=_nonneg_int, metavar="N",
                    help="show blocks nested at most N deep (0: the top-level stages only)")
-    _add_pretrained_arg(p, "checks that it fits the model")
+    add_config_flags(p, ("pretrained",), help=_pretrained_help("checks that it fits the model"))
     _add_model_args(p, "number of classes (default: 10 for inputs up to 32x32, else 1000)")
     p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                    help="show tracebacks on errors")
@@ -417,7 +365,43 @@ def _explicit_dests(argv: list[str], add_args: Callable) -> set[str]:
 def _settings(args: argparse.Namespace, keys: set[str] | None = None) -> dict[str, Any]:
     """The run settings among ``args`` (only ``keys`` when given)."""
     return {k: v for k, v in vars(args).items()
-            if k in runs.TRAIN_DEFAULTS and (keys is None or k in keys)}
+            if k in config.FIELD_NAMES and (keys is None or k in keys)}
+
+
+def train_config(args: argparse.Namespace, argv: list[str]) -> config.TrainConfig:
+    """The config of a ``gluoncnn train`` command line (``argv`` without ``train``): the
+    ``--config`` file's settings (or the defaults), and the flags given on top of them."""
+    if not args.config:
+        return config.TrainConfig(**_settings(args))
+    given = _explicit_dests(argv, _add_train_args)
+    settings = config.read_config_file(args.config)
+    return config.TrainConfig.from_dict(dict(settings, **_settings(args, given)), args.config)
+
+
+def command_line(cfg: config.TrainConfig) -> list[str]:
+    """The ``gluoncnn train`` flags of ``cfg``, one for each field that differs from its
+    default (what a run records as its command; :func:`train_config` reads them back equal). A
+    setting with no text form (a schedule function, ``None`` where the default is a number) is
+    an :class:`OptionError`."""
+    argv: list[str] = []
+    for f in config.fields():
+        value = getattr(cfg, f.name)
+        if value == f.default:
+            continue
+        cli = f.metadata["cli"]
+        option = cli.get("flag") or "--" + f.name.replace("_", "-")
+        if cli.get("append"):
+            argv += [a for k, v in value for a in (option, f"{k}={v!r}")]
+        elif isinstance(value, bool) and (f.default is None or cli.get("negatable")):
+            argv.append(option if value else "--no-" + option[2:])
+        elif isinstance(value, bool):
+            argv.append(option)  # a store_true or store_false flag: given, it flips the default
+        elif isinstance(value, (str, int, float)):
+            argv += [option, str(value)]
+        else:
+            raise OptionError(f"{f.name}={value!r} has no 'gluoncnn train' form; train it with "
+                              f"gluoncnn.train.fit")
+    return argv
 
 
 def train_settings(argv: list[str]) -> dict[str, Any]:

@@ -54,10 +54,6 @@ QUICK_ENV = "GLUONCNN_QUICK"
 PRESET_ENV = "GLUONCNN_PRESET"
 #: Where :func:`record` writes the chapter's results (set by the runner; unset: nowhere).
 RECORD_ENV = "GLUONCNN_RECORD"
-#: The repository the package runs from (``pip install -e .``): notebooks, benchmarks, README.
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-#: Recorded results, one folder per preset, one JSON file per chapter.
-RESULTS_DIR = os.path.join(REPO, "notebooks", "results")
 
 _TRUE = ("1", "true", "yes", "on")
 
@@ -217,9 +213,11 @@ def target_lines(chapter, results):
     return lines
 
 
-def recorded(preset_name, results_dir=None):
-    """``{chapter: record}`` of every chapter recorded in that preset (the runner's JSON files)."""
-    folder = os.path.join(results_dir or RESULTS_DIR, _check_preset(preset_name))
+def recorded(preset_name, results_dir):
+    """``{chapter: record}`` of every chapter recorded in that preset: the runner's JSON files in
+    ``results_dir/<preset>/`` (the repository's ``notebooks/results``; the package never looks for
+    a repository itself)."""
+    folder = os.path.join(results_dir, _check_preset(preset_name))
     found = {}
     if os.path.isdir(folder):
         for name in sorted(os.listdir(folder)):

@@ -97,49 +97,43 @@ class Settings:
         return data.load_data(self.dataset, batch_size or self.batch_size, resize=self.resize,
                               train_size=self.train_size, test_size=self.test_size)
 
-    def fit_options(self):
-        """The keyword arguments of ``fit`` these settings fix (epochs is positional)."""
-        schedule = self.schedule
-        if schedule == "linear":
-            lr, epochs = self.lr, self.epochs
-
-            def schedule(t):  # linear decay to 0 at the last epoch
-                return lr * (1 - t / epochs)
-        options = dict(optimizer=self.optimizer, lr=self.lr, wd=self.wd, schedule=schedule,
-                       init=self.init)
-        if self.optimizer in ("sgd", "nag"):
-            options["momentum"] = self.momentum
-        if self.amp:
-            options["amp"] = self.amp
-        return options
-
-    def train_args(self, variant=None):
-        """The same run as ``gluoncnn train`` arguments (``benchmarks/full_mode.py`` runs them);
-        a ``'linear'`` schedule has no command-line form and is refused."""
+    def config(self, variant=None, **changes):
+        """The chapter's run (or its ``variant`` of that label) as a
+        :class:`~gluoncnn.config.TrainConfig`, with ``changes`` on top: what
+        ``gluoncnn.runs.train`` trains and ``benchmarks/full_mode.py`` records. The ``options``'
+        ``small_input`` is the config's own field. A ``'linear'`` schedule is its function:
+        ``fit`` trains with it, a run folder cannot record it."""
         if variant is not None:
-            return self.variant(variant).train_args()
-        if self.schedule == "linear" or self.model in (None, "densenet_d2l"):
-            from ..errors import OptionError
-            raise OptionError(f"{self.model} with schedule {self.schedule!r} has no "
-                              f"'gluoncnn train' form; train it in its chapter")
-        args = ["--model", self.model, "--dataset", self.dataset, "--epochs", str(self.epochs),
-                "--batch-size", str(self.batch_size), "--optimizer", self.optimizer,
-                "--lr", str(self.lr), "--wd", str(self.wd)]
-        if self.optimizer in ("sgd", "nag"):
-            args += ["--momentum", str(self.momentum)]
-        for flag, value in (("--schedule", self.schedule), ("--init", self.init),
-                            ("--resize", self.resize), ("--train-size", self.train_size),
-                            ("--test-size", self.test_size)):
-            if value is not None:
-                args += [flag, str(value)]
-        if self.amp:
-            args += ["--amp", "float16" if self.amp is True else str(self.amp)]
+            return self.variant(variant).config(**changes)
+        from ..config import TrainConfig
         options = dict(self.options)
-        if "small_input" in options:
-            args.append("--small-input" if options.pop("small_input") else "--no-small-input")
-        for key, value in options.items():
-            args += ["--model-option", f"{key}={value!r}"]
-        return args
+        small_input = options.pop("small_input", None)
+        return TrainConfig(
+            model=self.model, small_input=small_input, model_options=options,
+            dataset=self.dataset, batch_size=self.batch_size, resize=self.resize,
+            train_size=self.train_size, test_size=self.test_size, epochs=self.epochs,
+            optimizer=self.optimizer, lr=self.lr, momentum=self.momentum, wd=self.wd,
+            schedule=self._schedule(), init=self.init, amp=self.amp).replace(**changes)
+
+    def _schedule(self):
+        if self.schedule != "linear":
+            return self.schedule
+        lr, epochs = self.lr, self.epochs
+
+        def linear(t):  # linear decay to 0 at the last epoch
+            return lr * (1 - t / epochs)
+        return linear
+
+    def fit_options(self):
+        """The keyword arguments of ``fit`` these settings fix (epochs is positional), from
+        :meth:`config`."""
+        config = self.config()
+        options = {k: getattr(config, k) for k in ("optimizer", "lr", "wd", "schedule", "init")}
+        if self.optimizer in ("sgd", "nag"):
+            options["momentum"] = config.momentum
+        if self.amp:
+            options["amp"] = config.amp
+        return options
 
     def describe(self):
         """One line per fact, for the chapter's settings cell."""

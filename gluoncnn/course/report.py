@@ -1,23 +1,20 @@
 """The recorded chapter runs of a preset as one table: what each chapter trained, how long it
 took, the test accuracies it reached against the course's targets.
 
-    python -m gluoncnn.course table --preset cpu     # the README's table, in Markdown
+    python scripts/course_tables.py --preset cpu     # the README's table, in Markdown
 
-Read from the runner's records (``notebooks/results/<preset>/*.json``) and the presets table,
-so the README and chapter 12 show the numbers the runs computed, never typed ones. The longer
-single-net runs with the ``gpu`` preset's settings, recorded by ``benchmarks/full_mode.py``, are
-read the same way (:func:`full_mode_runs`, :func:`full_mode_lines`).
+Read from the runner's records (a results folder: the repository's ``notebooks/results``) and
+the presets table, so the README and chapter 12 show the numbers the runs computed, never typed
+ones. The longer single-net runs with the ``gpu`` preset's settings, recorded by
+``benchmarks/full_mode.py`` (``benchmarks/results/full_mode.json``), are read the same way
+(:func:`full_mode_runs`, :func:`full_mode_lines`). Every function is given its files: the
+package never looks for a repository around it.
 """
 import json
 import os
 
-from . import PRESETS, REPO, recorded
+from . import PRESETS, recorded
 from .presets import _plural
-
-README = os.path.join(REPO, "README.md")
-#: Written by ``benchmarks/full_mode.py``: {"runs": {model: record}} (an installed copy without
-#: the repository's ``benchmarks/`` has none).
-FULL_MODE_RESULTS = os.path.join(REPO, "benchmarks", "results", "full_mode.json")
 
 
 def short_settings(settings):
@@ -52,7 +49,7 @@ def _images(n):
     return "all 60,000 images" if n is None else f"{n:,} images"
 
 
-def result_rows(preset_name, results_dir=None):
+def result_rows(preset_name, results_dir):
     """One dict per recorded chapter, in course order: chapter, settings, minutes, accuracies
     (``'0.9012'`` for the chapter's net, ``'bn_lenet 0.9051'`` for each of several), targets
     (``'0.900 reached'``), cpu, threads, date, commit."""
@@ -71,7 +68,7 @@ def result_rows(preset_name, results_dir=None):
     return rows
 
 
-def markdown_table(preset_name, results_dir=None):
+def markdown_table(preset_name, results_dir):
     """The recorded runs of ``preset_name`` as a Markdown table, with a line saying where and
     when they ran and the course's total time."""
     rows = result_rows(preset_name, results_dir)
@@ -93,18 +90,17 @@ def markdown_table(preset_name, results_dir=None):
     return "\n".join(lines)
 
 
-def full_mode_runs(path=None):
-    """The full-mode runs recorded by ``benchmarks/full_mode.py``, ``{model: record}``; each
-    record holds the command, date, CPU, cores, threads, versions, final accuracies, target and
-    the history of its epochs. ``{}`` when nothing is recorded."""
-    path = path or FULL_MODE_RESULTS
+def full_mode_runs(path):
+    """The full-mode runs ``benchmarks/full_mode.py`` recorded in ``path``, ``{model: record}``;
+    each record holds the command, date, CPU, cores, threads, versions, final accuracies, target
+    and the history of its epochs. ``{}`` when nothing is recorded."""
     if not os.path.exists(path):
         return {}
     with open(path) as f:
         return json.load(f).get("runs", {})
 
 
-def full_mode_lines(name, path=None):
+def full_mode_lines(name, path):
     """What a chapter shows of net ``name``'s full-mode run: how and where it ran, one line per
     epoch (accuracies, learning rate at the epoch's end, minutes), and the result against the
     target. One line saying how to record it when there is no such run."""
@@ -125,7 +121,7 @@ def full_mode_lines(name, path=None):
     return lines
 
 
-def full_mode_table(path=None):
+def full_mode_table(path):
     """The full-mode runs as a Markdown table (the README's): each net's chapter, epochs, final
     test accuracy against its target, training minutes and where it ran."""
     runs = full_mode_runs(path)

@@ -3,8 +3,11 @@
     python -m gluoncnn.course run --preset cpu                  # every chapter, in order
     python -m gluoncnn.course run --preset cpu --chapters 01,05
     python -m gluoncnn.course run --preset cpu --force          # again, even if recorded
-    python -m gluoncnn.course table --preset cpu                # the recorded runs, Markdown
-    python -m gluoncnn.course table --full-mode --readme        # the full-mode runs, into README
+
+The chapters are the ``.ipynb`` files of ``--notebooks`` (default: ``notebooks`` in the working
+folder, as ``make chapters`` runs it from the repository), their records go to ``--results``
+(default: its ``results`` folder); the package never looks for a repository around it. The
+README's tables of the records are the repository's ``scripts/course_tables.py``.
 
 A chapter is saved only when its execution succeeded: a failed one leaves the saved notebook
 as it was (the failed copy, with the traceback, goes to the temporary folder; its path is
@@ -30,11 +33,8 @@ from . import (
     PRESET_NAMES,
     QUICK_ENV,
     RECORD_ENV,
-    RESULTS_DIR,
     against_targets,
 )
-
-NOTEBOOKS_DIR = os.path.dirname(RESULTS_DIR)
 
 
 def code_commit(path):
@@ -152,10 +152,16 @@ def _minutes(seconds):
     return f"{seconds / 60:.1f} min ({seconds:.0f} s)"
 
 
-def run(preset, chapters=None, force=False, notebooks_dir=NOTEBOOKS_DIR, results_dir=RESULTS_DIR,
+def run(preset, chapters=None, force=False, notebooks_dir="notebooks", results_dir=None,
         kernel_name=None, log=print):
-    """Execute ``chapters`` (all of the course by default) in ``preset``, in order. Returns
-    ``{chapter: record or None}`` (None: failed); skipped chapters keep their old record."""
+    """Execute ``chapters`` (all of the course by default) in ``preset``, in order: the
+    notebooks of ``notebooks_dir``, recorded in ``results_dir`` (default: its ``results``).
+    Returns ``{chapter: record or None}`` (None: failed); skipped chapters keep their old
+    record."""
+    results_dir = results_dir or os.path.join(notebooks_dir, "results")
+    if not os.path.isdir(notebooks_dir):
+        raise OptionError(f"no notebooks folder {notebooks_dir}; run from the repository "
+                          f"(make chapters) or pass --notebooks DIR")
     if preset not in PRESET_NAMES:
         raise OptionError(f"unknown preset {preset!r}; valid: {', '.join(PRESET_NAMES)}")
     # the chapters' names start with their number: sorted is the course's order
@@ -176,23 +182,6 @@ def run(preset, chapters=None, force=False, notebooks_dir=NOTEBOOKS_DIR, results
     return done
 
 
-def _table(args):
-    from ..utils import replace_marked_block
-    from . import report
-    if args.full_mode:
-        table, marker = report.full_mode_table(), "full-mode-results"
-    else:
-        table, marker = report.markdown_table(args.preset, args.results), f"{args.preset}-results"
-    print(table)
-    if args.readme:
-        try:
-            replace_marked_block(report.README, marker, table)
-        except OptionError as err:
-            print(f"error: {err}", file=sys.stderr)
-            return 2
-    return 0
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m gluoncnn.course",
                                      description="Execute the course's chapters in a preset.")
@@ -203,20 +192,10 @@ def main(argv=None):
     p.add_argument("--force", action="store_true",
                    help="re-run chapters already recorded for this preset and commit")
     p.add_argument("--kernel", help="Jupyter kernel name (default: each notebook's own)")
-    p.add_argument("--notebooks", default=NOTEBOOKS_DIR, help=argparse.SUPPRESS)
-    p.add_argument("--results", default=RESULTS_DIR, help=argparse.SUPPRESS)
-    t = sub.add_parser("table", help="print the recorded runs of a preset, or the full-mode "
-                                      "runs, as a Markdown table")
-    which = t.add_mutually_exclusive_group(required=True)
-    which.add_argument("--preset", choices=PRESET_NAMES)
-    which.add_argument("--full-mode", action="store_true",
-                       help="the runs of benchmarks/full_mode.py (benchmarks/results/)")
-    t.add_argument("--readme", action="store_true",
-                   help="also put the table into the README between its markers")
-    t.add_argument("--results", default=RESULTS_DIR, help=argparse.SUPPRESS)
+    p.add_argument("--notebooks", default="notebooks",
+                   help="the folder of the chapters (default: notebooks, in the working folder)")
+    p.add_argument("--results", help="where the records go (default: NOTEBOOKS/results)")
     args = parser.parse_args(argv)
-    if args.command == "table":
-        return _table(args)
     try:
         done = run(args.preset, args.chapters, args.force, args.notebooks, args.results,
                    args.kernel)

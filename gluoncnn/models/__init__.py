@@ -9,7 +9,7 @@ from .. import runtime
 
 runtime.import_mxnet()  # before this package's modules import mxnet: one clear error without it
 
-from .registry import (ModelInfo, UnknownOptionError, compute_figures, families,  # noqa: F401
+from .registry import (ModelInfo, UnknownOptionError, families,  # noqa: F401
                        get_model, list_models, model_info, model_options, model_table,
                        register_model)
 from .common import Classifier, InputShapeError  # noqa: F401

@@ -137,6 +137,10 @@ class AlexNet(Classifier):
     fc7; d2l's width reduction, e.g. 0.25 for a laptop CPU); 1 keeps the paper's form.
     """
 
+    foreign_first_filters = {64: "is the model zoo's AlexNet (torchvision's 64-192-384-256-256 "
+                                 "layout without LRN), not the paper's 96-256-384-384-256 net "
+                                 "gluoncnn builds: its weights do not map"}
+
     def __init__(self, classes=1000, in_channels=3, small_input=False, input_size=None,
                  lrn=True, groups=1, width=1.0, **kwargs):
         if groups not in (1, 2):

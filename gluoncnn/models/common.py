@@ -37,13 +37,18 @@ class Classifier(nn.HybridBlock):
     - ``input_size``: ``(H, W)`` when the net only takes one size (it flattens into a Dense
       layer), else ``None``;
     - ``min_size``: the smallest height/width every stage can still take;
-    - ``default_init``: the paper's initialiser, used by ``initialize()`` when none is given.
+    - ``default_init``: the paper's initialiser, used by ``initialize()`` when none is given;
+    - ``foreign_first_filters`` (a class attribute): ``{filters: why}``, parameter files whose
+      first convolution has that many filters are another net of the same name, which
+      :func:`gluoncnn.models.load_pretrained` refuses saying why.
 
     Inputs are checked before MXNet's own shape inference, so a wrong type, dtype or shape gives
     one sentence that says what was expected and how to get it. ``for stage in net`` runs over
     the stages of ``features`` and then ``output``; ``param_counts(shape)`` splits the
     parameters into those of the inference graph, training-only and non-trainable ones.
     """
+
+    foreign_first_filters: dict[int, str] = {}
 
     def __init__(self, in_channels=3, input_size=None, min_size=1, default_init=None, **kwargs):
         super().__init__(**kwargs)

@@ -138,12 +138,10 @@ def _refuse_known_layouts(net, src, dst, shapes, path):
             f"{path} starts with a BatchNorm of the input image (the model zoo's resnet*_v2): "
             f"gluoncnn's ResNet v2 has none and it cannot be folded exactly into the padded "
             f"first convolution; load a v1 file (resnet*_v1) or train from scratch")
-    from .alexnet import AlexNet
-    if isinstance(net, AlexNet) and 'weight' in first.items and first.shape('weight')[0] == 64:
-        raise FileFormatError(
-            f"{path} is the model zoo's AlexNet (torchvision's 64-192-384-256-256 layout "
-            f"without LRN), not the paper's 96-256-384-384-256 net gluoncnn builds: its weights "
-            f"do not map")
+    why = getattr(net, "foreign_first_filters", {}).get(
+        first.shape('weight')[0] if 'weight' in first.items else None)
+    if why:
+        raise FileFormatError(f"{path} {why}")
 
 
 def _pair(src, dst, shapes, path):

@@ -11,9 +11,10 @@ caught before anything is built, and the common ones (``classes``, ``in_channels
 ``small_input``, dropout rates, activation names ...) are checked here, once for every model,
 with a one-line :class:`~gluoncnn.errors.OptionError` that says what to pass. ``params`` and
 ``macs`` are the model's figures at its builder's defaults and ``input_shape`` (trainable
-parameters the inference graph uses; multiply-adds per image); ``compute_figures(name)``
-recomputes them from the code and ``tests/test_models_metadata.py`` asserts that every
-registered figure equals the computed one.
+parameters the inference graph uses; multiply-adds per image);
+:func:`gluoncnn.analysis.compute_figures` recomputes them from the code (the analysis layer
+reads the models, never the other way) and ``tests/test_models_metadata.py`` asserts that
+every registered figure equals the computed one.
 """
 from __future__ import annotations
 
@@ -291,21 +292,8 @@ def get_model(name: str, pretrained: str | None = None, **options: Any):
 
 
 # --------------------------------------------------------------------------------------------
-# Figures from the code, and the table `gluoncnn list` prints
+# The table `gluoncnn list` prints
 # --------------------------------------------------------------------------------------------
-def compute_figures(name: str) -> dict[str, int]:
-    """``params``, ``train_only_params`` and ``macs`` of model ``name`` at its builder's
-    defaults and default input, computed from the code (symbolically: nothing runs). These are
-    what :func:`register_model` records; a test asserts they agree."""
-    from ..analysis import summary
-    info = model_info(name)
-    net = info.builder()
-    counts = net.param_counts((1,) + info.input_shape)
-    macs = summary(net, (1,) + info.input_shape, print_table=False).macs
-    return {'params': counts['inference'], 'train_only_params': counts['train_only'],
-            'macs': int(macs)}
-
-
 def model_table(pattern: str | None = None,
                 family: str | None = None) -> list[dict[str, Any]]:
     """One row per model (``pattern``/``family`` as :func:`list_models`), grouped by family in

@@ -29,8 +29,9 @@ Rules (each a one-line :class:`RunFolderError` that leaves the folder as it was)
   epochs, another lr) are stated.
 - ``check_finished`` refuses a folder whose model.params is not the one run.json records.
 
-The modules: :mod:`.settings` (a run's settings and what they build) and :mod:`.folder` (the
-folder on disk: run.json, the lock, the checks).
+The run's settings are a :class:`~gluoncnn.config.TrainConfig` (run.json's ``settings``, with
+its ``config_version``). The modules: :mod:`.settings` (what a config builds: the model, the
+data) and :mod:`.folder` (the folder on disk: run.json, the lock, the checks).
 """
 from __future__ import annotations
 
@@ -41,6 +42,7 @@ import platform
 import shlex
 from typing import Any, Callable
 
+from ..config import CONFIG_VERSION, TrainConfig, check_names
 from ..errors import OptionError
 from ..utils import atomic_write, atomic_write_text, first_line
 from .folder import (
@@ -70,6 +72,7 @@ from .folder import (
     read_lock,
     read_run,
     remove_run_files,
+    run_config,
     run_files,
     sha256_of,
     verify_params,
@@ -77,37 +80,31 @@ from .folder import (
     write_run,
 )
 from .settings import (
-    AMP_CHOICES,
-    FIT_SET_BY_RUN,
     SMALL_INPUT_BELOW,
-    TRAIN_DEFAULTS,
     DatasetMissingError,
     build_model,
-    check_fit_options,
     dataset_info,
     default_small_input,
     describe_model,
-    fit_kwargs_from_settings,
     load_data,
     load_parameters,
     model_kwargs,
-    parse_ctx,
     resolve_model,
     resolve_model_settings,
 )
 
 __all__ = [
-    "AMP_CHOICES", "BEST_PARAMS", "CHECKPOINT_DIR", "CHECKPOINT_FILE", "CURVES", "FINAL_PARAMS",
-    "FIT_SET_BY_RUN", "FIXED_ON_RESUME", "FORMAT", "HISTORY_CSV", "HISTORY_JSON", "LOCK_FILE",
-    "RUN_FILE", "RUN_OUTPUTS", "SMALL_INPUT_BELOW", "TRAIN_DEFAULTS", "DatasetMissingError",
-    "RunFolderError", "RunLock", "RunResult", "TrainingPlan", "build_model", "check_finished",
-    "check_fit_options", "check_new_run_folder", "check_resumable", "check_unlocked",
+    "BEST_PARAMS", "CHECKPOINT_DIR", "CHECKPOINT_FILE", "CURVES", "FINAL_PARAMS",
+    "FIXED_ON_RESUME", "FORMAT", "HISTORY_CSV", "HISTORY_JSON", "LOCK_FILE",
+    "RUN_FILE", "RUN_OUTPUTS", "SMALL_INPUT_BELOW", "DatasetMissingError",
+    "RunFolderError", "RunLock", "RunResult", "TrainConfig", "TrainingPlan", "build_model",
+    "check_finished", "check_new_run_folder", "check_resumable", "check_unlocked",
     "check_writable_folder", "dataset_info",
     "default_small_input", "describe_model", "describe_run", "first_line",
-    "fit_kwargs_from_settings", "last_checkpoint", "load_data", "load_parameters",
-    "merge_resume", "model_kwargs", "parse_ctx", "plan_training", "read_lock", "read_run",
-    "remove_run_files", "resolve_model", "resolve_model_settings", "run_files", "run_training",
-    "sha256_of", "train", "verify_params", "find_lr",
+    "last_checkpoint", "load_data", "load_parameters",
+    "merge_resume", "model_kwargs", "plan_training", "read_lock", "read_run",
+    "remove_run_files", "resolve_model", "resolve_model_settings", "run_config", "run_files",
+    "run_training", "sha256_of", "train", "verify_params", "find_lr",
     "versions", "write_run",
 ]
 
@@ -117,7 +114,7 @@ __all__ = [
 class TrainingPlan:
     """A checked training of a run folder: nothing has been written yet."""
     folder: str
-    settings: dict[str, Any]
+    config: TrainConfig
     model: str
     model_kwargs: dict[str, Any]
     dataset: dict[str, Any]
@@ -125,59 +122,76 @@ class TrainingPlan:
     resume: bool
     previous: dict[str, Any] | None
     changes: list[str]
-    fit_kwargs: dict[str, Any]
+    classes: int                    # what fit checks the net's output against
     command: list[str]
     net: Any = None
     train_iter: Any = None
     test_iter: Any = None
-    chief: bool = True              # False on the other workers of a distributed run
+    kvstore: Any = None             # a distributed run's KVStore (its rank says who writes)
     overwrite: bool = False         # --overwrite: a run found in the folder is replaced
+
+    @property
+    def chief(self) -> bool:
+        """False on the other workers of a distributed run: worker 0 keeps the folder."""
+        return self.kvstore is None or self.kvstore.rank == 0
 
     def describe(self) -> str:
         c, h, w = self.input_shape
         text = (f"{'resuming' if self.resume else 'training'} "
                 f"{describe_model(self.model, self.model_kwargs)} on {self.dataset['key']} "
-                f"({c}x{h}x{w}) for {self.settings['epochs']} epoch(s)")
+                f"({c}x{h}x{w}) for {self.config.epochs} epoch(s)")
         if self.chief:
             return f"{text}; run folder: {self.folder}"
-        kv = self.fit_kwargs["kvstore"]
+        kv = self.kvstore
         return f"[worker {kv.rank}/{kv.num_workers}] {text}; worker 0 writes the run folder"
 
+    def fit(self, **arguments):
+        """``fit`` on the plan's net and data with its config (and its distributed KVStore);
+        ``arguments`` are fit's other keywords (the run folder's)."""
+        from .. import train
+        config = self.config if self.kvstore is None else self.config.replace(
+            kvstore=self.kvstore)
+        return train.fit(self.net, self.train_iter, self.test_iter, config,
+                         classes=self.classes, **arguments)
 
-def plan_training(folder: str | None, settings: dict[str, Any], resume: bool = False,
-                  overwrite: bool = False, command: list[str] | None = None) -> TrainingPlan:
+
+def plan_training(folder: str | None, settings: TrainConfig | dict[str, Any],
+                  resume: bool = False, overwrite: bool = False,
+                  command: list[str] | None = None) -> TrainingPlan:
     """Check everything a training of ``folder`` needs, writing nothing.
 
-    ``settings``: for a new run, the run's settings (missing ones from :data:`TRAIN_DEFAULTS`);
-    with ``resume``, only the settings to change. Raises a GluonCNNError saying what is wrong.
+    ``settings``: for a new run, its :class:`~gluoncnn.config.TrainConfig` (or a dict of the
+    settings that differ from the defaults); with ``resume``, a dict of only the settings to
+    change. Raises a GluonCNNError saying what is wrong.
 
     In a server or scheduler process of a distributed job (``DMLC_ROLE``), this serves that role
     and exits, touching no folder: such a job may start every process with the same command."""
     _serve_if_server_or_scheduler(folder, resume, overwrite)
-    unknown = sorted(set(settings) - set(TRAIN_DEFAULTS))
-    if unknown:
-        raise OptionError(f"unknown run setting(s) {', '.join(unknown)}; the settings are "
-                          f"{', '.join(TRAIN_DEFAULTS)}")
+    if not isinstance(settings, TrainConfig):
+        check_names(settings, "the run's settings")
     if resume and overwrite:
         raise OptionError("--resume continues the run and --overwrite replaces it: pass one")
     previous, changes = None, []
     if resume:
         if not folder:
             raise OptionError("--resume needs --out DIR, the run folder to continue")
+        if isinstance(settings, TrainConfig):
+            raise OptionError("a resume continues the run's own config: pass only the settings "
+                              "to change, as a dict")
         previous = read_run(folder)
-        settings, changes = merge_resume(previous, settings, folder)
+        config, changes = merge_resume(previous, settings, folder)
         command = previous.get("command") or []
     else:
-        settings = dict(TRAIN_DEFAULTS, **settings)
-    name, kwargs, info, input_shape = resolve_model_settings(settings)
-    settings.update(model=name, dataset=info["key"])
-    fit_kwargs = fit_kwargs_from_settings(settings, parse_ctx(settings["ctx"]))
-    fit_kwargs["classes"] = kwargs.get("classes", info["classes"])
-    check_fit_options(fit_kwargs)
+        config = settings if isinstance(settings, TrainConfig) else TrainConfig(**settings)
+    name, kwargs, info, input_shape = resolve_model_settings(config)
+    config = config.replace(model=name, dataset=info["key"])
+    config.to_dict()  # a setting run.json cannot record (a Python object) is said now
+    from ..train import check_config
+    check_config(config)  # the device, the precision on it, the schedule, the init
     folder = folder or os.path.join("runs", f"{name}-{info['key']}")
     # every option is checked, the model built too, before the folder is looked at; a resumed
     # run continues from its checkpoint, not from the pretrained file it started with
-    net = build_model(name, kwargs, pretrained=None if resume else settings.get("pretrained"))
+    net = build_model(name, kwargs, pretrained=None if resume else config.pretrained)
     check_writable_folder(folder)
     # every worker checks the folder before it joins a distributed job: a refusal after joining
     # would leave the others waiting for it
@@ -186,13 +200,11 @@ def plan_training(folder: str | None, settings: dict[str, Any], resume: bool = F
         previous = check_new_run_folder(folder, overwrite)
     else:
         check_resumable(folder)
-    kvstore = _distributed_kvstore(settings["kvstore"])
-    chief = kvstore is None or kvstore.rank == 0
-    train_iter, test_iter = load_data(settings, train=True)
-    fit_kwargs["kvstore"] = kvstore or settings["kvstore"]
-    return TrainingPlan(folder, settings, name, kwargs, info, input_shape, resume,
-                        previous, changes, fit_kwargs, list(command or []), net, train_iter,
-                        test_iter, chief, overwrite)
+    kvstore = _distributed_kvstore(config.kvstore)
+    train_iter, test_iter = load_data(config, train=True)
+    return TrainingPlan(folder, config, name, kwargs, info, input_shape, resume, previous,
+                        changes, kwargs.get("classes", info["classes"]), list(command or []),
+                        net, train_iter, test_iter, kvstore, overwrite)
 
 
 def _serve_if_server_or_scheduler(folder: str | None, resume: bool, overwrite: bool) -> None:
@@ -233,12 +245,10 @@ def run_training(plan: TrainingPlan, plot: bool = True,
     data fitting it) replace or continue the run and write run.json; then model.params and
     run.json (with its digest) atomically. A failure before that leaves the folder as it was;
     a resume that fails before it completes an epoch puts its run.json back."""
-    from .. import train
     folder = plan.folder
     if not plan.chief:  # another worker of a distributed run: worker 0 keeps the folder
-        history = train.fit(plan.net, plan.train_iter, plan.test_iter, **dict(
-            plan.fit_kwargs, checkpoint_dir=os.path.join(folder, CHECKPOINT_DIR),
-            resume=plan.resume, plot=False))
+        history = plan.fit(checkpoint_dir=os.path.join(folder, CHECKPOINT_DIR),
+                           resume=plan.resume, plot=False)
         return RunResult(folder, "finished", history)
     created = _make_folders(folder)
     try:
@@ -255,17 +265,16 @@ def run_training(plan: TrainingPlan, plot: bool = True,
 
 
 def _train_in_folder(plan: TrainingPlan, plot: bool, say: Callable[[str], None]) -> RunResult:
-    from .. import train
     folder = plan.folder
     start = _RunStart(plan, say)
     ckdir = os.path.join(folder, CHECKPOINT_DIR)
-    fit_kwargs = dict(plan.fit_kwargs, checkpoint_dir=ckdir, resume=plan.resume,
-                      plot=os.path.join(folder, CURVES) if plot else False,
-                      history_file=os.path.join(folder, HISTORY_CSV))
-    fit_kwargs["callbacks"] = [start, *(plan.fit_kwargs.get("callbacks") or []),
-                               *_folder_callbacks(plan, fit_kwargs.pop("log_dir", None))]
     try:
-        history = train.fit(plan.net, plan.train_iter, plan.test_iter, **fit_kwargs)
+        # the run's TensorBoard callback (with the model among its hyperparameters) is the
+        # folder's: fit's own is off
+        history = plan.fit(checkpoint_dir=ckdir, resume=plan.resume,
+                           plot=os.path.join(folder, CURVES) if plot else False,
+                           history_file=os.path.join(folder, HISTORY_CSV),
+                           callbacks=[start, *_folder_callbacks(plan)], log_dir=None)
         if start.run is None:  # a resume with every epoch done: fit trained nothing
             start.on_train_begin(None)
         return _finish(plan, start.run, history, plot)
@@ -283,17 +292,17 @@ def _train_in_folder(plan: TrainingPlan, plot: bool, say: Callable[[str], None])
         raise
 
 
-def _folder_callbacks(plan: TrainingPlan, log_dir: str | None) -> list:
+def _folder_callbacks(plan: TrainingPlan) -> list:
     """The callbacks that write files, which only worker 0 runs: ``--save-best``'s
     ``BestCheckpoint`` (``best.params`` and ``best.json`` in the run folder, whenever the test
     accuracy is the best so far; a resumed run keeps its best) and, for ``--log-dir``,
     ``TensorBoard`` with the model and the dataset among the run's hyperparameters."""
     from ..train import BestCheckpoint, TensorBoard
     found: list = []
-    if plan.settings.get("save_best"):
+    if plan.config.save_best:
         found.append(BestCheckpoint(plan.folder))
-    if log_dir:
-        found.append(TensorBoard(log_dir, hparams={
+    if plan.config.log_dir:
+        found.append(TensorBoard(plan.config.log_dir, hparams={
             "model": describe_model(plan.model, plan.model_kwargs),
             "dataset": plan.dataset["key"]}))
     return found
@@ -383,7 +392,8 @@ def _start_record(plan: TrainingPlan) -> dict[str, Any]:
         resumed = resumed + [{"at": now(), "changes": plan.changes}]
     return {"format": FORMAT, "command": plan.command,
             "command_line": " ".join(shlex.quote(a) for a in plan.command),
-            "settings": plan.settings, "model": plan.model, "model_kwargs": plan.model_kwargs,
+            "config_version": CONFIG_VERSION, "settings": plan.config.to_dict(),
+            "model": plan.model, "model_kwargs": plan.model_kwargs,
             "input_shape": list(plan.input_shape), "resumed": resumed, "versions": versions(),
             "host": platform.node(),
             "started": (previous or {}).get("started", now()), "status": "running"}
@@ -412,12 +422,13 @@ def _finish(plan: TrainingPlan, run: dict[str, Any], history, plot: bool) -> Run
     return RunResult(folder, "finished", history, files)
 
 
-def train(folder: str | None, settings: dict[str, Any], resume: bool = False,
+def train(folder: str | None, settings: TrainConfig | dict[str, Any], resume: bool = False,
           overwrite: bool = False, command: list[str] | None = None, plot: bool = True,
           say: Callable[[str], None] = print) -> RunResult:
     """Train a run in ``folder``: :func:`plan_training`, then :func:`run_training`.
 
     >>> train('runs/lenet', {'model': 'lenet', 'sample': True, 'epochs': 1})  # doctest: +SKIP
+    >>> train('runs/lenet', TrainConfig(model='lenet', sample=True))          # doctest: +SKIP
     >>> train('runs/lenet', {'epochs': 2}, resume=True)                      # doctest: +SKIP
     """
     plan = plan_training(folder, settings, resume=resume, overwrite=overwrite,
@@ -426,20 +437,19 @@ def train(folder: str | None, settings: dict[str, Any], resume: bool = False,
     return run_training(plan, plot=plot, say=say)
 
 
-def find_lr(settings: dict[str, Any], num_iter: int | None = None):
-    """The learning-rate range test (:func:`gluoncnn.train.lr_find`) of a run's settings: the
-    model, data, device, optimizer, momentum, weight decay, init and seed they name, over
+def find_lr(settings: TrainConfig | dict[str, Any], num_iter: int | None = None):
+    """The learning-rate range test (:func:`gluoncnn.train.lr_find`) of a run's config: the
+    model, data, device, optimizer, momentum, weight decay, init and seed it names, over
     ``num_iter`` batches (default: ``max_batches``, else 100). Writes nothing; returns the
     :class:`~gluoncnn.train.LRFinderResult`."""
-    from ..train import lr_find
-    settings = dict(TRAIN_DEFAULTS, **settings)
-    name, kwargs, info, _ = resolve_model_settings(settings)
-    fit_kwargs = fit_kwargs_from_settings(settings, parse_ctx(settings["ctx"]))
-    check_fit_options(dict(fit_kwargs, classes=kwargs.get("classes", info["classes"])))
-    net = build_model(name, kwargs, pretrained=settings.get("pretrained"))
-    train_iter, _ = load_data(settings, train=True)
-    return lr_find(net, train_iter, ctx=parse_ctx(settings["ctx"]),
-                   num_iter=num_iter or settings["max_batches"] or 100,
-                   optimizer=settings["optimizer"],
-                   momentum=settings["momentum"], wd=settings["wd"], init=settings["init"],
-                   seed=settings["seed"])
+    from ..train import check_config, lr_find
+    if not isinstance(settings, TrainConfig):
+        check_names(settings, "the run's settings")
+    config = settings if isinstance(settings, TrainConfig) else TrainConfig(**settings)
+    name, kwargs, info, _ = resolve_model_settings(config)
+    checked = check_config(config)
+    net = build_model(name, kwargs, pretrained=config.pretrained)
+    train_iter, _ = load_data(config, train=True)
+    return lr_find(net, train_iter, ctx=checked.ctxs,
+                   num_iter=num_iter or config.max_batches or 100, optimizer=config.optimizer,
+                   momentum=config.momentum, wd=config.wd, init=config.init, seed=config.seed)

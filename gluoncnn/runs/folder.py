@@ -14,9 +14,9 @@ import socket
 from typing import Any
 
 from .. import __version__
+from ..config import TrainConfig, check_names
 from ..errors import FileFormatError, GluonCNNError
 from ..utils import atomic_write_text, first_line
-from .settings import TRAIN_DEFAULTS
 
 RUN_FILE = "run.json"
 FINAL_PARAMS = "model.params"
@@ -333,22 +333,29 @@ def _same(key: str, old: Any, new: Any) -> bool:
     return old == new
 
 
+def run_config(run: dict[str, Any], folder: str = "the run folder") -> TrainConfig:
+    """The config a run record's settings hold (run.json's of every format: version 0's have
+    the same names, ``amp`` possibly False/True)."""
+    return TrainConfig.from_dict(run["settings"], f"{os.path.join(folder, RUN_FILE)}'s settings")
+
+
 def merge_resume(previous: dict[str, Any], changes: dict[str, Any],
-                 folder: str) -> tuple[dict[str, Any], list[str]]:
-    """The settings of a resumed run: ``previous`` run's settings with ``changes``. Refuses a
-    change of :data:`FIXED_ON_RESUME`; returns the settings and the changes as text."""
-    settings = dict(TRAIN_DEFAULTS, **previous["settings"])
-    fixed = [k for k in FIXED_ON_RESUME if k in changes and not _same(k, settings.get(k),
+                 folder: str) -> tuple[TrainConfig, list[str]]:
+    """The config of a resumed run: ``previous`` run's with ``changes``. Refuses a change of
+    :data:`FIXED_ON_RESUME`; returns the config and the changes as text."""
+    check_names(changes, "the settings to change")
+    before = run_config(previous, folder)
+    fixed = [k for k in FIXED_ON_RESUME if k in changes and not _same(k, getattr(before, k),
                                                                       changes[k])]
     if fixed:
-        what = "; ".join(f"{k} {settings.get(k)!r} -> {changes[k]!r}" for k in fixed)
+        what = "; ".join(f"{k} {getattr(before, k)!r} -> {changes[k]!r}" for k in fixed)
         raise RunFolderError(
             f"cannot resume {folder} with another {', '.join(fixed)} ({what}): its checkpoints "
             f"belong to the run's own; start a new run with another --out (or --overwrite)")
-    said = [f"{k} {settings.get(k)!r} -> {v!r}" for k, v in changes.items()
-            if k in settings and not _same(k, settings[k], v)]
-    settings.update(changes)
-    return settings, said
+    after = before.replace(**changes)
+    said = [f"{k} {getattr(before, k)!r} -> {getattr(after, k)!r}" for k in changes
+            if not _same(k, getattr(before, k), getattr(after, k))]
+    return after, said
 
 
 def now() -> str:

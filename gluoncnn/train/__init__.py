@@ -16,7 +16,8 @@ The package, one job per module:
 
 =================  ==========================================================================
 ``devices``        contexts: ``try_gpu``, ``try_all_gpus``, ``parse_ctx``, ``ContextError``
-``prepare``        fit's argument checks, initializers, the Trainer, the first batch's checks
+``prepare``        the config's machine checks (``check_config``), initializers, the Trainer,
+                   the first batch's checks
 ``engine``         ``fit``: prepare, resume, then per epoch run it, evaluate it, end it
 ``loop``           the training step and one epoch of it, no host wait per batch; divergence
 ``evaluate``       ``evaluate``, ``evaluate_accuracy``
@@ -47,6 +48,7 @@ from .. import runtime
 
 runtime.import_mxnet()  # before this package's modules import mxnet: one clear error without it
 
+from ..config import OPTIMIZERS, TrainConfig
 from .callbacks import (
                         BestCheckpoint,
                         Callback,
@@ -57,6 +59,7 @@ from .callbacks import (
                         LRPlateau,
                         ProgressBar,
                         StepHook,
+                        StopAtAccuracy,
 )
 from .checkpoint import load_checkpoint, load_parameters, save_checkpoint
 from .d2l import evaluate_accuracy_gpu, train_ch5, train_ch6, train_d2lzh
@@ -69,7 +72,7 @@ from .loop import TrainingDivergedError
 from .losses import LabelSmoothingLoss
 from .lr_find import LRFinderResult, lr_find
 from .precision import AMP_CHOICES, choose_amp_dtype
-from .prepare import INITIALIZERS, OPTIMIZERS, make_initializer
+from .prepare import INITIALIZERS, check_config, make_initializer
 from .schedule import SCHEDULES, LRSchedule
 from .seeding import seed_everything
 from .state import TrainingState
@@ -82,8 +85,9 @@ __all__ = [
     "dist_env", "launch", "OPTIMIZERS", "SCHEDULES", "INITIALIZERS", "make_initializer",
     "AMP_CHOICES", "choose_amp_dtype", "Callback", "Checkpoint", "BestCheckpoint",
     "EarlyStopping", "HistoryFile", "LivePlot", "LRPlateau", "ProgressBar", "StepHook",
+    "StopAtAccuracy",
     "TensorBoard", "TrainingState", "lr_find", "LRFinderResult", "train_ch6", "train_d2lzh",
-    "evaluate_accuracy_gpu",
+    "evaluate_accuracy_gpu", "TrainConfig", "check_config",
 ]
 
 

@@ -262,6 +262,25 @@ class EarlyStopping(Callback):
                        f"epoch(s) (best {self.best:.4f})")
 
 
+class StopAtAccuracy(Callback):
+    """Stop once ``monitor`` (default the test accuracy) reaches ``target``: the time to an
+    accuracy, DAWNBench's measure of training speed (Coleman et al., NIPS ML Systems Workshop
+    2017) and the course's chapter targets. ``fit(stop_at_acc=0.9)``, ``--stop-at-acc 0.9``."""
+
+    def __init__(self, target: float, monitor: str = "test_acc"):
+        if isinstance(target, bool) or not isinstance(target, (int, float)) \
+                or not 0 < target <= 1:
+            raise OptionError(f"target must be an accuracy in (0, 1], got {target!r}")
+        self.target, self.monitor = float(target), monitor
+
+    def on_epoch_end(self, state, record):
+        value = record.get(self.monitor)
+        if value is not None and value >= self.target:
+            state.stop_training = True
+            state.note(f"stopping: {self.monitor} {value:.4f} reached {self.target:g} in epoch "
+                       f"{record['epoch']}")
+
+
 class HistoryFile(Callback):
     """The History as ``.csv`` or ``.json`` after every epoch (and on Ctrl-C)."""
 

@@ -59,12 +59,10 @@ class _Epoch(NamedTuple):
 def _epochs(net, train_iter, test_iter, loss_fn, trainer, ctxs, num_epochs, step_size):
     """Train ``num_epochs`` epochs, yielding an :class:`_Epoch` after each (``step_size`` None:
     each batch's size)."""
-    state = TrainingState(net, trainer, ctxs, None, num_epochs, {"lr": trainer.learning_rate})
-    state.current_lr = trainer.learning_rate
-    state.loss_fn = loss_fn
-    state.step_size = step_size
-    state.watch = DivergenceWatch(net, floor=math.log(10))
-    state.advice = "Lower the learning rate of the trainer."
+    state = TrainingState(net, trainer, ctxs, None, num_epochs, {"lr": trainer.learning_rate},
+                          current_lr=trainer.learning_rate, loss_fn=loss_fn,
+                          step_size=step_size, watch=DivergenceWatch(net, floor=math.log(10)),
+                          advice="Lower the learning rate of the trainer.")
     for epoch in range(1, num_epochs + 1):
         state.epoch, start = epoch, time.time()
         train_l_sum, train_acc_sum, n = run_epoch(state, train_iter, [])

@@ -61,11 +61,11 @@ def _parse_one_ctx(item) -> mx.Context:
 def parse_ctx(ctx: CtxArg = None) -> list[mx.Context]:
     """Turn ``ctx`` into a list of contexts, checking that each exists.
 
-    Accepts ``None`` (the first GPU, else the CPU), a ``mx.Context``, a list of them, or strings:
-    ``'cpu'``, ``'gpu'``, ``'gpu:1'``, ``'gpu(1)'``, ``'gpu:0,gpu:1'``, ``'gpu:all'``.
-    Raises :class:`ContextError` naming what to use instead.
+    Accepts ``None`` or ``'auto'`` (the first GPU, else the CPU), a ``mx.Context``, a list of
+    them, or strings: ``'cpu'``, ``'gpu'``, ``'gpu:1'``, ``'gpu(1)'``, ``'gpu:0,gpu:1'``,
+    ``'gpu:all'``. Raises :class:`ContextError` naming what to use instead.
     """
-    if ctx is None:
+    if ctx is None or (isinstance(ctx, str) and ctx.strip().lower() == "auto"):
         return [try_gpu()]
     if isinstance(ctx, str):
         if ctx.strip().lower() in ("gpu:all", "gpus", "all"):

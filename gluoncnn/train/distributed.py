@@ -5,13 +5,14 @@ Run the same ``fit(..., kvstore='dist_sync')`` script in every process with the 
 environment variables set (see :func:`dist_env`); each worker trains on its ``1/num_workers``
 shard of the training set and only worker 0 writes files.
 """
-import os
 from collections import namedtuple
 
 import mxnet as mx
 from mxnet import gluon, nd
 
 from ..errors import OptionError
+from ..launcher import dist_env  # noqa: F401  (gluoncnn.train.dist_env: a process's environment)
+from ..launcher import launch as run_job
 
 
 class _StridedBatches:
@@ -51,28 +52,6 @@ def shard_loader(data_iter, num_parts, index):
                 batchify_fn=getattr(data_iter, "_batchify_fn", None),
                 num_workers=getattr(data_iter, "_num_workers", 0))
     return _StridedBatches(data_iter, num_parts, index)
-
-
-def dist_env(role, root_port, num_workers, num_servers=1, root_uri="127.0.0.1", base=None,
-             node_host=None):
-    """The environment a ps-lite process needs: ``role`` is 'scheduler', 'server' or 'worker'.
-
-    Every process (on every machine) gets the same ``DMLC_PS_ROOT_URI``/``PORT`` (the scheduler's
-    address) and counts; then workers run the training script with ``fit(...,
-    kvstore='dist_sync')``, servers and the scheduler run ``python -c "import mxnet"``.
-    ``node_host`` (``DMLC_NODE_HOST``) is the address this process listens on; by default
-    127.0.0.1 when the scheduler is on a loopback address, so that a one-machine job stays on
-    the loopback interface (ps-lite otherwise picks the first non-loopback interface), and
-    ps-lite's own choice (or ``DMLC_INTERFACE``) otherwise.
-    """
-    env = dict(os.environ if base is None else base)
-    env.update(DMLC_ROLE=role, DMLC_PS_ROOT_URI=str(root_uri), DMLC_PS_ROOT_PORT=str(root_port),
-               DMLC_NUM_SERVER=str(num_servers), DMLC_NUM_WORKER=str(num_workers))
-    if node_host is None and str(root_uri) in ("127.0.0.1", "localhost"):
-        node_host = "127.0.0.1"
-    if node_host is not None:
-        env["DMLC_NODE_HOST"] = str(node_host)
-    return env
 
 
 #: How a run is distributed: ``kv`` is what the Trainer gets (a name or a KVStore), ``rank`` this
@@ -176,5 +155,4 @@ def launch(argv):
         python -m gluoncnn.train launch -n 2 -s 2 -H hosts --launcher ssh \\
             gluoncnn train --model resnet18 --dataset fashion-mnist --kvstore dist_sync
     """
-    from ..launcher import launch as run_job
     return run_job(argv)

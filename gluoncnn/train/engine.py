@@ -3,6 +3,7 @@ for each epoch: run it, evaluate, end it); the duties around the loop are callba
 from __future__ import annotations
 
 import math
+import numbers
 import os
 import time
 import warnings
@@ -11,7 +12,9 @@ from typing import Any
 
 from mxnet import nd
 
-from ..errors import OptionError
+from ..config import FIT_OPTIONS, TrainConfig, check_names
+from ..config import fields as config_fields
+from ..errors import InputError, OptionError
 from .calibrate import choose_speed, per_device_shape
 from .callbacks import (
     Callback,
@@ -26,7 +29,7 @@ from .callbacks import (
     make_plot,
 )
 from .checkpoint import load_checkpoint, restore
-from .devices import CtxArg, ctx_text, parse_ctx, place_net
+from .devices import ctx_text, place_net
 from .distributed import (
     average_over_workers,
     create_kvstore,
@@ -38,43 +41,40 @@ from .evaluate import evaluate, num_classes
 from .history import History
 from .loop import DivergenceWatch, run_epoch
 from .losses import make_loss
-from .precision import AmpArg, choose_amp_dtype, init_amp, init_amp_trainer
+from .precision import init_amp, init_amp_trainer
 from .prepare import (
-    check_args,
+    check_config,
     check_output_size,
     dataset_classes,
     finish_deferred_init,
     first_batch,
-    make_initializer,
     make_trainer,
     num_batches_of,
 )
-from .schedule import LRSchedule, ScheduleArg
 from .seeding import epoch_seed, seed_everything
 from .state import TrainingState
 
 
-def fit(net, train_iter: Iterable, test_iter: Iterable | None, epochs: int,
-        ctx: CtxArg = None, optimizer: str = "sgd", lr: float = 0.1, momentum: float = 0.9,
-        nesterov: bool = False, wd: float = 0.0, schedule: ScheduleArg = None,
-        warmup_epochs: float = 0, label_smoothing: float = 0.0,
-        clip_gradient: float | None = None, aux_weight: float = 0.3, amp: AmpArg = False,
-        hybridize: bool | dict[str, Any] = True, kvstore: Any = "device",
-        checkpoint_dir: str | None = None, resume: bool | str | os.PathLike = False,
-        seed: int | None = None, progress: bool | str = "auto",
-        plot: bool | str = "auto", history_file: str | None = None,
-        on_step: Callable | None = None, max_batches: int | None = None,
-        classes: None | int | Sequence[str] = None, keep_checkpoints: int | None = 2,
-        verbose: bool = True, init: Any = None, callbacks: list[Callback] | None = None,
-        log_dir: str | None = None, threads: int | None = None) -> History:
+def fit(net, train_iter: Iterable, test_iter: Iterable | None,
+        config: TrainConfig | int | None = None, *, checkpoint_dir: str | None = None,
+        resume: bool | str | os.PathLike = False, plot: bool | str = "auto",
+        history_file: str | None = None, on_step: Callable | None = None,
+        classes: None | int | Sequence[str] = None, callbacks: list[Callback] | None = None,
+        threads: int | None = None, **options: Any) -> History:
     """Train ``net`` on ``train_iter`` for ``epochs`` epochs, evaluating on ``test_iter``.
 
     Prints ``training on cpu(0)`` and then, per epoch, the d2l line
     ``epoch 1, loss 0.5912, train acc 0.776, test acc 0.826, time 12.3 sec``. Returns a
     :class:`History`.
 
-    Parameters (all checked before training starts; a bad one raises ``ValueError`` saying
-    what to change):
+    The training's options are a :class:`~gluoncnn.config.TrainConfig` (its ``training``
+    fields: ``fit(net, train_iter, test_iter, config)``), or keywords, as a notebook writes them
+    (``fit(net, train_iter, test_iter, 10, lr=0.05)``: the fourth argument may be the number of
+    epochs), or both (the keywords change the config). All are checked before training starts; a
+    bad one raises ``ValueError`` saying what to change. The options (defaults in
+    :class:`~gluoncnn.config.TrainConfig`):
+
+    - ``epochs``: the number of epochs (default 10).
 
     - ``ctx``: a context, a list (data parallel), or ``'cpu'``, ``'gpu:0,gpu:1'``; default the
       first GPU, else the CPU.
@@ -89,11 +89,8 @@ def fit(net, train_iter: Iterable, test_iter: Iterable | None, epochs: int,
     - ``amp``: mixed precision with ``mxnet.contrib.amp`` (see :mod:`.precision`): ``'auto'``
       is float16 on GPUs, float32 on CPUs without native bfloat16, and on CPUs with it
       bfloat16 where a short measurement shows it faster for this net (:mod:`.calibrate`);
-      ``'float16'`` (or ``True``) on GPUs; ``'bfloat16'`` on CPUs; ``None``/``False`` float32.
-      Parameters, checkpoints and exports stay float32.
-    - ``threads``: MXNet's OpenMP threads on the CPU; default: the user's ``OMP_NUM_THREADS``
-      or ``GLUONCNN_THREADS``, else the count measured fastest for this net on this machine
-      (:mod:`.calibrate`, cached per machine and net).
+      ``'float16'`` (or ``True``) on GPUs; ``'bfloat16'`` on CPUs; ``'off'`` (``None``,
+      ``False``) float32. Parameters, checkpoints and exports stay float32.
     - ``hybridize``: True (``static_alloc=True, static_shape=True``), False, or a dict of
       ``net.hybridize`` arguments.
     - ``kvstore``: ``'device'`` (default; several devices on one machine), ``'local'``, or
@@ -109,8 +106,8 @@ def fit(net, train_iter: Iterable, test_iter: Iterable | None, epochs: int,
     - ``progress``: ``'auto'`` shows a tqdm bar only on long epochs (> 50 batches) in a
       terminal or notebook, never in CI or quick mode; where the output is a file or a pipe, a
       long epoch prints a progress line on stderr at most every 30 s and every 10% of the
-      epoch instead (:class:`gluoncnn.progress.ProgressLines`); ``True``/``False`` force the
-      bar or nothing.
+      epoch instead (:class:`gluoncnn.progress.ProgressLines`); ``'on'``/``'off'`` (``True``/
+      ``False``) force the bar or nothing.
     - ``plot``: ``'auto'`` draws live curves in notebooks and, outside them, saves
       ``<checkpoint_dir>/curves.png`` when there is a checkpoint dir; a path saves the PNG
       there (after every epoch); ``True`` live in notebooks, else ``curves.png``; ``False`` none.
@@ -124,11 +121,22 @@ def fit(net, train_iter: Iterable, test_iter: Iterable | None, epochs: int,
       loss and learning rate every 10 steps, the hyperparameters, the graph; see
       :mod:`gluoncnn.train.tensorboard`; needs ``pip install 'gluoncnn[tensorboard]'``).
     - ``max_batches``: at most this many batches per epoch, for training and evaluation.
-    - ``classes``: the number of classes (or the list of their names), checked against the net's
-      output before training.
     - ``init``: how to initialise a net that is not initialised yet: ``None``/``'paper'`` its
       own default (gluoncnn models: the paper's), ``'he'``, ``'xavier'`` or an
       ``mx.init.Initializer``. An initialised net keeps its weights.
+    - ``early_stop``: stop when the test accuracy has not improved for that many epochs
+      (:class:`~gluoncnn.train.callbacks.EarlyStopping`; None or 0: never).
+    - ``stop_at_acc``: stop once the test accuracy reaches it
+      (:class:`~gluoncnn.train.callbacks.StopAtAccuracy`; None: never).
+
+    The keywords that are not options of a run (objects, or set by the run folder):
+
+    - ``classes``: the number of classes (or the list of their names), checked against the net's
+      output before training (default: the config's ``classes``).
+    - ``threads``: MXNet's OpenMP threads on the CPU, the machine's setting rather than the
+      run's; default: the user's ``OMP_NUM_THREADS`` or ``GLUONCNN_THREADS``, else the count
+      measured fastest for this net on this machine (:mod:`.calibrate`, cached per machine and
+      net).
 
     A NaN or infinite loss, one over 100 times its start (or chance level), or a parameter
     (batch norm statistics too) that is no longer finite, raises
@@ -136,63 +144,68 @@ def fit(net, train_iter: Iterable, test_iter: Iterable | None, epochs: int,
     which stays as it was; the net in memory is put back to its last checked good weights (the
     loop reads the loss every 50 batches, not after each one).
     """
-    opt_name = check_args(epochs, optimizer, lr, momentum, wd, warmup_epochs, label_smoothing,
-                          clip_gradient, aux_weight, max_batches, classes, keep_checkpoints,
-                          nesterov)
-    sched = LRSchedule(lr, epochs, schedule, warmup_epochs=warmup_epochs)
-    initializer = make_initializer(init)
-    ctxs = parse_ctx(ctx)
-    choose_amp_dtype(amp, ctxs)  # a bad amp fails here, before anything runs
+    config = fit_config(config, options)
+    if classes is not None and not isinstance(classes, (list, tuple)):
+        config = config.replace(classes=classes)  # a number of classes, checked as the config's
+    classes = classes if classes is not None else config.classes
+    # a bad schedule, init or device fails here; a bad amp in choose_speed, before any step
+    checked = check_config(config, amp=False)
     if resume and not checkpoint_dir and not isinstance(resume, (str, os.PathLike)):
         raise OptionError("resume=True needs checkpoint_dir= (the folder of the run to continue), "
                           "or pass the checkpoint path as resume='runs/x/last.json'")
-    dist = create_kvstore(kvstore)
+    ctxs, sched = checked.ctxs, checked.schedule
+    dist = create_kvstore(config.kvstore)
     distributed = dist.num_workers > 1
     if distributed:
         train_iter = shard_loader(train_iter, dist.num_workers, dist.rank)
     writes = dist.rank == 0  # only worker 0 writes files
-    callbacks = own_callbacks(progress, on_step, sched, checkpoint_dir if writes else None,
-                              keep_checkpoints, history_file if writes else None,
-                              plot if writes else False, log_dir if writes else None
-                              ) + check_callbacks(callbacks)
+    callbacks = own_callbacks(config, on_step, sched, checkpoint_dir if writes else None,
+                              history_file if writes else None, plot if writes else False,
+                              writes) + check_callbacks(callbacks)
 
     # prepare: threads and precision measured for this net (before seeding: measuring runs the
     # net's graph), the net on its devices, one look at the data, the trainer
     X0, y0 = first_batch(train_iter)  # each epoch reseeds: taking it before seeding is harmless
-    speed = choose_speed(net, per_device_shape(X0.shape, ctxs), ctxs, amp, threads)
+    speed = choose_speed(net, per_device_shape(X0.shape, ctxs), ctxs, config.amp, threads)
     amp_dtype = speed.amp_dtype
-    if seed is not None:
-        seed_everything(seed)
-    place_net(net, ctxs, initializer)
+    if config.seed is not None:
+        seed_everything(config.seed)
+    place_net(net, ctxs, checked.initializer)
     init_amp(amp_dtype)
-    if hybridize:
-        net.hybridize(**(hybridize if isinstance(hybridize, dict)
+    if config.hybridize:
+        net.hybridize(**(config.hybridize if isinstance(config.hybridize, dict)
                          else {"static_alloc": True, "static_shape": True}))
     num_out = check_output_size(net, X0, y0, ctxs[0], num_classes(classes),
                                 dataset_classes(train_iter))
     finish_deferred_init(net, X0, ctxs[0])
-    update_on_kv = update_on_kvstore(dist.kv, distributed, clip_gradient)
-    trainer = make_trainer(net, opt_name, lr, momentum, wd, dist.kv, update_on_kv)
+    update_on_kv = update_on_kvstore(dist.kv, distributed, config.clip_gradient)
+    trainer = make_trainer(net, config.optimizer_name, config.lr, config.momentum, config.wd,
+                           dist.kv, update_on_kv)
     init_amp_trainer(trainer, amp_dtype)
-    meta = {"net": type(net).__name__, "net_name": net.name, "optimizer": opt_name, "lr": lr,
-            "momentum": momentum, "wd": wd, "schedule": schedule if isinstance(schedule, str)
-            else (None if schedule is None else "callable"), "warmup_epochs": warmup_epochs,
-            "label_smoothing": label_smoothing, "clip_gradient": clip_gradient, "epochs": epochs,
-            "seed": seed, "ctx": [str(c) for c in ctxs], "num_workers": dist.num_workers,
+    c = config
+    meta = {"net": type(net).__name__, "net_name": net.name, "optimizer": c.optimizer_name,
+            "lr": c.lr, "momentum": c.momentum, "wd": c.wd,
+            "schedule": c.schedule if isinstance(c.schedule, str)
+            else (None if c.schedule is None else "callable"), "warmup_epochs": c.warmup_epochs,
+            "label_smoothing": c.label_smoothing, "clip_gradient": c.clip_gradient,
+            "epochs": c.epochs, "seed": c.seed, "ctx": [str(x) for x in ctxs],
+            "num_workers": dist.num_workers,
             "classes": num_out, "rank": dist.rank, "amp": amp_dtype or "float32",
             "threads": speed.threads, "speed": speed.reason, "speed_cost": speed.cost,
             "batch_size": X0.shape[0]}
-    state = TrainingState(net, trainer, ctxs, sched, epochs, meta, verbose,
-                          f"[worker {dist.rank}/{dist.num_workers}] " if distributed else "", seed)
-    state.loss_fn, state.report_fn = make_loss(label_smoothing)
-    state.step_scale = dist.num_workers  # dist_sync sums gradients over workers
-    # dist_async: the servers apply each worker's gradient on its own, normalised once for all
-    state.step_size = X0.shape[0] if distributed and update_on_kv else None
-    state.aux_weight, state.amp_dtype, state.clip_gradient = aux_weight, amp_dtype, clip_gradient
-    state.num_batches, state.max_batches = num_batches_of(train_iter, max_batches), max_batches
-    state.input_shape = tuple(X0.shape)
-    state.checkpoint_dir = checkpoint_dir if writes else None
-    state.watch = DivergenceWatch(net, floor=math.log(max(num_out, 2)))
+    loss_fn, report_fn = make_loss(config.label_smoothing)
+    state = TrainingState(
+        net, trainer, ctxs, sched, config.epochs, meta, config.verbose,
+        f"[worker {dist.rank}/{dist.num_workers}] " if distributed else "", config.seed,
+        loss_fn=loss_fn, report_fn=report_fn,
+        step_scale=dist.num_workers,  # dist_sync sums gradients over workers
+        # dist_async: the servers apply each worker's gradient on its own, normalised once
+        step_size=X0.shape[0] if distributed and update_on_kv else None,
+        aux_weight=config.aux_weight, amp_dtype=amp_dtype, clip_gradient=config.clip_gradient,
+        num_batches=num_batches_of(train_iter, config.max_batches),
+        max_batches=config.max_batches, input_shape=tuple(X0.shape),
+        checkpoint_dir=checkpoint_dir if writes else None,
+        watch=DivergenceWatch(net, floor=math.log(max(num_out, 2))))
 
     if resume and resume_from(state, resume, checkpoint_dir):
         return state.history
@@ -201,22 +214,51 @@ def fit(net, train_iter: Iterable, test_iter: Iterable | None, epochs: int,
     return train(state, train_iter, test_iter, callbacks)
 
 
-def own_callbacks(progress, on_step, schedule, checkpoint_dir, keep_checkpoints, history_file,
-                  plot, log_dir) -> list[Callback]:
-    """The callbacks ``fit``'s own arguments ask for, in the order they run."""
+def own_callbacks(config: TrainConfig, on_step, schedule, checkpoint_dir, history_file, plot,
+                  writes: bool) -> list[Callback]:
+    """The callbacks ``fit``'s config and arguments ask for, in the order they run (only worker
+    0, which ``writes``, keeps TensorBoard's files)."""
     own = [StepHook(on_step)] if on_step is not None else []
-    own += [ProgressBar(progress), EpochLine()]
+    own += [ProgressBar({"on": True, "off": False}.get(config.progress, config.progress)),
+            EpochLine()]
     if schedule.kind == "plateau":
         own.append(LRPlateau())
+    own += config_callbacks(config)
     if checkpoint_dir:
-        own.append(Checkpoint(checkpoint_dir, keep_checkpoints))
+        own.append(Checkpoint(checkpoint_dir, config.keep_checkpoints))
     if history_file:
         own.append(HistoryFile(history_file))
-    if log_dir:
+    if config.log_dir and writes:
         from .tensorboard import TensorBoard
-        own.append(TensorBoard(log_dir))
+        own.append(TensorBoard(config.log_dir))
     live_plot = make_plot(plot, checkpoint_dir)
     return own + ([live_plot] if live_plot else [])
+
+
+def config_callbacks(config: TrainConfig) -> list[Callback]:
+    """The callbacks that carry out the config's options (a field's ``callback``: e.g.
+    ``early_stop=3`` is ``EarlyStopping(patience=3)``), for the options that are set."""
+    from . import callbacks as builtin
+    made = []
+    for f in config_fields("training"):
+        value = getattr(config, f.name)
+        if f.metadata["callback"] and value not in (None, 0, False):
+            name, keyword = f.metadata["callback"]
+            made.append(getattr(builtin, name)(**{keyword: value}))
+    return made
+
+
+def fit_config(config: TrainConfig | int | None, options: dict[str, Any]) -> TrainConfig:
+    """The config ``fit`` trains with: ``config`` (or the defaults; an int is the number of
+    epochs) changed by the keyword ``options``, which must be fit's (the ``training`` fields)."""
+    if isinstance(config, numbers.Integral) and not isinstance(config, bool):
+        options = {"epochs": int(config), **options}
+        config = None
+    elif config is not None and not isinstance(config, TrainConfig):
+        raise InputError(f"fit's fourth argument is the number of epochs or a TrainConfig, got "
+                         f"{type(config).__name__} {config!r}")
+    check_names(options, "fit's keyword arguments", valid=FIT_OPTIONS)
+    return (config or TrainConfig()).replace(**options)
 
 
 def resume_from(state: TrainingState, resume, checkpoint_dir) -> bool:

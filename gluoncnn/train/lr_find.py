@@ -27,9 +27,10 @@ from dataclasses import dataclass
 import numpy as np
 from mxnet import autograd, gluon
 
+from ..config import OPTIMIZERS
 from ..errors import OptionError
 from .devices import CtxArg, parse_ctx
-from .prepare import OPTIMIZERS, first_batch, make_initializer, make_trainer
+from .prepare import first_batch, make_initializer, make_trainer
 from .seeding import seed_everything
 
 __all__ = ["LRFinderResult", "lr_find"]

@@ -15,12 +15,13 @@ from typing import Union
 import mxnet as mx
 
 from .. import runtime
+from ..config import AMP_CHOICES, amp_name
 from ..errors import OptionError
 from .logs import console_logger
 
+#: What ``fit(amp=...)`` accepts: :data:`gluoncnn.config.AMP_CHOICES`, and ``None``/``False``
+#: (``'off'``) and ``True`` (``'float16'``, as before bfloat16 existed).
 AmpArg = Union[None, bool, str]
-#: What ``fit(amp=...)`` accepts (``True`` is ``'float16'``, as before bfloat16 existed).
-AMP_CHOICES = (None, False, True, "float16", "bfloat16", "auto")
 
 log = console_logger()
 _initialised_dtype: str | None = None
@@ -47,17 +48,18 @@ def choose_amp_dtype(amp: AmpArg, ctxs: list[mx.Context]) -> str | None:
     without native support warns that it is emulated (slower than float32) and runs it on
     AVX-512 CPUs; below AVX-512 it is an :class:`OptionError` (oneDNN has no kernels there).
     """
+    amp = amp_name(amp)
     if amp not in AMP_CHOICES:
-        raise OptionError(f"amp must be one of None, False, 'float16', 'bfloat16' or 'auto', "
+        raise OptionError(f"amp must be one of 'off' (or None), 'float16', 'bfloat16' or 'auto', "
                           f"got {amp!r}")
-    if amp in (None, False):
+    if amp == "off":
         return None
     on_gpus = all(c.device_type == "gpu" for c in ctxs)
     if amp == "auto":
         if on_gpus:
             return "float16"
         return "bfloat16" if runtime.cpu_has_native_bf16() else None
-    if amp in (True, "float16"):
+    if amp == "float16":
         if on_gpus:
             return "float16"
         _warn("amp='float16' needs GPU contexts (float16 with mxnet.contrib.amp); on the "

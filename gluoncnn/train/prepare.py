@@ -1,32 +1,32 @@
-"""What ``fit`` checks and builds before the first batch: its arguments, the initializer, the
-Trainer, and one look at the data and the net's output."""
+"""What ``fit`` checks and builds before the first batch: the config's machine checks, the
+initializer, the Trainer, and one look at the data and the net's output."""
 from __future__ import annotations
 
-import math
+import contextlib
+import logging
 import numbers
+import warnings
+from typing import NamedTuple
 
 import mxnet as mx
 from mxnet import autograd, gluon, nd
 
+from ..config import INITIALIZERS, TrainConfig
 from ..errors import InputError, OptionError
+from . import precision
+from .devices import parse_ctx
 from .losses import split_outputs
+from .schedule import LRSchedule
 
-#: Optimizers ``fit`` accepts (``nesterov=True`` with ``'sgd'`` means ``'nag'``).
-OPTIMIZERS = ("sgd", "nag", "adam", "rmsprop")
-_INITIALIZERS = {"paper": lambda: None, "he": mx.init.MSRAPrelu, "xavier": mx.init.Xavier}
-#: Initialisations ``fit(init=...)`` accepts by name: ``'paper'`` is the model's own
-#: (``net.default_init``, the paper's); ``'he'`` is MXNet's ``mx.init.MSRAPrelu()``, as the
-#: chapters use it (He et al., ICCV 2015: Gaussian, variance 2 / (1 + 0.25**2) over the mean of
-#: fan-in and fan-out, about twice Glorot's); ``'xavier'`` is ``mx.init.Xavier()`` (uniform
-#: Glorot, Glorot and Bengio, 2010).
-INITIALIZERS = tuple(_INITIALIZERS)
-#: float32's largest number: a larger rate overflows in the update.
-FLOAT32_MAX = 3.4028234663852886e38
+_INITIALIZERS = dict(zip(INITIALIZERS, (lambda: None, mx.init.MSRAPrelu, mx.init.Xavier)))
 
 
 def make_initializer(init) -> mx.init.Initializer | None:
     """``None``/``'paper'`` -> None (the net's own default), a name of :data:`INITIALIZERS` ->
-    its ``mx.init`` initializer; an ``mx.init.Initializer`` is returned as it is."""
+    its ``mx.init`` initializer: ``'he'`` is MXNet's ``mx.init.MSRAPrelu()``, as the chapters
+    use it (He et al., ICCV 2015: Gaussian, variance 2 / (1 + 0.25**2) over the mean of fan-in
+    and fan-out, about twice Glorot's); ``'xavier'`` is ``mx.init.Xavier()`` (uniform Glorot,
+    Glorot and Bengio, 2010). An ``mx.init.Initializer`` is returned as it is."""
     if init is None or isinstance(init, mx.init.Initializer):
         return init
     make = _INITIALIZERS.get(str(init).lower())
@@ -36,58 +36,41 @@ def make_initializer(init) -> mx.init.Initializer | None:
     return make()
 
 
-def _positive_int(name, v, hint):
-    if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v <= 0:
-        raise OptionError(f"{name} must be a positive integer, got {v!r}; {hint}")
+class CheckedConfig(NamedTuple):
+    """What :func:`check_config` built from a config: fit trains with these."""
+    schedule: LRSchedule
+    initializer: mx.init.Initializer | None
+    ctxs: list[mx.Context]
 
 
-def _finite(v):
-    return isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)
+def check_config(config: TrainConfig, amp: bool = True) -> CheckedConfig:
+    """The checks of a config that need MXNet or the machine (the config checked its values
+    when it was made): the schedule's text, the initializer, the devices, the precision on
+    them (``amp``), tensorboardX for ``log_dir``. A run folder runs them before it writes
+    anything, the precision's warnings silenced (fit says them); ``fit`` runs them first, all
+    but the precision, which its speed choice makes once for the net (:mod:`.calibrate`)."""
+    schedule = LRSchedule(config.lr, config.epochs, config.schedule,
+                          warmup_epochs=config.warmup_epochs)
+    initializer = make_initializer(config.init)
+    ctxs = parse_ctx(config.ctx)
+    if amp:
+        with warnings.catch_warnings(), _silenced(precision.log):
+            warnings.simplefilter("ignore")
+            precision.choose_amp_dtype(config.amp, ctxs)
+    if config.log_dir:
+        from .tensorboard import summary_writer_class
+        summary_writer_class()  # a missing tensorboardX is said before anything runs
+    return CheckedConfig(schedule, initializer, ctxs)
 
 
-def check_args(epochs, optimizer, lr, momentum, wd, warmup_epochs, label_smoothing,
-               clip_gradient, aux_weight, max_batches, classes, keep_checkpoints,
-               nesterov) -> str:
-    """Check ``fit``'s numbers and names (one :class:`OptionError` saying what to change);
-    returns the optimizer's name (``'nag'`` for SGD with ``nesterov=True``)."""
-    _positive_int("epochs", epochs, "e.g. epochs=10")
-    if max_batches is not None:
-        _positive_int("max_batches", max_batches, "or None for whole epochs")
-    if classes is not None and not isinstance(classes, (list, tuple)):
-        _positive_int("classes", classes, "the number of classes of the dataset, e.g. 10, or "
-                      "the list of class names")
-    if keep_checkpoints is not None:
-        _positive_int("keep_checkpoints", keep_checkpoints, "or None to keep every epoch")
-    name = optimizer.lower() if isinstance(optimizer, str) else optimizer
-    if name not in OPTIMIZERS + ("nesterov",):
-        raise OptionError(f"unknown optimizer {optimizer!r}; valid: {', '.join(OPTIMIZERS)} "
-                          f"(or 'sgd' with nesterov=True)")
-    if not _finite(lr) or not 0 < lr < FLOAT32_MAX:
-        raise OptionError(f"lr must be a positive number, finite and below 3.4e38 (float32), got "
-                          f"{lr!r}; e.g. lr=0.1 for SGD, lr=0.001 for Adam")
-    if not _finite(momentum) or not 0 <= momentum < 1:
-        raise OptionError(f"momentum must be in [0, 1), got {momentum!r}; 0.9 is usual")
-    if not _finite(wd) or not 0 <= wd < FLOAT32_MAX:
-        raise OptionError(f"wd (weight decay) must be a finite number >= 0, got {wd!r}; e.g. "
-                          f"wd=5e-4")
-    if not _finite(warmup_epochs) or not 0 <= warmup_epochs < epochs:
-        raise OptionError(f"warmup_epochs must be >= 0 and smaller than epochs={epochs}, "
-                          f"got {warmup_epochs!r}")
-    if not _finite(label_smoothing) or not 0 <= label_smoothing < 1:
-        raise OptionError(f"label_smoothing must be in [0, 1), got {label_smoothing!r}; 0.1 is "
-                          f"usual")
-    if clip_gradient is not None and not (_finite(clip_gradient) and clip_gradient > 0):
-        raise OptionError(f"clip_gradient must be a positive norm (e.g. 5.0) or None, "
-                          f"got {clip_gradient!r}")
-    if not _finite(aux_weight) or aux_weight < 0:
-        raise OptionError(f"aux_weight must be >= 0, got {aux_weight!r}; GoogLeNet used 0.3")
-    name = "nag" if name == "nesterov" else name
-    if nesterov:
-        if name not in ("sgd", "nag"):
-            raise OptionError(f"nesterov=True applies to SGD; use optimizer='sgd' (or 'nag'), "
-                              f"not {optimizer!r}")
-        name = "nag"
-    return name
+@contextlib.contextmanager
+def _silenced(logger):
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def make_trainer(net, optimizer, lr, momentum, wd, kv, update_on_kvstore) -> gluon.Trainer:

@@ -30,34 +30,39 @@ class TrainingState:
     logger = console_logger()
 
     def __init__(self, net, trainer, ctxs, schedule: LRSchedule | None, epochs: int,
-                 meta: dict[str, Any],
-                 verbose: bool = True, prefix: str = "", seed: int | None = None):
+                 meta: dict[str, Any], verbose: bool = True, prefix: str = "",
+                 seed: int | None = None, *, loss_fn=None, report_fn=None, step_scale: int = 1,
+                 step_size: int | None = None, aux_weight: float = 0.3,
+                 amp_dtype: str | None = None, clip_gradient: float | None = None,
+                 num_batches: int | None = None, max_batches: int | None = None,
+                 input_shape: tuple[int, ...] | None = None, checkpoint_dir: str | None = None,
+                 watch: DivergenceWatch | None = None, current_lr: float | None = None,
+                 advice: str | None = None):
         self.net, self.trainer, self.ctxs = net, trainer, ctxs
         self.schedule, self.epochs, self.meta = schedule, epochs, meta
         self.verbose, self.prefix, self.seed = bool(verbose), prefix, seed
         # flushed: to a file or a pipe, an epoch's line is in the log when the epoch ends
         self.log: Callable[..., None] = (functools.partial(print, flush=True) if verbose
                                          else (lambda *args, **kwargs: None))
-        self.checkpoint_dir: str | None = None
-        self.advice = ("Lower lr (now {lr:g}), add warmup_epochs= or clip_gradient=."
-                       .format(lr=meta.get("lr", 0.0)))
+        self.checkpoint_dir = checkpoint_dir
+        self.advice = advice or ("Lower lr (now {lr:g}), add warmup_epochs= or clip_gradient="
+                                 .format(lr=meta.get("lr", 0.0)) + ".")
         self.history = History(meta=meta)
         self.start_epoch, self.epoch, self.batch = 0, 0, 0
-        self.num_batches: int | None = None
-        self.max_batches: int | None = None
+        self.num_batches, self.max_batches = num_batches, max_batches
         self.running = None
         self.step_loss = None
-        self.input_shape: tuple[int, ...] | None = None
+        self.input_shape = input_shape
         self.last_good: str | None = None
         self.status = "running"
         self.stop_training = False
         self.interrupt_notes: list[str] = []
-        self.watch: DivergenceWatch | None = None
-        self.current_lr: float | None = None
+        self.watch = watch
+        self.current_lr = current_lr
         # the step's settings (see loop.run_epoch)
-        self.loss_fn = self.report_fn = None
-        self.step_size: int | None = None
-        self.step_scale, self.aux_weight, self.amp_dtype, self.clip_gradient = 1, 0.3, None, None
+        self.loss_fn, self.report_fn = loss_fn, report_fn
+        self.step_size, self.step_scale = step_size, step_scale
+        self.aux_weight, self.amp_dtype, self.clip_gradient = aux_weight, amp_dtype, clip_gradient
 
     def note(self, message: str) -> None:
         """Say ``message`` (prefixed in distributed runs) through the logger, when verbose."""
