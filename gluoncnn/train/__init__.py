@@ -91,7 +91,7 @@ __all__ = [
     "StopAtAccuracy",
     "TensorBoard", "TrainingState", "lr_find", "LRFinderResult", "train_ch6", "train_d2lzh",
     "evaluate_accuracy_gpu", "TrainConfig", "check_config",
-    "evaluate_accuracy_gpu", "Budget", "BudgetSchedule", "parse_budget", "BUDGET_SCHEDULES",
+    "Budget", "BudgetSchedule", "parse_budget", "BUDGET_SCHEDULES",
 ]
 
 
