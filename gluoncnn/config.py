@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from typing import Any, Callable
 
 from .errors import FileFormatError, OptionError
-from .utils import did_you_mean
+from .utils import did_you_mean, parse_duration
 
 #: Optimizers ``fit`` accepts (``nesterov=True`` with ``'sgd'`` means ``'nag'``).
 OPTIMIZERS = ("sgd", "nag", "adam", "rmsprop")
@@ -130,6 +130,17 @@ def _optimizer(name, v):
                           f"with nesterov=True)")
 
 
+def _duration(name, v):
+    if v is not None:
+        parse_duration(v, name)
+
+
+def duration_text(text: str) -> float:
+    """A ``--budget`` on the command line: seconds from ``'90s'``, ``'10m'``, ``'1h'`` or
+    ``'600'`` (:func:`gluoncnn.utils.parse_duration`); a ValueError otherwise."""
+    return parse_duration(text)
+
+
 def _anything(name, v):
     return None
 
@@ -150,7 +161,8 @@ def option(default, help: str, group: str = "training", check: Callable = _anyth
     :mod:`gluoncnn.train.callbacks` carries out; fit adds ``Class(keyword=value)`` when the value
     is set (not None, 0 or False). ``cli`` refines the generated flag: ``flag`` (its name,
     default ``--field-name``), ``metavar``, ``choices``, ``const`` (``--amp`` alone),
-    ``negatable`` (``--x/--no-x``), ``append`` (repeatable)."""
+    ``negatable`` (``--x/--no-x``), ``append`` (repeatable), ``convert`` (the text to the value,
+    a ValueError when it cannot: ``--budget 10m``) with ``expects`` (what the message asks for)."""
     if isinstance(default, (list, dict)):
         raise TypeError("a frozen config's defaults are immutable: use a tuple")
     return dataclasses.field(default=default, metadata={
@@ -221,8 +233,21 @@ class TrainConfig:
                               metavar="N")
 
     # training: fit's options
-    epochs: int = option(10, "number of epochs", check=positive_int("e.g. epochs=10"),
-                         metavar="N")
+    epochs: int | None = option(
+        10, "number of epochs (default 10; a --budget without --epochs sets none, the "
+            "budget ends the run; with both, whichever ends first)",
+        check=positive_int("e.g. epochs=10 (None only with a budget)", optional=True),
+        metavar="N")
+    budget: float | None = option(
+        None, "train for this long instead, evaluations included: 90s, 10m, 1h (fit's budget, "
+              "seconds or such a text: --schedule linear or cosine then runs over the budget, "
+              "with an evaluation every half epoch and at the end)", check=_duration,
+        metavar="TIME", convert=duration_text, expects="a duration such as 90s, 10m or 1h (or "
+                                                       "seconds)")
+    warmup_fraction: float = option(
+        0.0, "with --budget: linear learning-rate warm-up over this fraction of the budget",
+        check=number_in(0, 1, "in [0, 1); e.g. 0.05 warms up over the budget's first 5%"),
+        metavar="F")
     ctx: Any = option("auto", "device(s): 'cpu', 'gpu', 'gpu:1', 'gpu:0,gpu:1' (data parallel), "
                               "'gpu:all', or 'auto' (the first GPU, else the CPU)")
     optimizer: str = option("sgd", "sgd, nag, adam or rmsprop", check=_optimizer)
@@ -238,7 +263,9 @@ class TrainConfig:
                                 "nets without batch norm, e.g. vgg, nin, leave chance faster) or "
                                 "xavier", choices=INITIALIZERS)
     schedule: Any = option(None, "learning-rate schedule: constant, step, step:E1,E2,..., "
-                                 "cosine, plateau, plateau:PATIENCE (default constant)")
+                                 "cosine, plateau, plateau:PATIENCE (default constant); with "
+                                 "--budget, over its elapsed fraction: linear, cosine, step, "
+                                 "step:P1,P2,...")
     warmup_epochs: float = option(0, "linear learning-rate warm-up epochs",
                                   check=number_in(0, math.inf, "a number >= 0"))
     label_smoothing: float = option(0.0, "label smoothing epsilon",
@@ -305,7 +332,24 @@ class TrainConfig:
         set_(self, "model_options", _option_pairs(self.model_options))
         for f in dataclasses.fields(self):
             f.metadata["check"](f.name, getattr(self, f.name))
-        if self.warmup_epochs >= self.epochs:
+        if self.budget is not None:
+            set_(self, "budget", parse_duration(self.budget))  # seconds
+            if self.warmup_epochs:
+                raise OptionError("with budget=, give the warm-up as a fraction of the budget, "
+                                  "warmup_fraction= (e.g. 0.05), not warmup_epochs=")
+            if isinstance(self.schedule, str) and \
+                    self.schedule.strip().lower().startswith("plateau"):
+                raise OptionError("schedule='plateau' counts epochs without improvement and has "
+                                  "no budget form; with budget= use 'linear' (Li et al., 2020) "
+                                  "or 'cosine'")
+        else:
+            if self.epochs is None:
+                raise OptionError("give epochs= (how many epochs) or budget= (how long, e.g. "
+                                  "'10m')")
+            if self.warmup_fraction:
+                raise OptionError("warmup_fraction= is a fraction of budget=; without a budget, "
+                                  "warm up with warmup_epochs=")
+        if self.epochs is not None and self.warmup_epochs >= self.epochs:
             raise OptionError(f"warmup_epochs must be >= 0 and smaller than epochs={self.epochs}, "
                               f"got {self.warmup_epochs!r}")
         if self.nesterov and self.optimizer.lower() not in ("sgd", "nag", "nesterov"):
@@ -346,7 +390,7 @@ class TrainConfig:
         """The config of ``settings`` (missing fields at their defaults); an unknown key is one
         :class:`OptionError` naming ``where`` and the closest field."""
         check_names(settings, where)
-        return cls(**settings)
+        return cls(**budget_lifts_epochs(settings))
 
     def changes_from(self, other: TrainConfig) -> dict[str, tuple[Any, Any]]:
         """``{field: (other's value, this one's)}`` for the fields that differ."""
@@ -361,6 +405,17 @@ class TrainConfig:
     def to_json(self) -> str:
         """The config as ``--config FILE`` reads it (``--print-config`` prints this)."""
         return json.dumps(self.to_dict(), indent=2) + "\n"
+
+
+def budget_lifts_epochs(settings: Mapping[str, Any], given=None) -> dict[str, Any]:
+    """``settings`` with ``epochs=None`` when they give a ``budget`` but not ``epochs`` (among
+    ``given``, the names set explicitly; default the keys of ``settings``): a budget without
+    epochs sets no epoch limit, the budget ends the run."""
+    settings = dict(settings)
+    given = settings.keys() if given is None else given
+    if settings.get("budget") is not None and "epochs" not in given:
+        settings["epochs"] = None
+    return settings
 
 
 def _option_pairs(options) -> tuple:

@@ -155,24 +155,32 @@ def epoch_progress(progress, total, desc):
     return _NoBar()
 
 
+def _epoch_of(record):
+    """Where a record is on the epoch axis: its epoch, or the epochs a budgeted run reached."""
+    return record.get("epochs_reached", record["epoch"])
+
+
 def _draw(fig, records):
     """Draw loss (left axis) and accuracies against epochs on ``fig``."""
     fig.clear()
     ax = fig.add_subplot(1, 1, 1)
-    epochs = [r["epoch"] for r in records]
+    epochs = [_epoch_of(r) for r in records]
     lines = []
     if records:
         lines += ax.plot(epochs, [r["loss"] for r in records], "-o", color="C0", ms=3,
                          label="train loss")
         lines += ax.plot(epochs, [r["train_acc"] for r in records], "--s", color="C1", ms=3,
                          label="train acc")
-        test = [(r["epoch"], r.get("test_acc")) for r in records if r.get("test_acc") is not None]
+        test = [(_epoch_of(r), r.get("test_acc")) for r in records
+                if r.get("test_acc") is not None]
         if test:
             lines += ax.plot([e for e, _ in test], [a for _, a in test], "-.^", color="C2", ms=3,
                              label="test acc")
     ax.set_xlabel("epoch")
     ax.grid(True, alpha=0.3)
-    if epochs:
+    if epochs and "epochs_reached" in records[0]:  # parts of epochs, from the start
+        ax.set_xlim(0, max(epochs) * 1.05)
+    elif epochs:
         ax.set_xlim(min(epochs) - 0.5 if len(epochs) == 1 else min(epochs), max(epochs) + 0.5)
     if lines:
         ax.legend(loc="best")

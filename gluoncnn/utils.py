@@ -1,7 +1,9 @@
 """Small helpers the whole package shares, each written once: atomic files, closest names,
-block paths, an error's first line."""
+block paths, an error's first line, durations."""
 import difflib
+import math
 import os
+import re
 
 
 def fsync_dir(folder):
@@ -104,3 +106,36 @@ def first_line(err):
         if line and not line.startswith(("Stack trace", "[bt]", "File ", "Traceback")):
             return line
     return type(err).__name__
+
+
+_SECONDS_PER = {"": 1.0, "s": 1.0, "sec": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0}
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*([a-z]*)\s*$")
+
+
+def parse_duration(value, what="budget"):
+    """Seconds from a positive number of seconds, or text with a unit: ``'90s'``, ``'10m'`` (or
+    ``'10min'``), ``'1h'``, ``'1.5h'`` (``'600'`` is seconds). None stays None; anything else is
+    an :class:`~gluoncnn.errors.OptionError` naming ``what``."""
+    if value is None:
+        return None
+    seconds = None
+    if isinstance(value, str):
+        match = _DURATION.match(value.lower())
+        if match and match.group(2) in _SECONDS_PER:
+            seconds = float(match.group(1)) * _SECONDS_PER[match.group(2)]
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        seconds = float(value)
+    if seconds is None or not math.isfinite(seconds) or seconds <= 0:
+        from .errors import OptionError
+        raise OptionError(f"{what} must be a positive duration such as 90s, 10m or 1h (or a "
+                          f"number of seconds), got {value!r}")
+    return seconds
+
+
+def format_duration(seconds):
+    """``'90 s'``, ``'10 min'``, ``'1.5 h'``: a duration as the course says it."""
+    if seconds >= 3600 and seconds % 360 == 0:
+        return f"{seconds / 3600:g} h"
+    if seconds >= 60 and seconds % 6 == 0:
+        return f"{seconds / 60:g} min"
+    return f"{seconds:g} s"

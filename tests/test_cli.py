@@ -148,7 +148,8 @@ def test_every_fit_option_is_reachable():
     assert TrainConfig(**cli.train_settings(["--model", "lenet"])) == TrainConfig(model="lenet")
     params = set(inspect.signature(fit).parameters) - {"options"}
     assert params == {"net", "train_iter", "test_iter", "config", "checkpoint_dir", "resume",
-                      "plot", "history_file", "on_step", "classes", "callbacks", "threads"}
+                      "plot", "history_file", "on_step", "classes", "callbacks", "threads",
+                      "clock"}  # clock: a time budget's, for tests
 
 
 def test_log_dir_writes_tensorboard_event_files(tmp_path, capsys):

@@ -160,3 +160,34 @@ def test_a_toml_config_file(tmp_path):
     config = TrainConfig.from_dict(read_config_file(path), str(path))
     assert (config.model, config.lr, config.model_options) == ("lenet", 0.01,
                                                                (("activation", "relu"),))
+
+
+def test_budget_and_warmup_fraction_are_fields(tmp_path):
+    """fit's budget (gluoncnn.train.budget) is two fields: the flags, their checks, run.json,
+    --config files and the presets' configs come from them."""
+    from gluoncnn import course
+    help_text = cli.build_parser()._subparsers._group_actions[0].choices["train"].format_help()
+    assert "--budget TIME" in help_text and "--warmup-fraction F" in help_text
+    assert TrainConfig(budget="10m").budget == 600.0  # seconds, whatever the text
+    assert TrainConfig(budget="10m").epochs == 10  # a whole config keeps its epochs
+    lifted = TrainConfig.from_dict({"budget": "90s", "warmup_fraction": 0.1})
+    assert (lifted.budget, lifted.epochs, lifted.warmup_fraction) == (90.0, None, 0.1)
+    assert TrainConfig.from_dict(lifted.to_dict()) == lifted
+    assert cli.train_config(cli.build_parser().parse_args(["train", *cli.command_line(lifted)]),
+                            cli.command_line(lifted)) == lifted
+    path = tmp_path / "budget.json"
+    path.write_text('{"model": "lenet", "budget": "1h"}')
+    config = TrainConfig.from_dict(read_config_file(path), str(path))
+    assert (config.budget, config.epochs) == (3600.0, None)
+    for settings, message in [({"epochs": None}, "give epochs= .* or budget="),
+                              ({"budget": "ten"}, "budget must be a positive duration"),
+                              ({"budget": 60, "schedule": "plateau:2"}, "no budget form"),
+                              ({"budget": 60, "warmup_epochs": 1}, "warmup_fraction="),
+                              ({"warmup_fraction": 0.1}, "warmup_epochs="),
+                              ({"budget": 60, "warmup_fraction": 1}, "warmup_fraction must be")]:
+        with pytest.raises(OptionError, match=message):
+            TrainConfig(**settings)
+    cpu = course.settings("07-resnet", "cpu")
+    budgeted = cpu.config(budget=cpu.budget / 2)
+    assert (budgeted.budget, budgeted.epochs) == (cpu.budget / 2, None)
+    assert cpu.config().budget is None and cpu.config().epochs == cpu.epochs

@@ -8,7 +8,7 @@ import sys
 from typing import Any, Callable
 
 from .. import runs
-from ..config import TrainConfig
+from ..config import TrainConfig, budget_lifts_epochs
 from .parser import (
     CLIError,
     _add_data_args,
@@ -37,7 +37,8 @@ def cmd_train(args: argparse.Namespace, argv: list[str]) -> int:
         raise CLIError("--resume continues the run in --out with its own settings: drop "
                        "--config (give the settings to change as flags)")
     if args.resume:
-        settings = _settings(args, _explicit_dests(argv, _add_train_args))
+        given = _explicit_dests(argv, _add_train_args)
+        settings = budget_lifts_epochs(_settings(args, given), given)
         if args.print_config:
             _say(runs.merge_resume(runs.read_run(args.out), settings, args.out)[0].to_json(),
                  end="")
@@ -69,7 +70,8 @@ def cmd_train(args: argparse.Namespace, argv: list[str]) -> int:
                        ("checkpoints", "checkpoints"), ("settings", "run")):
         if files.get(key):
             _say(f"  {label:<12}{files[key]}")
-    _say(f"next: gluoncnn eval --run {out}   |   gluoncnn train --out {out} --resume --epochs N")
+    longer = "--budget TIME" if plan.config.budget else "--epochs N"
+    _say(f"next: gluoncnn eval --run {out}   |   gluoncnn train --out {out} --resume {longer}")
     return 0
 
 

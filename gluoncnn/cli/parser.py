@@ -105,8 +105,9 @@ def parse_model_option(text: str) -> tuple[str, Any]:
 def _field_type(f):
     """An argparse type for config field ``f``: the text as the field's type, then the field's
     own check (its message, one line)."""
-    convert = config.field_type(f)
-    what = {int: "a whole number", float: "a number"}.get(convert, "a text")
+    cli = f.metadata["cli"]
+    convert = cli.get("convert") or config.field_type(f)
+    what = cli.get("expects") or {int: "a whole number", float: "a number"}.get(convert, "a text")
 
     def parse(text):
         try:
@@ -371,9 +372,9 @@ def _settings(args: argparse.Namespace, keys: set[str] | None = None) -> dict[st
 def train_config(args: argparse.Namespace, argv: list[str]) -> config.TrainConfig:
     """The config of a ``gluoncnn train`` command line (``argv`` without ``train``): the
     ``--config`` file's settings (or the defaults), and the flags given on top of them."""
-    if not args.config:
-        return config.TrainConfig(**_settings(args))
     given = _explicit_dests(argv, _add_train_args)
+    if not args.config:
+        return config.TrainConfig(**config.budget_lifts_epochs(_settings(args), given))
     settings = config.read_config_file(args.config)
     return config.TrainConfig.from_dict(dict(settings, **_settings(args, given)), args.config)
 
@@ -386,8 +387,8 @@ def command_line(cfg: config.TrainConfig) -> list[str]:
     argv: list[str] = []
     for f in config.fields():
         value = getattr(cfg, f.name)
-        if value == f.default:
-            continue
+        if value == f.default or (f.name == "epochs" and value is None and cfg.budget):
+            continue  # (a --budget without --epochs sets no epoch limit)
         cli = f.metadata["cli"]
         option = cli.get("flag") or "--" + f.name.replace("_", "-")
         if cli.get("append"):
@@ -406,4 +407,6 @@ def command_line(cfg: config.TrainConfig) -> list[str]:
 
 def train_settings(argv: list[str]) -> dict[str, Any]:
     """The run settings of a ``gluoncnn train`` command line (without ``train``)."""
-    return _settings(build_parser().parse_args(["train", *argv]))
+    given = _explicit_dests(argv, _add_train_args)
+    return config.budget_lifts_epochs(_settings(build_parser().parse_args(["train", *argv])),
+                                      given)

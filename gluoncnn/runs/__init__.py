@@ -42,7 +42,7 @@ import platform
 import shlex
 from typing import Any, Callable
 
-from ..config import CONFIG_VERSION, TrainConfig, check_names
+from ..config import CONFIG_VERSION, TrainConfig, budget_lifts_epochs, check_names
 from ..errors import OptionError
 from ..utils import atomic_write, atomic_write_text, first_line
 from .folder import (
@@ -85,6 +85,7 @@ from .settings import (
     build_model,
     dataset_info,
     default_small_input,
+    describe_length,
     describe_model,
     load_data,
     load_parameters,
@@ -105,7 +106,7 @@ __all__ = [
     "merge_resume", "model_kwargs", "plan_training", "read_lock", "read_run",
     "remove_run_files", "resolve_model", "resolve_model_settings", "run_config", "run_files",
     "run_training", "sha256_of", "train", "verify_params", "find_lr",
-    "versions", "write_run",
+    "versions", "write_run", "describe_length",
 ]
 
 # ----------------------------------------------------------------------------- training a run
@@ -139,7 +140,7 @@ class TrainingPlan:
         c, h, w = self.input_shape
         text = (f"{'resuming' if self.resume else 'training'} "
                 f"{describe_model(self.model, self.model_kwargs)} on {self.dataset['key']} "
-                f"({c}x{h}x{w}) for {self.config.epochs} epoch(s)")
+                f"({c}x{h}x{w}) for {describe_length(self.config)}")
         if self.chief:
             return f"{text}; run folder: {self.folder}"
         kv = self.kvstore
@@ -182,7 +183,8 @@ def plan_training(folder: str | None, settings: TrainConfig | dict[str, Any],
         config, changes = merge_resume(previous, settings, folder)
         command = previous.get("command") or []
     else:
-        config = settings if isinstance(settings, TrainConfig) else TrainConfig(**settings)
+        config = settings if isinstance(settings, TrainConfig) else TrainConfig(
+            **budget_lifts_epochs(settings))
     name, kwargs, info, input_shape = resolve_model_settings(config)
     config = config.replace(model=name, dataset=info["key"])
     config.to_dict()  # a setting run.json cannot record (a Python object) is said now
@@ -415,6 +417,7 @@ def _finish(plan: TrainingPlan, run: dict[str, Any], history, plot: bool) -> Run
              "checkpoints": path(CHECKPOINT_DIR), "run": path(RUN_FILE),
              "best": path(BEST_PARAMS) if os.path.isfile(path(BEST_PARAMS)) else None}
     run.update(status="finished", finished=now(), epochs_done=len(records),
+               epochs_reached=history.meta.get("epochs_reached"),
                seconds=round(sum(r.get("time", 0) for r in records), 2),
                final=records[-1] if records else None, files=files,
                model_params_sha256=sha256_of(path(FINAL_PARAMS)))

@@ -12,12 +12,20 @@ from typing import Any
 
 from ..config import SMALL_INPUT_BELOW, TrainConfig
 from ..errors import GluonCNNError, OptionError
-from ..utils import first_line
+from ..utils import first_line, format_duration
 
 
 def default_small_input(input_side: int) -> bool:
     """The small-input rule: the small-image stem below :data:`SMALL_INPUT_BELOW` pixels."""
     return input_side < SMALL_INPUT_BELOW
+
+
+def describe_length(config: TrainConfig) -> str:
+    """``'10 epoch(s)'``, ``'10 min'``, or ``'10 min (at most 5 epochs)'``."""
+    if config.budget is None:
+        return f"{config.epochs} epoch(s)"
+    text = format_duration(config.budget)
+    return text + (f" (at most {config.epochs} epochs)" if config.epochs else "")
 
 
 class DatasetMissingError(GluonCNNError, FileNotFoundError):

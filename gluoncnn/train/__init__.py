@@ -7,6 +7,7 @@ Two entry points share one inner training step and one evaluation loop:
   time 154.6 sec``), so the seed chapters' code runs as is.
 - :func:`fit` is the full engine: one context or several (data parallel), MXNet's distributed
   KVStore, SGD with momentum / Nesterov / Adam / RMSProp, weight decay, learning-rate schedules,
+  training for epochs or to a time budget (``budget='10m'``),
   label smoothing, gradient clipping, GoogLeNet's auxiliary losses, mixed precision (float16 on
   GPUs, bfloat16 on CPUs that have it), atomic checkpoints with ``resume=``, a clear stop when the
   loss diverges, and callbacks for everything around the loop (progress bar, live curves,
@@ -28,6 +29,7 @@ The package, one job per module:
 ``callbacks``      ``Callback`` and the built-in ones (checkpoint, history file, plot, ...)
 ``tensorboard``    the ``TensorBoard`` callback (tensorboardX)
 ``schedule``       ``LRSchedule``
+``budget``         ``fit(budget=...)``: ``Budget``, ``BudgetSchedule``, ``parse_budget``
 ``checkpoint``     ``save_checkpoint``, ``load_checkpoint``: no pickle, sha256-checked
 ``history``        ``History``
 ``losses``         ``LabelSmoothingLoss``
@@ -49,6 +51,7 @@ from .. import runtime
 runtime.import_mxnet()  # before this package's modules import mxnet: one clear error without it
 
 from ..config import OPTIMIZERS, TrainConfig
+from .budget import BUDGET_SCHEDULES, Budget, BudgetSchedule, parse_budget
 from .callbacks import (
                         BestCheckpoint,
                         Callback,
@@ -88,6 +91,7 @@ __all__ = [
     "StopAtAccuracy",
     "TensorBoard", "TrainingState", "lr_find", "LRFinderResult", "train_ch6", "train_d2lzh",
     "evaluate_accuracy_gpu", "TrainConfig", "check_config",
+    "Budget", "BudgetSchedule", "parse_budget", "BUDGET_SCHEDULES",
 ]
 
 

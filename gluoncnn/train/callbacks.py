@@ -25,6 +25,7 @@ import os
 
 from .. import progress as _progress
 from ..errors import OptionError
+from ..utils import format_duration
 from .checkpoint import save_checkpoint
 
 HOOKS = ("on_train_begin", "on_epoch_begin", "on_batch_end", "on_epoch_end", "on_interrupt",
@@ -122,8 +123,9 @@ class ProgressBar(Callback):
         self._shown = None
 
     def on_epoch_begin(self, state, epoch):
-        self.bar = _progress.epoch_progress(self.progress, state.num_batches,
-                                            f"epoch {epoch}/{state.epochs}")
+        where = (f"epoch {epoch}/{state.epochs}" if state.budget is None else
+                 f"epoch {state.budget.epoch}, part {epoch}")
+        self.bar = _progress.epoch_progress(self.progress, state.num_batches, where)
 
     def on_batch_end(self, state, batch):
         self.bar.update(1)
@@ -147,14 +149,21 @@ class ProgressBar(Callback):
 
 
 class EpochLine(Callback):
-    """d2l's line: ``epoch 1, loss 0.5912, train acc 0.776, test acc 0.826, time 12.3 sec``."""
+    """d2l's line: ``epoch 1, loss 0.5912, train acc 0.776, test acc 0.826, time 12.3 sec``; in
+    a budgeted run the epochs reached and the seconds spent: ``epoch 1.50, loss ..., time 61.2
+    sec, 183 s of 10 min``."""
 
     def on_epoch_end(self, state, record):
-        line = (f"epoch {record['epoch']}, loss {record['loss']:.4f}, "
-                f"train acc {record['train_acc']:.3f}")
+        reached = record.get("epochs_reached")
+        line = (f"epoch {record['epoch'] if reached is None else format(reached, '.2f')}, "
+                f"loss {record['loss']:.4f}, train acc {record['train_acc']:.3f}")
         if record["test_acc"] is not None:
             line += f", test acc {record['test_acc']:.3f}"
-        state.log(f"{state.prefix}{line}, time {record['time']:.1f} sec")
+        line += f", time {record['time']:.1f} sec"
+        if reached is not None and state.budget is not None:
+            line += (f", {record['elapsed']:.0f} s of "
+                     f"{format_duration(state.budget.seconds)}")
+        state.log(f"{state.prefix}{line}")
 
 
 class LRPlateau(Callback):

@@ -1,5 +1,6 @@
 """``fit``: the full training engine, written as the algorithm it runs (prepare, resume, then
-for each epoch: run it, evaluate, end it); the duties around the loop are callbacks."""
+for each epoch, or each part of an epoch in a budgeted run: run it, evaluate, end it); the duties
+around the loop are callbacks."""
 from __future__ import annotations
 
 import math
@@ -12,9 +13,10 @@ from typing import Any
 
 from mxnet import nd
 
-from ..config import FIT_OPTIONS, TrainConfig, check_names
+from ..config import FIT_OPTIONS, TrainConfig, budget_lifts_epochs, check_names
 from ..config import fields as config_fields
 from ..errors import InputError, OptionError
+from .budget import Budget, format_duration
 from .calibrate import choose_speed, per_device_shape
 from .callbacks import (
     Callback,
@@ -37,7 +39,7 @@ from .distributed import (
     shard_loader,
     update_on_kvstore,
 )
-from .evaluate import evaluate, num_classes
+from .evaluate import evaluate, limited, num_classes
 from .history import History
 from .loop import DivergenceWatch, run_epoch
 from .losses import make_loss
@@ -60,8 +62,10 @@ def fit(net, train_iter: Iterable, test_iter: Iterable | None,
         resume: bool | str | os.PathLike = False, plot: bool | str = "auto",
         history_file: str | None = None, on_step: Callable | None = None,
         classes: None | int | Sequence[str] = None, callbacks: list[Callback] | None = None,
-        threads: int | None = None, **options: Any) -> History:
-    """Train ``net`` on ``train_iter`` for ``epochs`` epochs, evaluating on ``test_iter``.
+        threads: int | None = None, clock: Callable[[], float] | None = None,
+        **options: Any) -> History:
+    """Train ``net`` on ``train_iter`` for ``epochs`` epochs, or for a time ``budget``,
+    evaluating on ``test_iter``.
 
     Prints ``training on cpu(0)`` and then, per epoch, the d2l line
     ``epoch 1, loss 0.5912, train acc 0.776, test acc 0.826, time 12.3 sec``. Returns a
@@ -74,7 +78,23 @@ def fit(net, train_iter: Iterable, test_iter: Iterable | None,
     bad one raises ``ValueError`` saying what to change. The options (defaults in
     :class:`~gluoncnn.config.TrainConfig`):
 
-    - ``epochs``: the number of epochs (default 10).
+    - ``epochs``: the number of epochs (default 10; None with a ``budget``: no epoch limit;
+      a ``budget`` given as a keyword without ``epochs`` sets none).
+    - ``budget``: train for this long instead (seconds, or ``'90s'``, ``'10m'``, ``'1h'``),
+      evaluation time included; see :mod:`gluoncnn.train.budget`. The schedule is then a
+      function of the budget's elapsed fraction (``'linear'``, the budget-aware decay to zero
+      of Li, Yumer and Ramanan, ICLR 2020; ``'cosine'``; ``'step'``; ``'step:0.5,0.75'``;
+      ``None`` constant), with a linear warm-up over ``warmup_fraction`` of the budget; every
+      half epoch, and when the budget ends (at a batch boundary, leaving time for it), an
+      evaluation adds a History record (``epoch`` then counts records; ``images``,
+      ``epochs_reached`` and ``elapsed`` say how far the run got, and ``History.meta`` keeps
+      the last ``epochs_reached``). With ``epochs`` too, whichever ends first ends the run (the
+      schedule follows the nearer end). Resuming continues the same budget from the seconds
+      already spent. ``clock`` (a keyword outside the config, as ``callbacks``): the budget's
+      clock, a function returning seconds (default ``time.monotonic``; tests pass a fake one).
+      Needs training data with a length, and one process (not ``kvstore='dist_*'``). A budget
+      that cannot fit one evaluation is an :class:`~gluoncnn.errors.OptionError`, raised once
+      a few batches have been timed.
 
     - ``ctx``: a context, a list (data parallel), or ``'cpu'``, ``'gpu:0,gpu:1'``; default the
       first GPU, else the CPU.
@@ -150,12 +170,16 @@ def fit(net, train_iter: Iterable, test_iter: Iterable | None,
     classes = classes if classes is not None else config.classes
     # a bad schedule, init or device fails here; a bad amp in choose_speed, before any step
     checked = check_config(config, amp=False)
+    seconds = config.budget
     if resume and not checkpoint_dir and not isinstance(resume, (str, os.PathLike)):
         raise OptionError("resume=True needs checkpoint_dir= (the folder of the run to continue), "
                           "or pass the checkpoint path as resume='runs/x/last.json'")
     ctxs, sched = checked.ctxs, checked.schedule
     dist = create_kvstore(config.kvstore)
     distributed = dist.num_workers > 1
+    if distributed and seconds is not None:
+        raise OptionError("budget= follows this process's clock, so the workers of a "
+                          "distributed run would stop at different batches; give epochs= instead")
     if distributed:
         train_iter = shard_loader(train_iter, dist.num_workers, dist.rank)
     writes = dist.rank == 0  # only worker 0 writes files
@@ -192,7 +216,8 @@ def fit(net, train_iter: Iterable, test_iter: Iterable | None,
             "num_workers": dist.num_workers,
             "classes": num_out, "rank": dist.rank, "amp": amp_dtype or "float32",
             "threads": speed.threads, "speed": speed.reason, "speed_cost": speed.cost,
-            "batch_size": X0.shape[0]}
+            "batch_size": X0.shape[0], "budget": seconds,
+            "warmup_fraction": c.warmup_fraction}
     loss_fn, report_fn = make_loss(config.label_smoothing)
     state = TrainingState(
         net, trainer, ctxs, sched, config.epochs, meta, config.verbose,
@@ -206,12 +231,26 @@ def fit(net, train_iter: Iterable, test_iter: Iterable | None,
         max_batches=config.max_batches, input_shape=tuple(X0.shape),
         checkpoint_dir=checkpoint_dir if writes else None,
         watch=DivergenceWatch(net, floor=math.log(max(num_out, 2))))
+    if seconds is not None:
+        state.budget = make_budget(state, seconds, clock, test_iter)
 
     if resume and resume_from(state, resume, checkpoint_dir):
         return state.history
     if distributed:
         init_dist_kvstore(trainer, state.step_size or X0.shape[0] * dist.num_workers)
     return train(state, train_iter, test_iter, callbacks)
+
+
+def make_budget(state: TrainingState, seconds: float, clock, test_iter) -> Budget:
+    """The :class:`Budget` of a run whose training data has a length; ``state.num_batches``
+    becomes the batches of one record (half an epoch at most)."""
+    if state.num_batches is None:
+        raise OptionError("budget= needs training data whose length is known (len(train_iter)), "
+                          "such as a gluon DataLoader, to evaluate every half epoch")
+    test_batches = num_batches_of(test_iter, state.max_batches) if test_iter is not None else 0
+    budget = Budget(seconds, clock, state.epochs, state.num_batches, test_batches or 0)
+    state.num_batches = budget.part_batches
+    return budget
 
 
 def own_callbacks(config: TrainConfig, on_step, schedule, checkpoint_dir, history_file, plot,
@@ -258,7 +297,9 @@ def fit_config(config: TrainConfig | int | None, options: dict[str, Any]) -> Tra
         raise InputError(f"fit's fourth argument is the number of epochs or a TrainConfig, got "
                          f"{type(config).__name__} {config!r}")
     check_names(options, "fit's keyword arguments", valid=FIT_OPTIONS)
-    return (config or TrainConfig()).replace(**options)
+    if config is None:  # a budget given without epochs sets no epoch limit
+        return TrainConfig(**budget_lifts_epochs(options))
+    return config.replace(**options)
 
 
 def resume_from(state: TrainingState, resume, checkpoint_dir) -> bool:
@@ -279,8 +320,13 @@ def resume_from(state: TrainingState, resume, checkpoint_dir) -> bool:
         if key in record.get("meta", {}) and record["meta"][key] != state.meta[key]:
             warnings.warn(f"resuming a run that used {key}={record['meta'][key]!r} with "
                           f"{key}={state.meta[key]!r}", RuntimeWarning, stacklevel=3)
-    state.log(f"{state.prefix}resuming from {record['params_path']} after epoch "
-              f"{state.start_epoch}")
+    state.log(f"{state.prefix}resuming from {record['params_path']} after "
+              f"{'part' if record.get('budget_state') else 'epoch'} {state.start_epoch}")
+    if state.budget is not None:
+        return resume_budget(state, record)
+    if record.get("budget_state"):
+        raise OptionError("this run trains to a time budget: resume it with budget= (the "
+                          "command line's --resume keeps the run's --budget)")
     if state.start_epoch >= state.epochs:
         state.log(f"{state.prefix}the checkpoint has already done {state.start_epoch} epoch(s) "
                   f"of {state.epochs}; nothing to train (raise epochs= to train longer)")
@@ -288,13 +334,41 @@ def resume_from(state: TrainingState, resume, checkpoint_dir) -> bool:
     return False
 
 
+def resume_budget(state: TrainingState, record: dict[str, Any]) -> bool:
+    """Continue a budgeted run from the position and the seconds its checkpoint holds (a run of
+    epochs continues after its last epoch, the time of its epochs spent); True when the budget
+    is already spent."""
+    budget = state.budget
+    saved = record.get("budget_state")
+    if saved is None:
+        done = state.start_epoch
+        saved = {"elapsed": sum(r.get("time", 0.0) for r in state.history),
+                 "epoch": max(done, 1), "batch": budget.batches_per_epoch if done else 0}
+    elif saved.get("seconds") != budget.seconds:
+        warnings.warn(f"resuming a run with a budget of {format_duration(saved['seconds'])} "
+                      f"with budget={format_duration(budget.seconds)}: its learning rate "
+                      f"follows the new budget", RuntimeWarning, stacklevel=4)
+    budget.load_state_dict(saved)
+    state.history.meta.update(epochs_reached=round(budget.epochs_reached(), 4),
+                              images=budget.images)
+    if budget.spent():
+        state.log(f"{state.prefix}the checkpoint has already spent {budget.elapsed():.0f} s of "
+                  f"its budget of {format_duration(budget.seconds)} "
+                  f"({budget.epochs_reached():.2f} epochs); nothing to train (raise budget= to "
+                  f"train longer)")
+        return True
+    return False
+
+
 def train(state: TrainingState, train_iter, test_iter, callbacks) -> History:
-    """The epochs, with the callbacks around them."""
-    state.log(f"{state.prefix}training on {ctx_text(state.ctxs)}")
+    """The epochs, or the parts of a budget, with the callbacks around them."""
+    state.log(f"{state.prefix}training on {ctx_text(state.ctxs)}"
+              + (f" for {format_duration(state.budget.seconds)}" if state.budget else ""))
+    records = epoch_records if state.budget is None else budget_records
     try:
         call(callbacks, "on_train_begin", state)
-        for epoch in range(state.start_epoch + 1, state.epochs + 1):
-            state.history.append(train_epoch(state, train_iter, test_iter, callbacks, epoch))
+        for new in records(state, train_iter, test_iter, callbacks):
+            state.history.append(new)
             record = state.history.records[-1]  # what callbacks add to it is kept
             call(callbacks, "on_epoch_end", state, record)
             if state.stop_training:
@@ -317,6 +391,12 @@ def train(state: TrainingState, train_iter, test_iter, callbacks) -> History:
     return state.history
 
 
+def epoch_records(state: TrainingState, train_iter, test_iter, callbacks):
+    """One History record per epoch, to ``state.epochs``."""
+    for epoch in range(state.start_epoch + 1, state.epochs + 1):
+        yield train_epoch(state, train_iter, test_iter, callbacks, epoch)
+
+
 def train_epoch(state: TrainingState, train_iter, test_iter, callbacks, epoch: int
                 ) -> dict[str, Any]:
     """Train epoch ``epoch`` (1-based), evaluate, and return its History record."""
@@ -334,13 +414,84 @@ def train_epoch(state: TrainingState, train_iter, test_iter, callbacks, epoch: i
     nd.waitall()
     train_time = time.time() - start
     record = {"epoch": epoch, "loss": loss_sum / n, "train_acc": correct / n, "test_acc": None}
-    if test_iter is not None:
-        ev = evaluate(state.net, test_iter, state.ctxs, topk=5, loss=True,
-                      max_batches=state.max_batches)
-        record["test_acc"], record["test_loss"] = ev["acc"], ev["loss"]
-        if "top5" in ev:
-            record["test_top5"] = ev["top5"]
+    add_evaluation(state, test_iter, record)
     record["lr"] = state.trainer.learning_rate
     record["time"] = time.time() - start
     record["examples_per_sec"] = n / train_time if train_time > 0 else float("inf")
+    return record
+
+
+def add_evaluation(state: TrainingState, test_iter, record: dict[str, Any]) -> None:
+    """The test accuracy, loss and top-5 accuracy of the net as it is, into ``record``."""
+    if test_iter is None:
+        return
+    ev = evaluate(state.net, test_iter, state.ctxs, topk=5, loss=True,
+                  max_batches=state.max_batches)
+    record["test_acc"], record["test_loss"] = ev["acc"], ev["loss"]
+    if "top5" in ev:
+        record["test_top5"] = ev["top5"]
+
+
+# ------------------------------------------------------------------------------ to a budget
+def budget_records(state: TrainingState, train_iter, test_iter, callbacks):
+    """A budgeted run's History records: parts of epochs, each evaluated, until the budget is
+    spent or the epoch limit reached (:mod:`.budget`)."""
+    budget = state.budget
+    if budget.epoch_done():  # a run resumed after a whole epoch
+        budget.next_epoch()
+    batches = open_epoch(state, train_iter)  # skipping what a resumed epoch did is not counted
+    budget.start()
+    while not budget.spent():
+        if budget.epoch_done():
+            budget.next_epoch()
+            batches = open_epoch(state, train_iter)
+        record = train_part(state, batches, test_iter, callbacks)
+        if record is None:  # the budget ended before the part's first batch
+            break
+        yield record
+    reached = budget.epochs_reached()
+    ended = (f"reached {reached:g} epoch(s)" if budget.epochs and reached >= budget.epochs
+             else f"spent its budget of {format_duration(budget.seconds)}")
+    state.log(f"{state.prefix}the run {ended}: {reached:.2f} epochs, {budget.images:,} images, "
+              f"{budget.elapsed():.1f} s")
+
+
+def open_epoch(state: TrainingState, train_iter):
+    """The running epoch's batches after those already done (a resumed run's position); its
+    data order is drawn under the seed of its first part, as in an uninterrupted run."""
+    budget = state.budget
+    if state.seed is not None:
+        seed_everything(budget.part_seed(state.seed, batch=0))
+    batches = iter(limited(train_iter, state.max_batches))
+    for _ in range(budget.batch):
+        next(batches, None)
+    return batches
+
+
+def train_part(state: TrainingState, batches, test_iter, callbacks) -> dict[str, Any] | None:
+    """Train the next part of the running epoch (:meth:`Budget.part`), evaluate, and return its
+    History record; None when the budget left no time for one batch."""
+    budget = state.budget
+    index = len(state.history) + 1
+    state.epoch, state.batch, state.running = index, 0, None
+    if state.seed is not None:
+        seed_everything(budget.part_seed(state.seed))
+    call(callbacks, "on_epoch_begin", state, index)
+    start = budget.clock()
+    loss_sum, correct, n = run_epoch(state, budget.part(batches, state), callbacks)
+    if n == 0:
+        return None
+    nd.waitall()
+    train_time = budget.clock() - start
+    record = {"epoch": index, "loss": loss_sum / n, "train_acc": correct / n, "test_acc": None}
+    evaluation_start = budget.clock()
+    add_evaluation(state, test_iter, record)
+    if test_iter is not None:
+        budget.eval_seconds = budget.clock() - evaluation_start
+    record["lr"] = state.trainer.learning_rate
+    record["time"] = budget.clock() - start
+    record["examples_per_sec"] = n / train_time if train_time > 0 else float("inf")
+    record.update(images=budget.images, epochs_reached=round(budget.epochs_reached(), 4),
+                  elapsed=round(budget.elapsed(), 3))
+    state.history.meta.update(epochs_reached=record["epochs_reached"], images=budget.images)
     return record

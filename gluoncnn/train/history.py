@@ -21,10 +21,15 @@ class History:
     without test data), ``test_loss``, ``test_top5`` (when the net has more than 5 classes),
     ``lr`` (at the end of the epoch), ``time`` (seconds for the epoch, evaluation included, as in
     d2l), ``examples_per_sec`` (training throughput). ``meta`` holds the run's settings.
+
+    In a run to a time budget (``fit(..., budget=...)``) a record is a part of an epoch (at most
+    half of one) and ``epoch`` counts records; ``images`` (trained so far), ``epochs_reached``
+    (fractional) and ``elapsed`` (the budget's seconds spent, evaluations included) say where
+    it ended, and ``meta['epochs_reached']`` is the last record's.
     """
 
     FIELDS = ("epoch", "loss", "train_acc", "test_acc", "test_loss", "test_top5", "lr", "time",
-              "examples_per_sec")
+              "examples_per_sec", "images", "epochs_reached", "elapsed")
 
     def __init__(self, records: Iterable[dict[str, Any]] | None = None,
                  meta: dict[str, Any] | None = None):
@@ -48,7 +53,10 @@ class History:
             return "History(no epochs)"
         last = self.records[-1]
         test = f", test acc {last['test_acc']:.3f}" if last.get("test_acc") is not None else ""
-        return (f"History({len(self.records)} epochs; last: loss {last['loss']:.4f}, "
+        reached = last.get("epochs_reached")
+        length = (f"{len(self.records)} epochs" if reached is None else
+                  f"{len(self.records)} records, {reached:.2f} epochs")
+        return (f"History({length}; last: loss {last['loss']:.4f}, "
                 f"train acc {last['train_acc']:.3f}{test})")
 
     def column(self, key: str) -> list[Any]:

@@ -14,9 +14,10 @@ from mxnet import autograd, gluon, nd
 from ..config import INITIALIZERS, TrainConfig
 from ..errors import InputError, OptionError
 from . import precision
+from .budget import BudgetSchedule
 from .devices import parse_ctx
 from .losses import split_outputs
-from .schedule import LRSchedule
+from .schedule import LRSchedule, make_schedule
 
 _INITIALIZERS = dict(zip(INITIALIZERS, (lambda: None, mx.init.MSRAPrelu, mx.init.Xavier)))
 
@@ -38,19 +39,20 @@ def make_initializer(init) -> mx.init.Initializer | None:
 
 class CheckedConfig(NamedTuple):
     """What :func:`check_config` built from a config: fit trains with these."""
-    schedule: LRSchedule
+    schedule: LRSchedule | BudgetSchedule
     initializer: mx.init.Initializer | None
     ctxs: list[mx.Context]
 
 
 def check_config(config: TrainConfig, amp: bool = True) -> CheckedConfig:
     """The checks of a config that need MXNet or the machine (the config checked its values
-    when it was made): the schedule's text, the initializer, the devices, the precision on
-    them (``amp``), tensorboardX for ``log_dir``. A run folder runs them before it writes
-    anything, the precision's warnings silenced (fit says them); ``fit`` runs them first, all
-    but the precision, which its speed choice makes once for the net (:mod:`.calibrate`)."""
-    schedule = LRSchedule(config.lr, config.epochs, config.schedule,
-                          warmup_epochs=config.warmup_epochs)
+    when it was made): the schedule's text (over the budget's fraction with a budget), the
+    initializer, the devices, the precision on them (``amp``), tensorboardX for ``log_dir``. A
+    run folder runs them before it writes anything, the precision's warnings silenced (fit says
+    them); ``fit`` runs them first, all but the precision, which its speed choice makes once for
+    the net (:mod:`.calibrate`)."""
+    schedule = make_schedule(config.lr, config.epochs, config.schedule, config.warmup_epochs,
+                             config.budget, config.warmup_fraction)
     initializer = make_initializer(config.init)
     ctxs = parse_ctx(config.ctx)
     if amp:

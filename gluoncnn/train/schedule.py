@@ -79,7 +79,9 @@ class LRSchedule:
                 self.patience = int(arg)
         else:
             raise OptionError(f"unknown learning-rate schedule {spec!r}; valid: "
-                              f"{', '.join(SCHEDULES)} (or a function epoch -> lr)")
+                              f"{', '.join(SCHEDULES)} (or a function epoch -> lr)"
+                              + ("; 'linear' decays over a time budget, fit(..., budget=...)"
+                                 if name == "linear" else ""))
 
     def __call__(self, t: float, steps_per_epoch: int | None = None) -> float:
         """The rate at fractional epoch ``t`` (0-based: batch ``i`` of epoch ``e`` is
@@ -124,4 +126,14 @@ class LRSchedule:
         self.best = state.get("best")
         self.bad_epochs = int(state.get("bad_epochs", 0))
         self.plateau_scale = float(state.get("plateau_scale", 1.0))
+
+
+def make_schedule(lr: float, epochs: int | None, schedule: ScheduleArg, warmup_epochs: float = 0,
+                  budget: float | None = None, warmup_fraction: float = 0.0):
+    """``fit``'s schedule: over epochs (:class:`LRSchedule`), or with a ``budget`` (seconds)
+    over the budget's elapsed fraction (:class:`~gluoncnn.train.budget.BudgetSchedule`)."""
+    if budget is not None:
+        from .budget import BudgetSchedule
+        return BudgetSchedule(lr, schedule, warmup_fraction)
+    return LRSchedule(lr, epochs, schedule, warmup_epochs=warmup_epochs)
 

@@ -5,6 +5,7 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
+from .budget import Budget, BudgetSchedule
 from .history import History
 from .logs import console_logger
 from .loop import DivergenceWatch, TrainingDivergedError
@@ -15,8 +16,11 @@ class TrainingState:
     """One run of ``fit``: the objects it trains with and where it is.
 
     Read by callbacks: ``net``, ``trainer``, ``ctxs``, ``history``, ``schedule``, ``meta`` (the
-    run's settings), ``epochs``, ``epoch`` (1-based, the one running), ``batch`` (1-based),
-    ``num_batches`` (per epoch, None if unknown), ``running`` (``(batches, loss, acc)`` at the
+    run's settings), ``epochs`` (None in a run to a budget without an epoch limit), ``epoch``
+    (1-based, the one running; in a budgeted run the record running, a part of an epoch),
+    ``batch`` (1-based), ``num_batches`` (per epoch, None if unknown; in a budgeted run the most
+    a record trains), ``budget`` (a budgeted run's :class:`~gluoncnn.train.budget.Budget`, its
+    clock and position in the data, else None), ``running`` (``(batches, loss, acc)`` at the
     loop's last read), ``last_good`` (the newest complete checkpoint's ``.params``), ``status``
     (``'running'``, ``'completed'``, ``'stopped'``, ``'interrupted'``, ``'diverged'``,
     ``'failed'``), ``step_loss`` (``(loss sum, batch size)`` of the last step, the sum a
@@ -29,7 +33,8 @@ class TrainingState:
 
     logger = console_logger()
 
-    def __init__(self, net, trainer, ctxs, schedule: LRSchedule | None, epochs: int,
+    def __init__(self, net, trainer, ctxs, schedule: LRSchedule | BudgetSchedule | None,
+                 epochs: int | None,
                  meta: dict[str, Any], verbose: bool = True, prefix: str = "",
                  seed: int | None = None, *, loss_fn=None, report_fn=None, step_scale: int = 1,
                  step_size: int | None = None, aux_weight: float = 0.3,
@@ -59,6 +64,7 @@ class TrainingState:
         self.interrupt_notes: list[str] = []
         self.watch = watch
         self.current_lr = current_lr
+        self.budget: Budget | None = None  # a budgeted run's clock and position
         # the step's settings (see loop.run_epoch)
         self.loss_fn, self.report_fn = loss_fn, report_fn
         self.step_size, self.step_scale = step_size, step_scale
@@ -70,12 +76,14 @@ class TrainingState:
             self.logger.info(self.prefix + message)
 
     def set_lr(self, i: int) -> None:
-        """The schedule's rate for batch ``i`` of the running epoch, given to the trainer only
-        when it changed (no schedule: the trainer's own rate)."""
+        """The schedule's rate for batch ``i`` of the running epoch (in a budgeted run, at the
+        budget's elapsed fraction), given to the trainer only when it changed (no schedule: the
+        trainer's own rate)."""
         if self.schedule is None:
             return
         n = self.num_batches
-        lr = self.schedule(self.epoch - 1 + (i / n if n else 0), n)
+        lr = (self.schedule(self.budget.fraction()) if self.budget is not None
+              else self.schedule(self.epoch - 1 + (i / n if n else 0), n))
         if lr != self.current_lr:
             self.trainer.set_learning_rate(lr)
             self.current_lr = lr
@@ -85,7 +93,8 @@ class TrainingState:
         return {"history": self.history.records,
                 "schedule_state": self.schedule.state_dict() if self.schedule else {},
                 "meta": self.meta, "seed": self.seed,
-                "reference_loss": self.watch.reference if self.watch else None}
+                "reference_loss": self.watch.reference if self.watch else None,
+                "budget_state": self.budget.state_dict() if self.budget else None}
 
     def diverged(self, batch: int, value: float | None, parameters: list[str] | None = None
                  ) -> None:
