@@ -310,9 +310,6 @@ def worker_threads(device: int = 0) -> int | None:
     if not _mxnet_imported():
         return None
     import ctypes
-
-    import mxnet as mx
-    from mxnet.base import _LIB, check_call
     for name in ("libgomp.so.1", "libiomp5.so", "libomp.so"):
         try:
             openmp = ctypes.CDLL(name, mode=getattr(os, "RTLD_NOLOAD", 0))
@@ -322,39 +319,36 @@ def worker_threads(device: int = 0) -> int | None:
     else:
         return None
     seen = []
-    sync_func = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p)
-    callback = sync_func(lambda _run_context, _param: seen.append(openmp.omp_get_max_threads()))
-    context = _engine_context_type()(1, device)
-    check_call(_LIB.MXEnginePushSync(callback, None, None, ctypes.byref(context), None, 0,
-                                     None, 0, None, 0, b"gluoncnn_read_threads"))
-    mx.nd.waitall()
+    _on_worker(lambda: seen.append(openmp.omp_get_max_threads()), device, "read_threads")
     return seen[0] if seen else None
 
 
 def _set_worker_threads(count: int, device: int) -> None:
     """Run ``MXSetNumOMPThreads(count)`` on the engine's worker for ``cpu(device)`` (and on this
-    thread, for the NaiveEngine), and wait for it: the only way to change a started worker's
-    count (see the module's docstring)."""
+    thread, for the NaiveEngine): the only way to change a started worker's count (see the
+    module's docstring)."""
+    from mxnet.base import _LIB, check_call
+    check_call(_LIB.MXSetNumOMPThreads(count))
+    _on_worker(lambda: _LIB.MXSetNumOMPThreads(count), device, "set_threads")
+
+
+def _on_worker(function, device: int, name: str) -> None:
+    """Run ``function()`` on MXNet's engine worker for ``cpu(device)`` (the C API's
+    ``MXEnginePushSync``) and wait until it has run."""
     import ctypes
 
     import mxnet as mx
     from mxnet.base import _LIB, check_call
 
-    sync_func = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p)
-    callback = sync_func(lambda _run_context, _param: _LIB.MXSetNumOMPThreads(count))
-    check_call(_LIB.MXSetNumOMPThreads(ctypes.c_int(count)))
-    context = _engine_context_type()(1, device)
-    check_call(_LIB.MXEnginePushSync(callback, None, None, ctypes.byref(context), None, 0,
-                                     None, 0, None, 0, b"gluoncnn_set_threads"))
-    mx.nd.waitall()  # the callback must run before it is freed
-
-
-def _engine_context_type():
-    import ctypes
-
     class EngineContext(ctypes.Structure):  # mxnet::Context: DeviceType (kCPU = 1), dev_id
         _fields_ = [("dev_type", ctypes.c_int), ("dev_id", ctypes.c_int)]
-    return EngineContext
+
+    sync_func = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p)
+    callback = sync_func(lambda _run_context, _param: function())
+    context = EngineContext(1, device)
+    check_call(_LIB.MXEnginePushSync(callback, None, None, ctypes.byref(context), None, 0,
+                                     None, 0, None, 0, f"gluoncnn_{name}".encode()))
+    mx.nd.waitall()  # the callback must have run before it is freed
 
 
 # --------------------------------------------------------------------------------------------
