@@ -59,14 +59,14 @@ _TRUE = ("1", "true", "yes", "on")
 
 
 def configure_threads(chapter=None):
-    """Let gluoncnn choose MXNet's OpenMP threads for the chapter's net; must run before
-    ``import mxnet``. Notebooks call it in their first cell, right after ``import gluoncnn``.
+    """Let gluoncnn choose MXNet's OpenMP threads for the chapter's net until ``fit`` measures
+    the net (:mod:`gluoncnn.train.calibrate`). Notebooks call it in their first cell, right after
+    ``import gluoncnn``; it works before and after ``import mxnet``.
 
     The net is the chapter's model in the preset the environment selects (``GLUONCNN_QUICK``,
-    ``$GLUONCNN_PRESET``), else in the ``cpu`` preset: a GPU cannot be asked for before MXNet
-    loads, and threads matter on the CPU. ``gluoncnn.runtime.threads_for`` gives the count (one
-    thread for LeNet on an AVX-512 processor, every physical core otherwise); ``chapter=None``
-    (or a chapter without a net) leaves the model unknown. Returns the ``runtime.ThreadChoice``."""
+    ``$GLUONCNN_PRESET``), else in the ``cpu`` preset. ``gluoncnn.runtime.threads_for`` gives the
+    count (every physical core until fit measures); ``chapter=None`` (or a chapter without a
+    net) leaves the model unknown. Returns the ``runtime.ThreadChoice``."""
     from .. import runtime
     return runtime.configure_threads(_chapter_model(chapter))
 
