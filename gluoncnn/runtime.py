@@ -16,9 +16,9 @@ Either way it works whatever the import order, and the count can change per net.
 - the user's own ``OMP_NUM_THREADS`` always wins, then ``GLUONCNN_THREADS``;
 - ``fit`` measures, for the net it trains, which count is fastest on this machine
   (:mod:`gluoncnn.train.calibrate`, cached per processor and net) and applies it;
-- until then :data:`THREAD_RULE` holds: every physical core (on the three CPUs measured so far
-  LeNet wants one thread on one AVX-512 EPYC and two on an AVX2 EPYC and on an AMX Xeon, so no
-  fixed rule is right for it: measuring is).
+- until then every physical core (on the three CPUs measured so far LeNet wants one thread on
+  an AVX-512 EPYC and on an AMX Xeon, two on an AVX2 EPYC, so no fixed rule is right for it:
+  measuring is).
 
 AMX. Intel's AMX tiles run bfloat16 (and int8) matrix products several times faster than
 AVX-512. MXNet 1.9.1's oneDNN (2.4.4) has AMX kernels but uses them only when
@@ -114,9 +114,6 @@ def physical_cores() -> int:
 # --------------------------------------------------------------------------------------------
 # Threads
 # --------------------------------------------------------------------------------------------
-THREAD_RULE = ("every physical core, until fit has measured the net on this machine "
-               "(the fastest count differs by processor and net: LeNet is faster with one "
-               "thread on some CPUs, with two on others)")
 USER_OMP = "user OMP_NUM_THREADS"
 USER_GLUONCNN = "user GLUONCNN_THREADS"
 RULE = "gluoncnn rule"
@@ -147,8 +144,8 @@ _choice: ThreadChoice | None = None
 
 
 def threads_for(model: str | None = None) -> tuple[int, str]:
-    """:data:`THREAD_RULE` for ``model`` (a registry name, or None when unknown):
-    ``(count, reason)``."""
+    """The count until ``fit`` measures ``model`` (a registry name, or None when unknown):
+    every physical core; ``(count, reason)``."""
     cores = physical_cores()
     if model is None:
         return cores, f"every physical core ({cores}) until fit measures the net"
@@ -189,7 +186,7 @@ def configure_threads(model: str | None = None) -> ThreadChoice:
 
 
 def _decide(model: str | None) -> ThreadChoice:
-    user = _user_choice()
+    user = user_thread_choice()
     if user is not None:
         return user
     if model is None and _choice is not None and not _choice.user_set:
@@ -206,7 +203,7 @@ def _decide(model: str | None) -> ThreadChoice:
     return ThreadChoice(count, why, RULE)
 
 
-def _user_choice() -> ThreadChoice | None:
+def user_thread_choice() -> ThreadChoice | None:
     """The count the user fixed in the environment, or None."""
     env = os.environ
     omp = env.get("OMP_NUM_THREADS", "").strip()
@@ -242,7 +239,7 @@ def use_measured_threads(count: int, reason: str, cpu_devices=(0,)) -> ThreadCho
     even when the count is the one recorded, since a ``fork`` since then (a DataLoader's worker
     processes) has given them MXNet's default count."""
     global _choice
-    user = _user_choice()
+    user = user_thread_choice()
     if user is not None:
         _choice = user
         return user

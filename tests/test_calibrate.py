@@ -171,3 +171,14 @@ def test_quick_mode_and_measure_0_do_not_measure(machine):
     assert not runtime.measuring_enabled()
     machine.setenv("GLUONCNN_MEASURE", "1")
     assert runtime.measuring_enabled()
+
+
+def test_a_net_no_candidate_can_run_still_trains_unmeasured(machine):
+    """Measuring is a speed-up: when every candidate fails (a kernel missing for the graph),
+    fit gets every core and float32 instead of an error, and nothing is cached."""
+    def measure(net, shape, ctx, candidates):
+        return {}, {c: "could not create a primitive" for c in candidates}
+    choice = calibrate.choose_speed(tiny_lenet(), (8, 1, 28, 28), CPU, "auto", measure=measure)
+    assert (choice.threads, choice.amp_dtype) == (2, None)
+    assert choice.reason.startswith("not measured: no candidate ran (could not create")
+    assert machine.applied == [2] and runtime.read_speed_cache() == {}

@@ -26,6 +26,7 @@ memory when run with another.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
@@ -74,11 +75,6 @@ class SpeedChoice:
     cost: float = 0.0
     cached: bool = False
 
-    def as_dict(self) -> dict:
-        return {"threads": self.threads, "amp": self.amp_dtype or "float32",
-                "reason": self.reason, "timings": self.timings, "cost_seconds": self.cost,
-                "cached": self.cached}
-
 
 def per_device_shape(batch_shape: tuple[int, ...], ctxs: list[mx.Context]) -> tuple[int, ...]:
     """The largest slice of a batch of ``batch_shape`` that one of ``ctxs`` computes (data
@@ -115,7 +111,7 @@ def choose_speed(net, batch_shape: tuple[int, ...], ctxs: list[mx.Context], amp:
                                             "decides the precision")
     devices = tuple(sorted({c.device_id for c in ctxs}))
     fixed = runtime.ThreadChoice(threads, "fit(threads=...)", runtime.USER_GLUONCNN) \
-        if threads else runtime._user_choice()
+        if threads else runtime.user_thread_choice()
     if threads:
         runtime.apply_threads(fixed, devices)
     if fixed is not None:
@@ -135,18 +131,22 @@ def choose_speed(net, batch_shape: tuple[int, ...], ctxs: list[mx.Context], amp:
         return SpeedChoice(runtime.thread_choice().count, dtypes[0],
                            "not measured (GLUONCNN_MEASURE=0, or quick mode): the threads in "
                            "force, and float32 where amp='auto' would have measured bfloat16")
-    if not isinstance(net, mx.gluon.HybridBlock):
-        runtime.use_measured_threads(max(counts), "every core: the net is no HybridBlock, "
-                                     "so it cannot be measured", devices)
-        return SpeedChoice(max(counts), dtypes[0], "not measured: the net is no HybridBlock")
 
+    def unmeasured(why: str) -> SpeedChoice:
+        """Every core and the first precision (float32 where 'auto' would have measured): a
+        net that cannot be measured still trains."""
+        if fixed is None:
+            runtime.use_measured_threads(max(counts), f"every core, not measured: {why}",
+                                         devices)
+        return SpeedChoice(max(counts) if fixed is None else fixed.count, dtypes[0],
+                           f"not measured: {why}")
+
+    if not isinstance(net, mx.gluon.HybridBlock):
+        return unmeasured("the net is no HybridBlock")
     try:
         key = cache_key(net, batch_shape, len(ctxs), candidates)
     except Exception as error:  # e.g. a hybrid_forward that reads x.shape: imperative only
-        runtime.use_measured_threads(max(counts), "every core: the net could not be measured",
-                                     devices)
-        return SpeedChoice(max(counts), dtypes[0], f"not measured: the net's graph cannot be "
-                                                   f"built from symbols ({first_line(error)})")
+        return unmeasured(f"the net's graph cannot be built from symbols ({first_line(error)})")
     cached = runtime.read_speed_cache().get(key) if use_cache else None
     if cached is not None:
         choice = SpeedChoice(cached["threads"], cached["dtype"], cached["reason"],
@@ -155,9 +155,10 @@ def choose_speed(net, batch_shape: tuple[int, ...], ctxs: list[mx.Context], amp:
         start = time.perf_counter()
         timings, failures = (measure or measure_candidates)(net, batch_shape, ctxs[0],
                                                              candidates)
-        choice = decide(candidates, timings, failures, batch_shape[0])
-        choice = SpeedChoice(choice.threads, choice.amp_dtype, choice.reason, choice.timings,
-                             round(time.perf_counter() - start, 3), False)
+        if not timings:
+            return unmeasured("no candidate ran (" + "; ".join(failures.values()) + ")")
+        choice = dataclasses.replace(decide(candidates, timings, failures, batch_shape[0]),
+                                     cost=round(time.perf_counter() - start, 3))
         if use_cache:
             runtime.write_speed_cache(key, {
                 "threads": choice.threads, "dtype": choice.amp_dtype, "reason": choice.reason,
@@ -170,7 +171,8 @@ def choose_speed(net, batch_shape: tuple[int, ...], ctxs: list[mx.Context], amp:
 
 def decide(candidates: Sequence[Candidate], timings: dict[Candidate, float],
            failures: dict[Candidate, str], batch: int) -> SpeedChoice:
-    """The fastest candidate by the rules of this module's docstring, with its reason."""
+    """The fastest candidate by the rules of this module's docstring, with its reason
+    (``timings`` holds at least one)."""
     def best(dtype):
         timed = sorted((t, c.threads, c) for c, t in timings.items() if c.dtype == dtype)
         if not timed:
@@ -181,8 +183,6 @@ def decide(candidates: Sequence[Candidate], timings: dict[Candidate, float],
 
     float32 = best(None)
     low = next((best(d) for d in ("bfloat16", "float16") if best(d) is not None), None)
-    if float32 is None and low is None:
-        raise RuntimeError("no candidate could be measured: " + "; ".join(failures.values()))
     pick = float32 or low
     if float32 is not None and low is not None:
         pick = low if timings[low] < timings[float32] * (1 - BF16_MARGIN) else float32
@@ -220,8 +220,13 @@ def measure_candidates(net, batch_shape: tuple[int, ...], ctx: mx.Context,
         _use_threads(count, ctx)
         passes = {}
         for c in live:
-            seconds = _timed(executors[c.dtype], 1)
+            try:
+                seconds = _timed(executors[c.dtype], 1)
+            except Exception as error:  # a kernel this precision lacks here: not a candidate
+                failures[c] = first_line(error)
+                continue
             passes[c] = max(1, math.ceil(SAMPLE_SECONDS / max(seconds, 1e-6)))
+        live = list(passes)
         samples = {c: [] for c in live}
         for _ in range(ROUNDS):
             for c in live:
