@@ -412,13 +412,26 @@ def train_epoch(state: TrainingState, train_iter, test_iter, callbacks, epoch: i
     if state.meta["num_workers"] > 1:
         average_over_workers(state.trainer)
     nd.waitall()
-    train_time = time.time() - start
-    record = {"epoch": epoch, "loss": loss_sum / n, "train_acc": correct / n, "test_acc": None}
-    add_evaluation(state, test_iter, record)
-    record["lr"] = state.trainer.learning_rate
-    record["time"] = time.time() - start
-    record["examples_per_sec"] = n / train_time if train_time > 0 else float("inf")
+    record, _ = evaluated_record(state, test_iter, epoch, (loss_sum, correct, n), start,
+                                 time.time)
     return record
+
+
+def evaluated_record(state: TrainingState, test_iter, index: int, sums: tuple, start: float,
+                     clock: Callable[[], float]) -> tuple[dict[str, Any], float]:
+    """The History record of training that began at ``start`` (on ``clock``) and summed
+    ``sums = (loss_sum, correct, n)``, evaluated on ``test_iter``; and the evaluation's
+    seconds."""
+    loss_sum, correct, n = sums
+    train_time = clock() - start
+    record = {"epoch": index, "loss": loss_sum / n, "train_acc": correct / n, "test_acc": None}
+    evaluation_start = clock()
+    add_evaluation(state, test_iter, record)
+    eval_seconds = clock() - evaluation_start
+    record["lr"] = state.trainer.learning_rate
+    record["time"] = clock() - start
+    record["examples_per_sec"] = n / train_time if train_time > 0 else float("inf")
+    return record, eval_seconds
 
 
 def add_evaluation(state: TrainingState, test_iter, record: dict[str, Any]) -> None:
@@ -482,15 +495,10 @@ def train_part(state: TrainingState, batches, test_iter, callbacks) -> dict[str,
     if n == 0:
         return None
     nd.waitall()
-    train_time = budget.clock() - start
-    record = {"epoch": index, "loss": loss_sum / n, "train_acc": correct / n, "test_acc": None}
-    evaluation_start = budget.clock()
-    add_evaluation(state, test_iter, record)
+    record, eval_seconds = evaluated_record(state, test_iter, index, (loss_sum, correct, n),
+                                            start, budget.clock)
     if test_iter is not None:
-        budget.eval_seconds = budget.clock() - evaluation_start
-    record["lr"] = state.trainer.learning_rate
-    record["time"] = budget.clock() - start
-    record["examples_per_sec"] = n / train_time if train_time > 0 else float("inf")
+        budget.eval_seconds = eval_seconds
     record.update(images=budget.images, epochs_reached=round(budget.epochs_reached(), 4),
                   elapsed=round(budget.elapsed(), 3))
     state.history.meta.update(epochs_reached=record["epochs_reached"], images=budget.images)
