@@ -206,8 +206,6 @@ def precision_rule() -> str:
 
 def _check_amx() -> Check:
     state = runtime.amx_state()
-    if "amx_bf16" not in runtime.cpu_flags():
-        return Check("AMX", "ok", f"off: {state.reason}", "")
     if not state.on and "refused" in state.reason:
         return Check("AMX", "warn", f"off: {state.reason}",
                      "a Linux kernel 5.16 or newer grants the tiles; bfloat16 runs on "
