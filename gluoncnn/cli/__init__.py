@@ -109,6 +109,7 @@ def _model_of(args: argparse.Namespace) -> str | None:
         return None
 
 
+_OUT_OF_MEMORY = "the machine is out of memory: lower --batch-size, or close other programs"
 #: What to do about an operating-system error, by errno name.
 _OS_ADVICE = {
     "ENOSPC": "the disk is full: free some space or write elsewhere (another --out)",
@@ -123,17 +124,15 @@ _OS_ADVICE = {
     "EISDIR": "the path is a folder, not a file: name a file",
     "EEXIST": "something is already there: choose another path",
     "ENOENT": "the path does not exist: check it, or create its folder first",
-    "ENOMEM": "the machine is out of memory: lower --batch-size, or close other programs",
+    "ENOMEM": _OUT_OF_MEMORY,
 }
 #: MXNet's errors that are the machine's limits or the user's input, by a phrase of their text.
 _MXNET_ADVICE = (
     ("FileStream.Write incomplete", "writing a file failed part-way (the disk is full, or a file "
                                     "size limit): free some space or write elsewhere"),
-    ("out of memory", "the machine is out of memory: lower --batch-size, or close other "
-                      "programs"),
-    ("Failed to allocate", "the machine is out of memory: lower --batch-size, or close other "
-                           "programs"),
-    ("bad_alloc", "the machine is out of memory: lower --batch-size, or close other programs"),
+    ("out of memory", _OUT_OF_MEMORY),
+    ("Failed to allocate", _OUT_OF_MEMORY),
+    ("bad_alloc", _OUT_OF_MEMORY),
     ("Shape inconsistent", "the parameters do not fit this input shape: pass the --input (and "
                            "model options) the model was trained with"),
 )
@@ -144,7 +143,7 @@ def system_error_message(err: BaseException) -> str | None:
     folder, a name too long, out of memory, parameters that do not fit the input), or None."""
     import errno
     if isinstance(err, MemoryError):
-        return _OS_ADVICE["ENOMEM"]
+        return _OUT_OF_MEMORY
     if isinstance(err, OSError) and err.errno in errno.errorcode:
         where = f" ({err.filename})" if err.filename else ""
         advice = _OS_ADVICE.get(errno.errorcode[err.errno], "check the path and try again")
