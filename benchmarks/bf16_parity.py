@@ -6,9 +6,10 @@ time.
     python benchmarks/bf16_parity.py    # LeNet-BN 4 epochs, ResNet-20 2 epochs on 20,000 images
     python benchmarks/bf16_parity.py --nets lenet_bn --epochs 2
 
-The threads are fixed for both precisions (``--threads``, default every physical core), so the
-times compare the precisions and nothing else. Writes ``results/bf16_parity.json`` and
-``results/bf16_parity.md`` (which names the CPU, its flags and the AMX state).
+The threads are fixed for both precisions (``--threads``, default every physical core, given to
+the children as ``OMP_NUM_THREADS``), so the times compare the precisions and nothing else.
+Writes ``results/bf16_parity.json`` and ``results/bf16_parity.md`` (which names the CPU, its
+flags and the AMX state).
 """
 from __future__ import annotations
 
@@ -21,9 +22,9 @@ import sys
 import time
 
 from argtypes import names_from, positive_int
+from epoch import child_env  # the caller's environment, this folder on the path, the threads
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
 RESULTS = os.path.join(HERE, "results")
 
 #: name -> (model, options, fit options, epochs, training images (None: all 60,000)): the
@@ -78,9 +79,7 @@ def main(argv=None) -> int:
         return 0
     from gluoncnn import runtime
     threads = args.threads or runtime.physical_cores()
-    env = dict(os.environ, GLUONCNN_THREADS=str(threads),
-               PYTHONPATH=os.pathsep.join(p for p in (ROOT, HERE, os.environ.get("PYTHONPATH"))
-                                          if p))
+    env = child_env(threads)
     report = {"date": datetime.datetime.now().isoformat(timespec="seconds"),
               "cpu": runtime.cpu_name(), "cpu_flags": sorted(
                   f for f in runtime.cpu_flags() if f.startswith(("avx512_bf16", "amx", "avx2"))),
