@@ -235,10 +235,16 @@ def _check_measured() -> Check:
         return Check("measured", "ok", f"nothing yet: fit measures each net's fastest threads "
                                        f"and precision on its first run and keeps them in {path}",
                      "")
+    measured = {k: e for k, e in entries.items() if not k.startswith("bfloat16-runs:")}
     lines = sorted({f"{e.get('net', '?')} batch {e.get('batch', ['?'])[0]}: "
                     f"{e.get('threads')} thread(s), {e.get('dtype') or 'float32'}"
-                    for e in entries.values()})
-    return Check("measured", "ok", f"{len(entries)} net(s) measured on this machine ({path}; "
+                    for e in measured.values()})
+    crashed = sum(1 for k, e in entries.items()
+                  if k.startswith("bfloat16-runs:") and not e.get("runs"))
+    if crashed:
+        lines.append(f"{crashed} net(s) whose bfloat16 training crashes MXNet here "
+                     "(amp='bfloat16' refused, amp='auto' keeps float32)")
+    return Check("measured", "ok", f"{len(measured)} net(s) measured on this machine ({path}; "
                                    f"'gluoncnn doctor --clear-cache' forgets them): "
                                    + "; ".join(lines), "")
 

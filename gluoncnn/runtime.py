@@ -255,6 +255,9 @@ def use_measured_threads(count: int, reason: str, cpu_devices=(0,)) -> ThreadCho
 # The CPU devices whose engine workers gluoncnn has set (a worker per cpu(i) in use).
 _worker_devices: set[int] = {0}
 _worker_counts: dict[int, int] = {}
+if hasattr(os, "register_at_fork"):
+    # a forked child's engine starts new workers, at MXNet's default count
+    os.register_at_fork(after_in_child=_worker_counts.clear)
 
 
 def apply_threads(choice: ThreadChoice, cpu_devices=(0,), force: bool = False) -> bool:

@@ -182,3 +182,48 @@ def test_a_net_no_candidate_can_run_still_trains_unmeasured(machine):
     assert (choice.threads, choice.amp_dtype) == (2, None)
     assert choice.reason.startswith("not measured: no candidate ran (could not create")
     assert machine.applied == [2] and runtime.read_speed_cache() == {}
+
+
+def _abort():
+    import os
+    import signal
+    os.kill(os.getpid(), signal.SIGABRT)
+
+
+def test_in_child_returns_results_and_survives_a_crashing_kernel():
+    """Each precision is measured in a child process: a kernel that corrupts memory (MXNet 1.9.1's
+    AMX bfloat16 kernels on NiN) fails as a candidate instead of killing the caller."""
+    assert calibrate.in_child(lambda: (1, "two")) == (True, (1, "two"))
+    ok, why = calibrate.in_child(_abort)
+    assert not ok and "crashed MXNet (SIGABRT)" in why
+    ok, why = calibrate.in_child(lambda: 1 / 0)
+    assert not ok and "division by zero" in why
+
+
+def test_a_precision_that_crashes_is_a_failed_candidate(monkeypatch):
+    original = calibrate._measured_pairs
+
+    def pairs(net, shape, ctx, mine):  # runs in the child: bfloat16's "kernels" crash
+        if mine[0].dtype == "bfloat16":
+            _abort()
+        return original(net, shape, ctx, mine)
+    monkeypatch.setattr(calibrate, "_measured_pairs", pairs)
+    net = gluoncnn.get_model("lenet", classes=10, in_channels=1)
+    timings, failures = calibrate.measure_candidates(net, (4, 1, 28, 28), mx.cpu(), [F1, B1])
+    assert set(timings) == {F1} and "crashed MXNet (SIGABRT)" in failures[B1]
+    choice = calibrate.decide([F1, B1], timings, failures, 4)
+    assert choice.amp_dtype is None and "bfloat16, 1 thread failed (crashed MXNet" in choice.reason
+
+
+def test_amp_bfloat16_is_refused_with_one_line_when_it_crashes_here(monkeypatch, tmp_path):
+    monkeypatch.setenv("GLUONCNN_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(calibrate, "in_child", lambda fn: (False, "crashed MXNet (SIGSEGV): "
+                                                          "a kernel bug of MXNet 1.9.1"))
+    from gluoncnn.errors import OptionError
+    with pytest.raises(OptionError, match=r"amp='bfloat16': a bfloat16 training pass of this "
+                                          r"net crashed MXNet \(SIGSEGV\).*amp='off'"):
+        calibrate.check_bfloat16_runs(tiny_lenet(), (8, 1, 28, 28), mx.cpu())
+    # remembered: no second child
+    monkeypatch.setattr(calibrate, "in_child", lambda fn: pytest.fail("measured twice"))
+    with pytest.raises(OptionError):
+        calibrate.check_bfloat16_runs(tiny_lenet(), (8, 1, 28, 28), mx.cpu())

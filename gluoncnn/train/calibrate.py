@@ -27,6 +27,7 @@ memory when run with another.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import math
@@ -119,6 +120,9 @@ def choose_speed(net, batch_shape: tuple[int, ...], ctxs: list[mx.Context], amp:
     else:
         counts = runtime.thread_candidates()
     candidates = [Candidate(t, d) for d in dtypes for t in counts]
+    if dtypes == ("bfloat16",) and runtime.measuring_enabled() \
+            and isinstance(net, mx.gluon.HybridBlock):
+        check_bfloat16_runs(net, batch_shape, ctxs[0], use_cache)
     if len(candidates) == 1:
         if fixed is None:
             runtime.use_measured_threads(counts[0], "the only candidate on this machine",
@@ -169,6 +173,30 @@ def choose_speed(net, batch_shape: tuple[int, ...], ctxs: list[mx.Context], amp:
     return choice
 
 
+def check_bfloat16_runs(net, batch_shape: tuple[int, ...], ctx: mx.Context,
+                        use_cache: bool = True) -> None:
+    """Raise :class:`~gluoncnn.errors.OptionError` when a training pass of ``net`` in bfloat16
+    crashes MXNet here (tried once per machine and net in a child process, the answer
+    cached): ``amp='bfloat16'`` would kill the process at its first step."""
+    try:
+        key = "bfloat16-runs:" + cache_key(net, batch_shape, 1, [])
+    except Exception:  # an imperative-only net: fit's own path will tell
+        return
+    known = runtime.read_speed_cache().get(key) if use_cache else None
+    if known is None:
+        ok, why = in_child(lambda: _timed(_bind(net, batch_shape, ctx, "bfloat16"), 1))
+        known = {"runs": ok, "why": None if ok else why}
+        if use_cache:
+            runtime.write_speed_cache(key, known)
+    if not known["runs"]:
+        from ..errors import OptionError
+        amx = " (its AMX kernels: GLUONCNN_AMX=0 before Python starts turns them off)" \
+            if runtime.amx_state().on else ""
+        raise OptionError(f"amp='bfloat16': a bfloat16 training pass of this net "
+                          f"{known['why']}{amx}; train in float32 (amp='off'), or amp='auto', "
+                          "which measures and keeps float32 here")
+
+
 def decide(candidates: Sequence[Candidate], timings: dict[Candidate, float],
            failures: dict[Candidate, str], batch: int) -> SpeedChoice:
     """The fastest candidate by the rules of this module's docstring, with its reason
@@ -202,10 +230,86 @@ def measure_candidates(net, batch_shape: tuple[int, ...], ctx: mx.Context,
                        candidates: Sequence[Candidate]
                        ) -> tuple[dict[Candidate, float], dict[Candidate, str]]:
     """Seconds per forward-and-backward pass of ``net``'s graph for each candidate, and why any
-    failed. Thread counts one after the other (each change starts new engine workers, see
-    :func:`gluoncnn.runtime.restart_engine`); within one, the precisions interleaved, one
-    warm-up pass each (oneDNN creates its kernels then) and the fastest of :data:`ROUNDS`
-    samples (interference only ever adds time)."""
+    failed: each precision measured in a child process of its own (:func:`in_child`), so that a
+    precision whose kernels crash MXNet fails as a candidate instead of killing the process
+    (MXNet 1.9.1's oneDNN 2.4 AMX bfloat16 kernels corrupt memory on NiN and on GoogLeNet at
+    48x48, seen on an AMX Xeon), and the process's own engine never runs this net at the
+    thread counts it does not keep."""
+    timings, failures = {}, {}
+    for dtype in dict.fromkeys(c.dtype for c in candidates):
+        mine = [c for c in candidates if c.dtype == dtype]
+        ok, result = in_child(functools.partial(_measured_pairs, net, batch_shape, ctx, mine))
+        if not ok:
+            failures.update({c: result for c in mine})
+            continue
+        timed, failed = result
+        timings.update({c: t for c, t in zip(mine, timed) if t is not None})
+        failures.update({c: why for c, why in zip(mine, failed) if why is not None})
+    return timings, failures
+
+
+def _measured_pairs(net, batch_shape, ctx, candidates):
+    timings, failures = measure_in_process(net, batch_shape, ctx, candidates)
+    return ([timings.get(c) for c in candidates], [failures.get(c) for c in candidates])
+
+
+def in_child(fn: Callable[[], object]) -> tuple[bool, object]:
+    """``(True, fn())`` computed in a forked child process, or ``(False, why)`` when the child
+    died (a signal: MXNet's kernels crashed) or raised; in this process where ``fork`` is
+    missing. The result travels back pickled through a pipe; MXNet's own fork handlers give
+    the child an engine of its own."""
+    import os
+    import pickle
+    import signal
+    if not hasattr(os, "fork"):
+        try:
+            return True, fn()
+        except Exception as error:
+            return False, first_line(error)
+    read_end, write_end = os.pipe()
+    try:
+        pid = os.fork()
+    except OSError as error:  # no memory for the page tables: measure here
+        os.close(read_end)
+        os.close(write_end)
+        try:
+            return True, fn()
+        except Exception as inner:
+            return False, first_line(inner) or first_line(error)
+    if pid == 0:  # the child: compute, send, leave without running the parent's exit handlers
+        os.close(read_end)
+        import faulthandler
+        faulthandler.disable()  # a crash is reported by the parent, in one line
+        quiet = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(quiet, 2)
+        try:
+            payload = pickle.dumps((True, fn()))
+        except BaseException as error:
+            payload = pickle.dumps((False, first_line(error) or type(error).__name__))
+        with os.fdopen(write_end, "wb") as out:
+            out.write(payload)
+        os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:
+        data = pipe.read()
+    _, status = os.waitpid(pid, 0)
+    if os.WIFSIGNALED(status):
+        number = os.WTERMSIG(status)
+        return False, (f"crashed MXNet ({signal.Signals(number).name}): a kernel bug of "
+                       "MXNet 1.9.1 for this net here")
+    try:
+        return pickle.loads(data)
+    except Exception:
+        return False, f"the measuring process ended with status {os.waitstatus_to_exitcode(status)}"
+
+
+def measure_in_process(net, batch_shape: tuple[int, ...], ctx: mx.Context,
+                       candidates: Sequence[Candidate]
+                       ) -> tuple[dict[Candidate, float], dict[Candidate, str]]:
+    """:func:`measure_candidates` in this process: thread counts one after the other (each
+    change starts new engine workers, see :func:`gluoncnn.runtime.restart_engine`); within one,
+    the precisions interleaved, one warm-up pass each (oneDNN creates its kernels then) and the
+    fastest of :data:`ROUNDS` samples (interference only ever adds time)."""
     executors, failures = {}, {}
     for dtype in dict.fromkeys(c.dtype for c in candidates):
         try:
