@@ -190,4 +190,5 @@ def test_budget_and_warmup_fraction_are_fields(tmp_path):
     cpu = course.settings("07-resnet", "cpu")
     budgeted = cpu.config(budget=cpu.budget / 2)
     assert (budgeted.budget, budgeted.epochs) == (cpu.budget / 2, None)
-    assert cpu.config().budget is None and cpu.config().epochs == cpu.epochs
+    assert (cpu.config().budget, cpu.config().epochs) == (cpu.budget, None)
+    assert cpu.config(epochs=3).budget is None

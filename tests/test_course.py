@@ -70,7 +70,18 @@ def test_fit_options_linear_schedule():
 def test_describe_states_the_data_and_training():
     text = course.settings("01-lenet", "cpu").describe()
     assert "60,000 (all) training / 10,000 (all) test images, batch 64" in text
-    assert "10 epochs, adam lr 0.003" in text
+    assert "a budget of 4 min (as many epochs as this machine reaches; the rate decays over " \
+        "the budget), adam lr 0.003, linear schedule" in text
+    assert "10 epochs, adam lr 0.003" in course.settings("01-lenet", "gpu").describe()
+
+
+def test_budgeted_chapters_share_their_budget_and_variants_keep_it():
+    S = course.settings("08-beyond-resnet", "cpu")
+    assert S.epochs is None and S.budget == 600 and S.amp == "auto"
+    options = S.variant("WRN-10-2").fit_options(share=1 / 3)
+    assert options["budget"] == 200 and options["schedule"] == "cosine"
+    assert course.settings("10-squeezenet", "cpu").fit_options()["warmup_fraction"] == 0.05
+    assert "budget" not in course.settings("08-beyond-resnet", "quick").fit_options()
 
 
 def test_preset_selection(monkeypatch):
@@ -240,9 +251,10 @@ def test_a_chapters_settings_are_a_config():
     assert (config.epochs, config.batch_size, config.lr, config.momentum, config.wd,
             config.schedule) == (5, 256, 0.1, 0.9, 1e-4, "cosine")
     wrn = course.settings("08-beyond-resnet", "cpu").config("WRN-10-2")
-    assert wrn.model == "wide_resnet_cifar" and wrn.train_size == 20000
+    assert wrn.model == "wide_resnet_cifar" and wrn.train_size is None
+    assert (wrn.budget, wrn.epochs) == (600, None)  # the chapter's whole budget: pass a share
     assert wrn.model_options == (("depth", 10), ("widen_factor", 2))
-    linear = course.settings("10-squeezenet", "cpu").config()
+    linear = course.settings("10-squeezenet", "gpu").config()
     assert linear.schedule(0) == pytest.approx(0.001)
     with pytest.raises(GluonCNNError, match="Python object"):
         linear.to_dict()  # a run folder cannot record a function
@@ -292,8 +304,8 @@ def test_markdown_table_of_the_recorded_runs(tmp_path):
     table = report.markdown_table("cpu", tmp_path).splitlines()
     assert table[2] == "| `00-setup-and-data` | nothing trained | 0.2 | - | - |"
     assert table[3] == (
-        "| `06-batch-norm` | lenet (28x28, all 60,000 images, 10 epochs); lenet_bn (same); adam "
-        "lr 0.003 | 8.0 | bn_lenet 0.9051, lenet 0.8712 | 0.900 reached, "
+        "| `06-batch-norm` | lenet (28x28, all 60,000 images, 8 min budget); lenet_bn (same); "
+        "adam lr 0.003 | 8.0 | bn_lenet 0.9051, lenet 0.8712 | 0.900 reached, "
         "0.880 MISSED |")
     assert table[-1].startswith("2 chapters, 8 minutes in all") and "AMD EPYC (2 cores, 2 " \
         "OpenMP threads), 2026-12-01." in table[-1]
@@ -306,7 +318,7 @@ def test_short_settings_names_the_width_and_the_variants():
                     "60,000 images, 2 epochs); googlenet, aux_logits=True, lrn=True, width=0.5 "
                     "(72x72, 20,000 images, 1 epoch); adam lr 0.001")
     assert report.short_settings(course.settings("03-vgg", "cpu")).startswith(
-        "vgg11 small-image form, width=0.25 (28x28, all 60,000 images, 5 epochs)")
+        "vgg11 small-image form, width=0.25 (28x28, all 60,000 images, 8 min budget)")
 
 
 def test_full_mode_lines_show_each_epoch_and_the_target(tmp_path):

@@ -68,6 +68,7 @@ class Settings:
     extra: MappingProxyType = field(default_factory=dict)
     minutes: float = None
     budget_minutes: float = None
+    warmup_fraction: float = 0.0
     note: str = ""
 
     def __post_init__(self):
@@ -94,8 +95,7 @@ class Settings:
         spec = dict(self.variants[label])
         fields = {k: spec.pop(k) for k in list(spec) if k in self.__dataclass_fields__}
         fields.setdefault("options", spec)
-        return replace(self, **{"variants": {}, "minutes": None, "note": "", "budget_minutes": None,
-                                **fields})
+        return replace(self, **{"variants": {}, "minutes": None, "note": "", **fields})
 
     def build(self, variant=None, **overrides):
         """The chapter's network (or the ``variant`` of that label), for 1x28x28 Fashion-MNIST
@@ -126,6 +126,9 @@ class Settings:
             return self.variant(variant).config(**changes)
         from ..config import TrainConfig, budget_lifts_epochs, check_names
         check_names(changes)
+        if self.budget is not None and "budget" not in changes and "epochs" not in changes:
+            changes = {"budget": self.budget, "warmup_fraction": self.warmup_fraction,
+                       **changes}
         options = dict(self.options)
         small_input = options.pop("small_input", None)
         budgeted = changes.get("budget") is not None
@@ -148,11 +151,17 @@ class Settings:
             return lr * (1 - t / epochs)
         return linear
 
-    def fit_options(self):
+    def fit_options(self, share=1.0):
         """The keyword arguments of ``fit`` these settings fix (epochs is positional), from
-        :meth:`config`."""
-        config = self.config()
+        :meth:`config`; in a budgeted preset, ``budget`` is ``share`` of the chapter's (a
+        chapter that trains several nets gives each its part) and the warm-up a fraction of
+        it."""
+        budget = None if self.budget is None else round(self.budget * share, 1)
+        config = self.config(**({} if budget is None else
+                                {"budget": budget, "warmup_fraction": self.warmup_fraction}))
         options = {k: getattr(config, k) for k in ("optimizer", "lr", "wd", "schedule", "init")}
+        if budget is not None:
+            options.update(budget=budget, warmup_fraction=config.warmup_fraction)
         if self.optimizer in ("sgd", "nag"):
             options["momentum"] = config.momentum
         if self.amp:
@@ -173,24 +182,33 @@ class Settings:
                          + ("" if v.resize == self.resize and v.train_size == self.train_size
                             and v.epochs == self.epochs else
                             f" ({v.resize or 28}x{v.resize or 28}, "
-                            f"{_count(v.train_size, 60000)} images, "
-                            f"{_plural(v.epochs, 'epoch')})"))
+                            f"{_count(v.train_size, 60000)} images"
+                            + (f", {_plural(v.epochs, 'epoch')}" if v.epochs else "") + ")"))
         if self.model is not None:
             lines += [
                 (f"data:      {self.dataset} {size}x{size}, "
                  f"{_count(self.train_size, 60000)} training / {_count(self.test_size, 10000)} "
                  f"test images, batch {self.batch_size}"),
-                f"training:  {_plural(self.epochs, 'epoch')}, {self.optimizer} lr {self.lr}"
+                f"training:  {self._length()}, {self.optimizer} lr {self.lr}"
                 + (f", momentum {self.momentum}" if self.optimizer == "sgd" else "")
                 + (f", wd {self.wd}" if self.wd else "")
                 + (f", {self.schedule} schedule" if self.schedule else "")
+                + (f" after a {self.warmup_fraction:.0%} warm-up"
+                   if self.budget and self.warmup_fraction else "")
                 + (f", init {self.init}" if self.init else "")
                 + (f", amp {self.amp}" if self.amp else "")]
-        if self.minutes is not None:
+        if self.minutes is not None and self.budget is None:
             lines.append(f"estimate:  about {self.minutes:g} min of training on a 2-core CPU")
         if self.note:
             lines.append(f"why:       {self.note}")
         return "\n".join(lines)
+
+
+    def _length(self):
+        if self.budget is None:
+            return _plural(self.epochs, 'epoch')
+        return (f"a budget of {self.budget_minutes:g} min (as many epochs as this machine "
+                f"reaches; the rate decays over the budget)")
 
 
 def _plural(n, word):
@@ -250,46 +268,59 @@ _SPEED_MODELS = ("lenet", "lenet_bn", "alexnet", "vgg11", "nin", "googlenet", "r
 _SPEED_GPU = Settings(extra={"speed_models": _SPEED_MODELS, "speed_batch": 256, "min_time": 1.0})
 _TINY = dict(batch_size=64, train_size=128, test_size=128, epochs=1)
 
+
+def _budgeted(settings, **changes):
+    """A ``cpu``-preset entry that trains to the chapter's time budget (``CPU_BUDGET_MINUTES``)
+    instead of for epochs: every training and test image, no epoch limit, and the machine's
+    fastest precision (``amp='auto'``: bfloat16 where fit measures it faster here)."""
+    return replace(settings, **{"epochs": None, "train_size": None, "test_size": None,
+                                "amp": "auto", **changes})
+
+
 _EPOCH_PRESETS = MappingProxyType({
     "00-setup-and-data": _chapter(Settings(), Settings(), Settings()),
     "01-lenet": _chapter(
         _LENET,
-        replace(_LENET, minutes=3.5, note="LeNet is cheap: the whole training set, 10 epochs, "
-                                           "as `make run`"),
+        _budgeted(_LENET, schedule="linear",
+                  note="LeNet is cheap: the whole training set, as many epochs as the budget "
+                       "reaches here, `make run`'s Adam at 0.003 decayed linearly to zero over "
+                       "the budget"),
         _LENET_QUICK),
     "02-alexnet-zfnet": _chapter(
         _ALEXNET_GPU,
-        # 4 x (60,000 x 1.64 ms + 10,000 x 0.61 ms) = 6.9 min
-        replace(_ALEXNET_GPU, options=dict(_ALEXNET_SMALL, width=0.25), resize=None, epochs=4,
-                minutes=7,
-                note="AlexNet's small-image form (3x3 stride-1 conv1) at 28x28 instead of "
-                     "224x224, every hidden layer 4 times narrower (width=0.25: 15 M "
-                     "multiply-adds instead of 238 M), all 60,000 training images, 4 epochs"),
+        _budgeted(_ALEXNET_GPU, options=dict(_ALEXNET_SMALL, width=0.25), resize=None,
+                  schedule="cosine",
+                  note="AlexNet's small-image form (3x3 stride-1 conv1) at 28x28 instead of "
+                       "224x224, every hidden layer 4 times narrower (width=0.25: 15 M "
+                       "multiply-adds instead of 238 M), all 60,000 training images, the "
+                       "paper's momentum and weight decay with the rate decayed along a cosine "
+                       "over the budget (reduce-on-plateau counts epochs, a budget does not)"),
         replace(_ALEXNET_GPU, options=dict(_ALEXNET_SMALL, width=0.25), resize=None,
                 **dict(_TINY, train_size=256))),
     "03-vgg": _chapter(
         _VGG_GPU,
         # 5 x (60,000 x 0.97 ms + 10,000 x 0.42 ms) = 5.2 min. d2l's constant plain SGD at 0.05
         # stopped at 0.865 test accuracy in this preset (recorded run of 2026-12-01)
-        replace(_VGG_GPU, options=dict(small_input=True, width=0.25), lr=0.01, momentum=0.9,
-                wd=5e-4, schedule="cosine", minutes=5.5,
-                note="VGG-11's small-image form at 28x28 with d2l's width reduction (width=0.25, "
-                     "d2l's ratio 4: 16 to 128 filters, 8.5 M multiply-adds instead of 134 M), "
-                     "all 60,000 training images, 5 epochs as d2l, with the VGG paper's "
-                     "optimizer (momentum 0.9, lr 0.01, weight decay 5e-4) decayed along a "
-                     "cosine"),
+        _budgeted(_VGG_GPU, options=dict(small_input=True, width=0.25), lr=0.01, momentum=0.9,
+                  wd=5e-4, schedule="cosine",
+                  note="VGG-11's small-image form at 28x28 with d2l's width reduction (width="
+                       "0.25, d2l's ratio 4: 16 to 128 filters, 8.5 M multiply-adds instead of "
+                       "134 M), all 60,000 training images, with the VGG paper's optimizer "
+                       "(momentum 0.9, lr 0.01, weight decay 5e-4) decayed along a cosine over "
+                       "the budget"),
         replace(_VGG_GPU, options=dict(small_input=True, width=0.25),
                 **dict(_TINY, train_size=256, test_size=256))),
     "04-nin": _chapter(
         _NIN_GPU,
         # 6 x (60,000 x 1.36 ms + 10,000 x 0.68 ms) = 8.9 min. At d2l's constant 0.1 for 5
         # epochs the test accuracy stopped at 0.83 (recorded run of 2026-12-01)
-        replace(_NIN_GPU, options=dict(small_input=True, width=0.25), resize=None, epochs=6,
-                schedule="cosine", minutes=9,
-                note="NiN's small-image form (3x3 stride-1 first mlpconv) at 28x28 instead of "
-                     "224x224, every hidden layer 4 times narrower (width=0.25: 12 M "
-                     "multiply-adds instead of 184 M), all 60,000 training images, 6 epochs, "
-                     "d2l's learning rate decayed along a cosine"),
+        _budgeted(_NIN_GPU, options=dict(small_input=True, width=0.25), resize=None,
+                  schedule="cosine", warmup_fraction=0.05,
+                  note="NiN's small-image form (3x3 stride-1 first mlpconv) at 28x28 instead of "
+                       "224x224, every hidden layer 4 times narrower (width=0.25: 12 M "
+                       "multiply-adds instead of 184 M), all 60,000 training images, d2l's "
+                       "learning rate after a short warm-up, decayed along a cosine over the "
+                       "budget"),
         replace(_NIN_GPU, options=dict(small_input=True, width=0.25), resize=None,
                 **dict(_TINY, train_size=256, test_size=256))),
     "05-googlenet": _chapter(
@@ -311,47 +342,49 @@ _EPOCH_PRESETS = MappingProxyType({
                 note="the auxiliary heads need images >= 65x65")),
     "06-batch-norm": _chapter(
         replace(_LENET, variants={"BN-LeNet": dict(model="lenet_bn")}),
-        replace(_LENET, variants={"BN-LeNet": dict(model="lenet_bn")}, minutes=8,
-                note="chapter 1's settings for both nets, the whole training set"),
+        _budgeted(_LENET, schedule="linear", variants={"BN-LeNet": dict(model="lenet_bn")},
+                  note="chapter 1's settings for both nets, the whole training set, half of "
+                       "the budget each"),
         replace(_LENET_QUICK, batch_size=64, variants={"BN-LeNet": dict(model="lenet_bn")})),
     "07-resnet": _chapter(
         _RESNET_GPU,
         # 2 x (60,000 x 3.43 ms + 10,000 x 1.7 ms) = 7.4 min
-        replace(_RESNET_GPU, model="resnet20_cifar", options={}, batch_size=128, epochs=2,
-                minutes=7.5,
-                note="ResNet-20, the paper's own CIFAR form (0.27 M parameters, 31 M "
-                     "multiply-adds) instead of ResNet-18 (11 M, 457 M), 2 epochs on the whole "
-                     "training set"),
+        _budgeted(_RESNET_GPU, model="resnet20_cifar", options={}, batch_size=128,
+                  warmup_fraction=0.02,
+                  note="ResNet-20, the paper's own CIFAR form (0.27 M parameters, 31 M "
+                       "multiply-adds) instead of ResNet-18 (11 M, 457 M), the whole training "
+                       "set, momentum 0.9 and a cosine over the budget"),
         replace(_RESNET_GPU, **_TINY)),
     "08-beyond-resnet": _chapter(
         _BEYOND_GPU,
         # 2 x (20,000 x (3.43 + 4.11 + 3.55) ms + 10,000 x (1.7 + 1.4 + 1.4) ms) = 8.9 min
-        replace(_BEYOND_GPU, model="resnet20_cifar", train_size=20000, epochs=2, minutes=9,
-                extra={"label": "ResNet-20"},
+        _budgeted(_BEYOND_GPU, model="resnet20_cifar", extra={"label": "ResNet-20"},
                 variants={"ResNet-20 + stochastic depth": dict(model="resnet20_cifar",
                                                                stochastic_depth=0.8),
                           "WRN-10-2": dict(model="wide_resnet_cifar", depth=10, widen_factor=2)},
-                note="the CIFAR nets at 28x28: ResNet-20 without and with stochastic depth "
-                     "(last unit kept with probability 0.8), and WRN-10-2 (as wide as ResNet-20 "
-                     "twice over, half as deep); 20,000 training images, 2 epochs each"),
+                  note="the CIFAR nets at 28x28: ResNet-20 without and with stochastic depth "
+                       "(last unit kept with probability 0.8), and WRN-10-2 (as wide as "
+                       "ResNet-20 twice over, half as deep); the whole training set, a third of "
+                       "the budget each"),
         replace(_BEYOND_GPU, schedule=None, **_TINY)),
     "09-densenet": _chapter(
         _DENSENET_GPU,
         # 2 x (60,000 x 3.78 ms + 10,000 x 1.98 ms) = 8.2 min. Not the paper's CIFAR
         # DenseNet-BC: its concatenations of 12-channel maps run at 10.8 ms per training image
         # for depth 22 (and depth 40 stops MXNet 1.9.1's oneDNN backward pass, chapter 9 says so)
-        replace(_DENSENET_GPU, resize=48, batch_size=128, momentum=0.9, wd=1e-4,
-                schedule="cosine", epochs=2, minutes=8.5,
-                note="d2l's DenseNet at 48x48 instead of 96x96 (a quarter of the work), all "
-                     "60,000 training images, 2 epochs with momentum and a cosine schedule"),
+        _budgeted(_DENSENET_GPU, resize=48, batch_size=128, momentum=0.9, wd=1e-4,
+                  schedule="cosine",
+                  note="d2l's DenseNet at 48x48 instead of 96x96 (a quarter of the work), all "
+                       "60,000 training images, momentum and a cosine over the budget"),
         replace(_DENSENET_GPU, model="densenet_cifar", options=dict(depth=22), resize=None,
                 **dict(_TINY, train_size=512, test_size=256))),
     "10-squeezenet": _chapter(
         _SQUEEZENET_GPU,
         # 2 x (25,000 x 8.61 ms + 10,000 x 2.43 ms) = 8.0 min
-        replace(_SQUEEZENET_GPU, train_size=25000, epochs=2, minutes=8,
-                note="SqueezeNet 1.1's small-image form (68 M multiply-adds), 25,000 training "
-                     "images, 2 epochs"),
+        _budgeted(_SQUEEZENET_GPU, init="he", warmup_fraction=0.05,
+                  note="SqueezeNet 1.1's small-image form (68 M multiply-adds), all 60,000 "
+                       "training images, Adam after a short warm-up, decayed linearly over the "
+                       "budget, He initialisation"),
         replace(_SQUEEZENET_GPU, **dict(_TINY, train_size=512, test_size=256))),
     "11-compression": _chapter(
         _COMPRESS_GPU,
@@ -384,13 +417,15 @@ _EPOCH_PRESETS = MappingProxyType({
 #: net beside the residual one; 08: three families), about 95 minutes for the course. Chapters
 #: read it as ``Settings.budget`` (seconds); until they do, they train for their ``epochs``.
 CPU_BUDGET_MINUTES = MappingProxyType({
-    "01-lenet": 4, "02-alexnet-zfnet": 8, "03-vgg": 8, "04-nin": 9, "05-googlenet": 10,
+    "01-lenet": 4, "02-alexnet-zfnet": 8, "03-vgg": 8, "04-nin": 9,
     "06-batch-norm": 8, "07-resnet": 10, "08-beyond-resnet": 10, "09-densenet": 9,
-    "10-squeezenet": 10, "11-compression": 8,
+    "10-squeezenet": 10,
 })
 
 PRESETS = MappingProxyType({
-    chapter: _chapter(p["gpu"], replace(p["cpu"], budget_minutes=CPU_BUDGET_MINUTES.get(chapter)),
+    chapter: _chapter(p["gpu"], replace(p["cpu"], budget_minutes=CPU_BUDGET_MINUTES.get(chapter),
+                                        minutes=CPU_BUDGET_MINUTES.get(chapter,
+                                                                       p["cpu"].minutes)),
                       p["quick"])
     for chapter, p in _EPOCH_PRESETS.items()})
 

@@ -30,7 +30,9 @@ def short_settings(settings):
 
     def data(s):
         size = s.resize or 28
-        return f"{size}x{size}, {_images(s.train_size)}, {_plural(s.epochs, 'epoch')}"
+        length = _plural(s.epochs, 'epoch') if s.budget is None else \
+            f"{s.budget_minutes:g} min budget"
+        return f"{size}x{size}, {_images(s.train_size)}, {length}"
     parts = [f"{net(settings)} ({data(settings)})"]
     for label in settings.variants:
         v = settings.variant(label)
