@@ -156,7 +156,7 @@ def epoch_progress(progress, total, desc):
 
 
 def _epoch_of(record):
-    """Where a record is on the epoch axis: its epoch, or the epochs a budgeted run reached."""
+    """Where a record is on the epoch axis (:meth:`History.epoch_axis`)."""
     return record.get("epochs_reached", record["epoch"])
 
 

@@ -348,3 +348,18 @@ def test_one_sgd_step_lowers_the_loss_on_real_fashion_mnist(name, options, fashi
     with autograd.train_mode():  # same BN mode as the step, so the losses compare
         after = loss_fn(net(X), y)
     assert float(after.mean().asscalar()) < float(loss.mean().asscalar())
+
+
+def test_plain_baseline_has_the_same_layers_and_adds_nothing():
+    """shortcut='none': the paper's plain net of the same depth (the degradation experiment)."""
+    from gluoncnn import summary
+    from gluoncnn.models.resnet import BasicBlock
+    x = mx.nd.random.uniform(shape=(2, 16, 8, 8))
+    for shortcut, expected in (("A", x), ("none", mx.nd.zeros_like(x))):
+        unit = BasicBlock(16, 16, shortcut=shortcut)
+        unit.initialize(mx.init.Zero())  # both convolutions give 0, BN's beta is 0
+        assert (unit(x) - mx.nd.relu(expected)).abs().max().asscalar() == 0
+    plain = get_model("resnet56_cifar", classes=10, in_channels=1, shortcut="none")
+    residual = get_model("resnet56_cifar", classes=10, in_channels=1)
+    assert summary(plain, (1, 1, 28, 28), print_table=False).total_params == \
+        summary(residual, (1, 1, 28, 28), print_table=False).total_params

@@ -247,8 +247,12 @@ _GOOGLENET_D2L = dict(aux_logits=False, lrn=False, dropout=0.0)
 _GOOGLENET_PAPER = dict(model="googlenet", aux_logits=True, lrn=True)
 _GOOGLENET_GPU = Settings("googlenet", _GOOGLENET_D2L, resize=96, batch_size=128, epochs=5,
                           lr=0.1, init="xavier", variants={"paper": _GOOGLENET_PAPER})
+# chapter 07's degradation experiment: the same 56 layers with and without shortcuts
+_DEGRADATION = {"plain-56": dict(model="resnet56_cifar", shortcut="none"),
+                "ResNet-56": dict(model="resnet56_cifar")}
 _RESNET_GPU = Settings("resnet18", dict(small_input=True), batch_size=256, epochs=5, lr=0.1,
-                       momentum=0.9, wd=1e-4, schedule="cosine")
+                       momentum=0.9, wd=1e-4, schedule="cosine",
+                       variants={k: dict(v, epochs=2) for k, v in _DEGRADATION.items()})
 _BEYOND_GPU = Settings(
     "resnet56_cifar", batch_size=128, epochs=10, lr=0.1, momentum=0.9, wd=5e-4,
     schedule="cosine", extra={"label": "ResNet-56"},
@@ -350,11 +354,14 @@ _EPOCH_PRESETS = MappingProxyType({
         _RESNET_GPU,
         # 2 x (60,000 x 3.43 ms + 10,000 x 1.7 ms) = 7.4 min
         _budgeted(_RESNET_GPU, model="resnet20_cifar", options={}, batch_size=128,
-                  warmup_fraction=0.02,
+                  warmup_fraction=0.02, extra={"degradation_share": 0.1},
+                  variants={k: dict(v, train_size=10000, test_size=2000)
+                            for k, v in _DEGRADATION.items()},
                   note="ResNet-20, the paper's own CIFAR form (0.27 M parameters, 31 M "
                        "multiply-adds) instead of ResNet-18 (11 M, 457 M), the whole training "
-                       "set, momentum 0.9 and a cosine over the budget"),
-        replace(_RESNET_GPU, **_TINY)),
+                       "set, momentum 0.9 and a cosine over the budget (80% of the chapter's); "
+                       "the plain and residual 56-layer nets a tenth each, on 10,000 images"),
+        replace(_RESNET_GPU, variants=_DEGRADATION, **_TINY)),
     "08-beyond-resnet": _chapter(
         _BEYOND_GPU,
         # 2 x (20,000 x (3.43 + 4.11 + 3.55) ms + 10,000 x (1.7 + 1.4 + 1.4) ms) = 8.9 min

@@ -109,7 +109,8 @@ def run_chapter(chapter, preset, notebooks_dir, results_dir, commit, kernel_name
     path = os.path.join(notebooks_dir, f"{chapter}.ipynb")
     folder = os.path.join(results_dir, preset)
     os.makedirs(folder, exist_ok=True)
-    reported = os.path.join(folder, f"{chapter}.reported.json")
+    # absolute: the kernel runs in the notebooks' folder
+    reported = os.path.abspath(os.path.join(folder, f"{chapter}.reported.json"))
     if os.path.exists(reported):
         os.remove(reported)
     nb = nbformat.read(path, as_version=4)

@@ -163,8 +163,9 @@ class _ResidualUnit(nn.HybridBlock):
 
     def _add_shortcut_and_gate(self, in_channels, out_channels, stride, shortcut, survival,
                                per_sample):
-        if stride == 1 and in_channels == out_channels:
-            self.shortcut = None  # the identity
+        self.plain = shortcut == 'none'
+        if self.plain or (stride == 1 and in_channels == out_channels):
+            self.shortcut = None  # the identity (or, plain, no shortcut at all)
         elif shortcut == 'A':
             self.shortcut = ZeroPadShortcut(in_channels, out_channels, stride)
         elif shortcut == 'B':
@@ -174,14 +175,16 @@ class _ResidualUnit(nn.HybridBlock):
                 if self.version == 1:  # in v2 the next unit's BN follows the sum
                     self.shortcut.add(nn.BatchNorm(in_channels=out_channels))
         else:
-            raise OptionError(f"shortcut must be 'A' (zero padding) or 'B' (projection), "
-                              f"got {shortcut!r}")
+            raise OptionError(f"shortcut must be 'A' (zero padding), 'B' (projection) or "
+                              f"'none' (a plain net), got {shortcut!r}")
         self.gate = StochasticDepth(survival, per_sample) if survival < 1.0 else None
 
     def _sum(self, x, residual):
         """``shortcut(x) + residual``, with the residual branch gated under stochastic depth."""
         if self.gate is not None:
             residual = self.gate(residual)
+        if self.plain:
+            return residual
         return (x if self.shortcut is None else self.shortcut(x)) + residual
 
 
@@ -341,7 +344,9 @@ class ResNet(Classifier):
         stride 32: 224 -> 7). True: a 3x3 conv stride 1 and no pool (total stride 8 with four
         stages: 32 -> 4, 28 -> 4), the form for CIFAR and Fashion-MNIST.
     stem_channels : output channels of the stem conv (64 on ImageNet, 16 in the CIFAR nets).
-    shortcut : 'B' (identity or 1x1 projection) or 'A' (identity or subsample + zero padding).
+    shortcut : 'B' (identity or 1x1 projection) or 'A' (identity or subsample + zero padding);
+        'none' builds the paper's plain baseline of the same layers (Sec. 4.1-4.2: the
+        degradation problem), every unit its two convolutions and nothing added.
     groups, width_per_group : the bottleneck's 3x3 conv (ResNeXt cardinality and width).
     stride_in_3x3 : v1 bottleneck only: stride on the 3x3 conv ("v1.5") instead of the 1x1.
     dropout : basic blocks only: dropout rate between the two 3x3 convs (Wide ResNet).
