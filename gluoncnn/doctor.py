@@ -15,6 +15,7 @@ import importlib.metadata
 import io
 import os
 import platform
+import re
 import sys
 from collections import namedtuple
 from types import ModuleType
@@ -333,9 +334,32 @@ def checks() -> list[Check]:
     return results + _check_data() + [_check_plotting()]
 
 
-def run_doctor(file: TextIO = sys.stdout, clear_cache: bool = False) -> int:
+def short_paths(text: str) -> str:
+    """``text`` with this machine's folders named, not spelled out: the data folders of
+    ``GLUONCNN_DATA``/``MXNET_HOME`` by their variable, the Python environment as ``<python>``,
+    the home folder as ``~`` (for output saved in a notebook that others read)."""
+    folders = [(os.environ.get(v, ""), f"${v}") for v in ("GLUONCNN_DATA", "MXNET_HOME")]
+    folders += [(sys.prefix, "<python>"), (os.path.expanduser("~"), "~")]
+    for folder, name in folders:
+        folder = folder.rstrip(os.sep)
+        if folder and folder != "~":
+            text = re.sub(re.escape(folder) + r"(?=[/\s);,]|$)", name.replace("\\", r"\\"),
+                          text, flags=re.M)
+    return text
+
+
+def run_doctor(file: TextIO = sys.stdout, clear_cache: bool = False,
+               paths: bool = True) -> int:
     """Print every check with its verdict and fix; return 0 if none failed, else 1.
-    ``clear_cache`` first forgets what fit measured on this machine."""
+    ``clear_cache`` first forgets what fit measured on this machine; ``paths=False`` names the
+    Python environment and the home folder instead of spelling them out (:func:`short_paths`,
+    for a chapter's saved output)."""
+    if not paths:
+        import io
+        buffer = io.StringIO()
+        code = run_doctor(buffer, clear_cache)
+        print(short_paths(buffer.getvalue()), end="", file=file)
+        return code
     if clear_cache:
         count = runtime.clear_speed_cache()
         print(f"forgot {count} measured net(s) ({runtime.speed_cache_path()})", file=file)

@@ -79,12 +79,18 @@ class _NoBar:
         pass
 
 
+#: Seconds between two refreshes of a progress bar in a notebook.
+BAR_SECONDS = 0.5
+
+
 def progress_bar(total, desc, enabled):
     """A bar object with ``update``/``set_postfix``/``close``: tqdm when enabled, else a no-op."""
     if not enabled:
         return _NoBar()
     from tqdm.auto import tqdm
-    return tqdm(total=total, desc=desc, leave=False, dynamic_ncols=True)
+    # in a notebook each refresh is a widget message: a few a second are plenty
+    return tqdm(total=total, desc=desc, leave=False, dynamic_ncols=True,
+                mininterval=BAR_SECONDS if in_notebook() else 0.1)
 
 
 def want_progress_lines(progress, num_batches):

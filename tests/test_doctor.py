@@ -155,3 +155,21 @@ def test_plotting_without_matplotlib_is_a_warning(monkeypatch):
     check = doctor._check_plotting()
     assert check.verdict == "warn" and "training itself works" in check.detail
     assert "pip install matplotlib" in check.fix
+
+
+def test_doctor_can_name_this_machines_folders_instead_of_spelling_them(monkeypatch):
+    """Chapter 00 saves doctor's output in a notebook other people read."""
+    import io
+    import sys
+
+    from gluoncnn.doctor import run_doctor, short_paths
+    monkeypatch.setenv("GLUONCNN_DATA", "/srv/data")
+    home = __import__("os").path.expanduser("~")
+    text = (f"at {sys.prefix}/lib/x, data in /srv/data/mnist (set GLUONCNN_DATA=/srv/data), "
+            f"{home}/.cache")
+    assert short_paths(text) == ("at <python>/lib/x, data in $GLUONCNN_DATA/mnist (set "
+                                 "GLUONCNN_DATA=$GLUONCNN_DATA), ~/.cache")
+    assert short_paths("/srv/database") == "/srv/database"  # a longer name is another folder
+    out = io.StringIO()
+    run_doctor(out, paths=False)
+    assert sys.prefix + "/" not in out.getvalue() and "/srv/data" not in out.getvalue()

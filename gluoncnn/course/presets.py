@@ -207,6 +207,9 @@ class Settings:
     def _length(self):
         if self.budget is None:
             return _plural(self.epochs, 'epoch')
+        if self.epochs:  # chapter 05: the d2l loop counts epochs, its fit runs share a budget
+            return (f"{_plural(self.epochs, 'epoch')} (the chapter's fit runs: shares of a "
+                    f"{self.budget_minutes:g} min budget)")
         return (f"a budget of {self.budget_minutes:g} min (as many epochs as this machine "
                 f"reaches; the rate decays over the budget)")
 
@@ -245,8 +248,16 @@ _NIN_GPU = Settings("nin", dict(small_input=False), resize=224, batch_size=128, 
 # the d2l / course notes 001 net: no LRN, no auxiliary heads, no dropout before the classifier
 _GOOGLENET_D2L = dict(aux_logits=False, lrn=False, dropout=0.0)
 _GOOGLENET_PAPER = dict(model="googlenet", aux_logits=True, lrn=True)
+
+
+def _paper_pair(**changes):
+    """Chapter 05's comparison: the paper's net with its auxiliary heads, and without them."""
+    return {"paper": dict(_GOOGLENET_PAPER, **changes),
+            "paper, no auxiliary heads": dict(_GOOGLENET_PAPER, aux_logits=False, **changes)}
+
+
 _GOOGLENET_GPU = Settings("googlenet", _GOOGLENET_D2L, resize=96, batch_size=128, epochs=5,
-                          lr=0.1, init="xavier", variants={"paper": _GOOGLENET_PAPER})
+                          lr=0.1, init="xavier", variants=_paper_pair())
 # chapter 07's degradation experiment: the same 56 layers with and without shortcuts
 _DEGRADATION = {"plain-56": dict(model="resnet56_cifar", shortcut="none"),
                 "ResNet-56": dict(model="resnet56_cifar")}
@@ -329,20 +340,21 @@ _EPOCH_PRESETS = MappingProxyType({
                 **dict(_TINY, train_size=256, test_size=256))),
     "05-googlenet": _chapter(
         _GOOGLENET_GPU,
-        # d2l net at 48x48, width 0.5: 2 x (60,000 x 3.73 ms + 10,000 x 1.40 ms) = 7.9 min (5.9
-        # measured); the paper's net at 72x72, width 0.5, 20,000 images, 1 epoch: about 2.5 min
-        # (4,000 images, 31 steps, left it at chance in the recorded run of 2026-12-01)
-        replace(_GOOGLENET_GPU, options=dict(_GOOGLENET_D2L, width=0.5), resize=48, epochs=2,
-                optimizer="adam", lr=0.001, minutes=9,
-                variants={"paper": dict(_GOOGLENET_PAPER, width=0.5, resize=72,
-                                        train_size=20000, epochs=1)},
-                note="the d2l net at 48x48 instead of 96x96 and every layer half as wide "
-                     "(width=0.5: 19 M multiply-adds instead of 279 M), all 60,000 training "
-                     "images, 2 epochs with Adam (lr 0.001) instead of d2l's plain SGD, which "
-                     "needs 5; the paper's net with its auxiliary heads at 72x72, half as wide, "
-                     "20,000 images, 1 epoch"),
+        # the d2l net at 28x28, full width: 1.26 ms per training image (forward and backward,
+        # 2 threads, the AMX Xeon of 2026-12-07): 3 epochs of train_ch5 about 5 min; the
+        # paper's net with and without its auxiliary heads at 72x72, half as wide, a quarter
+        # of the chapter's budget each (fit)
+        replace(_GOOGLENET_GPU, options=_GOOGLENET_D2L, resize=None, epochs=3,
+                optimizer="adam", lr=0.001, minutes=10, variants=_paper_pair(
+                    width=0.5, resize=72, test_size=2000, schedule="linear", epochs=None),
+                extra={"paper_share": 0.25},
+                note="the d2l net at the 28x28 images themselves instead of 96x96 (a twelfth "
+                     "of the multiply-adds; its stages end at 1x1), 3 epochs with Adam (lr "
+                     "0.001) instead of d2l's plain SGD, which needs 5; the paper's net at "
+                     "72x72, half as wide, with and without its auxiliary heads, a quarter of "
+                     "the chapter's budget each, tested on 2,000 images"),
         replace(_GOOGLENET_GPU, options=dict(_GOOGLENET_D2L, width=0.5), resize=72,
-                variants={"paper": dict(_GOOGLENET_PAPER, width=0.5)}, **_TINY,
+                variants=_paper_pair(width=0.5), **_TINY,
                 note="the auxiliary heads need images >= 65x65")),
     "06-batch-norm": _chapter(
         replace(_LENET, variants={"BN-LeNet": dict(model="lenet_bn")}),
@@ -388,10 +400,10 @@ _EPOCH_PRESETS = MappingProxyType({
     "10-squeezenet": _chapter(
         _SQUEEZENET_GPU,
         # 2 x (25,000 x 8.61 ms + 10,000 x 2.43 ms) = 8.0 min
-        _budgeted(_SQUEEZENET_GPU, init="he", warmup_fraction=0.05,
+        _budgeted(_SQUEEZENET_GPU, warmup_fraction=0.05,
                   note="SqueezeNet 1.1's small-image form (68 M multiply-adds), all 60,000 "
-                       "training images, Adam after a short warm-up, decayed linearly over the "
-                       "budget, He initialisation"),
+                       "training images, Adam after a warm-up over the budget's first 5%, "
+                       "decayed linearly to zero over the rest"),
         replace(_SQUEEZENET_GPU, **dict(_TINY, train_size=512, test_size=256))),
     "11-compression": _chapter(
         _COMPRESS_GPU,
@@ -424,7 +436,7 @@ _EPOCH_PRESETS = MappingProxyType({
 #: net beside the residual one; 08: three families), about 95 minutes for the course. Chapters
 #: read it as ``Settings.budget`` (seconds); until they do, they train for their ``epochs``.
 CPU_BUDGET_MINUTES = MappingProxyType({
-    "01-lenet": 4, "02-alexnet-zfnet": 8, "03-vgg": 8, "04-nin": 9,
+    "01-lenet": 4, "02-alexnet-zfnet": 8, "03-vgg": 8, "04-nin": 9, "05-googlenet": 10,
     "06-batch-norm": 8, "07-resnet": 10, "08-beyond-resnet": 10, "09-densenet": 9,
     "10-squeezenet": 10,
 })
