@@ -19,7 +19,7 @@ import os
 import sys
 import time
 
-from .utils import atomic_write
+from .utils import atomic_write, env_flag
 
 __all__ = ["in_notebook", "want_progress_bar", "progress_bar", "want_progress_lines",
            "ProgressLines", "epoch_progress", "TrainingPlot", "plot_history"]
@@ -45,8 +45,11 @@ def in_notebook():
 
 
 def _quiet_environment():
-    """CI runs and the course's quick mode never get progress bars."""
-    return bool(os.environ.get("CI")) or bool(os.environ.get("GLUONCNN_QUICK"))
+    """CI runs, the course's quick mode and a chapter executed by the course runner to be saved
+    (``GLUONCNN_RECORD`` set: a widget's state is not saved with the notebook, so a saved
+    bar shows as an error in rendered pages) never get progress bars."""
+    return env_flag("CI") or env_flag("GLUONCNN_QUICK") \
+        or bool(os.environ.get("GLUONCNN_RECORD"))
 
 
 def want_progress_bar(progress, num_batches):
@@ -99,7 +102,7 @@ def want_progress_lines(progress, num_batches):
     epochs are short, and whose notebook outputs nbval compares)."""
     if progress != "auto" or want_progress_bar(progress, num_batches) or in_notebook():
         return False
-    if os.environ.get("GLUONCNN_QUICK"):
+    if env_flag("GLUONCNN_QUICK"):
         return False
     return num_batches is None or num_batches > LONG_EPOCH_BATCHES
 

@@ -98,6 +98,17 @@ def block_paths(net, prefix="", unique=False):
     yield from walk(net, prefix)
 
 
+#: How an environment variable says yes (GLUONCNN_QUICK=1, CI=true, ...).
+TRUE_WORDS = ("1", "true", "yes", "on")
+
+
+def env_flag(name, default=False):
+    """Whether the environment variable ``name`` says yes (1/true/yes/on, any case); unset or
+    empty gives ``default``, any other value (``0``, ``false``) no."""
+    value = os.environ.get(name, "").strip()
+    return bool(default) if not value else value.lower() in TRUE_WORDS
+
+
 def first_line(err):
     """The first informative line of an exception's message (MXNet's carry C++ traces)."""
     text = str(err.args[0]) if isinstance(err, KeyError) and err.args else str(err)

@@ -420,3 +420,19 @@ def test_nbval_waits_for_outputs_on_a_busy_machine():
     cells = [Cell(), object()]
     module.pytest_collection_modifyitems(cells)
     assert cells[0].output_timeout == module.OUTPUT_TIMEOUT >= 60
+
+
+def test_quick_mode_is_one_definition_and_zero_means_off(monkeypatch):
+    """The runner sets GLUONCNN_QUICK=0 for the cpu preset: that is no quick mode, for the
+    course, for fit's measuring of threads and precision, and for progress output alike."""
+    from gluoncnn import progress, runtime
+    monkeypatch.delenv("GLUONCNN_MEASURE", raising=False)
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.delenv("GLUONCNN_RECORD", raising=False)
+    for value, quick in (("0", False), ("", False), ("1", True), ("true", True), ("no", False)):
+        monkeypatch.setenv("GLUONCNN_QUICK", value)
+        assert course.quick_mode() is quick
+        assert runtime.measuring_enabled() is not quick
+        assert progress._quiet_environment() is quick
+    monkeypatch.setenv("GLUONCNN_RECORD", "/tmp/record.json")  # executed by the runner, saved
+    assert progress._quiet_environment()

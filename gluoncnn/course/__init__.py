@@ -23,7 +23,7 @@ import sys
 import tempfile
 
 from ..errors import OptionError
-from ..utils import atomic_write_text, did_you_mean
+from ..utils import atomic_write_text, did_you_mean, env_flag
 from .presets import CHAPTERS, PRESET_NAMES, PRESETS, TARGETS, MaxLoss, Settings
 
 __all__ = [
@@ -55,7 +55,6 @@ PRESET_ENV = "GLUONCNN_PRESET"
 #: Where :func:`record` writes the chapter's results (set by the runner; unset: nowhere).
 RECORD_ENV = "GLUONCNN_RECORD"
 
-_TRUE = ("1", "true", "yes", "on")
 
 
 def configure_threads(chapter=None):
@@ -81,10 +80,7 @@ def _chapter_model(chapter):
 
 def quick_mode(default=False):
     """True when the ``GLUONCNN_QUICK`` environment variable is set to 1/true/yes."""
-    value = os.environ.get(QUICK_ENV)
-    if value is None or value.strip() == "":
-        return bool(default)
-    return value.strip().lower() in _TRUE
+    return env_flag(QUICK_ENV, default)
 
 
 def pick(quick, full, quick_value):
