@@ -128,7 +128,7 @@ class Settings:
         check_names(changes)
         if self.budget is not None and "budget" not in changes and "epochs" not in changes:
             changes = {"budget": self.budget, "warmup_fraction": self.warmup_fraction,
-                       **changes}
+                       **({"epochs": self.epochs} if self.epochs else {}), **changes}
         options = dict(self.options)
         small_input = options.pop("small_input", None)
         budgeted = changes.get("budget") is not None

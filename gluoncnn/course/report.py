@@ -30,7 +30,7 @@ def short_settings(settings):
 
     def data(s):
         size = s.resize or 28
-        length = _plural(s.epochs, 'epoch') if s.budget is None else \
+        length = _plural(s.epochs, 'epoch') if s.budget is None or s.epochs else \
             f"{s.budget_minutes:g} min budget"
         return f"{size}x{size}, {_images(s.train_size)}, {length}"
     parts = [f"{net(settings)} ({data(settings)})"]
