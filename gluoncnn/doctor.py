@@ -236,12 +236,18 @@ def _check_measured() -> Check:
         return Check("measured", "ok", f"nothing yet: fit measures each net's fastest threads "
                                        f"and precision on its first run and keeps them in {path}",
                      "")
-    measured = {k: e for k, e in entries.items() if not k.startswith("bfloat16-runs:")}
+    measured = {k: e for k, e in entries.items()
+                if not k.startswith(("bfloat16-runs:", "eval:"))}
     lines = sorted({f"{e.get('net', '?')} batch {e.get('batch', ['?'])[0]}: "
                     f"{e.get('threads')} thread(s), {e.get('dtype') or 'float32'}"
                     for e in measured.values()})
     crashed = sum(1 for k, e in entries.items()
                   if k.startswith("bfloat16-runs:") and not e.get("runs"))
+    evaluated = sorted({f"{e.get('net', '?')} batch {e.get('batch', ['?'])[0]}"
+                        for k, e in entries.items() if k.startswith("eval:") and e.get("dtype")})
+    if evaluated:
+        lines.append("evaluated in bfloat16 (faster here, training float32): "
+                     + ", ".join(evaluated))
     if crashed:
         lines.append(f"{crashed} net(s) whose bfloat16 training crashes MXNet here "
                      "(amp='bfloat16' refused, amp='auto' keeps float32)")

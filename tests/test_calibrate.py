@@ -227,3 +227,49 @@ def test_amp_bfloat16_is_refused_with_one_line_when_it_crashes_here(monkeypatch,
     monkeypatch.setattr(calibrate, "in_child", lambda fn: pytest.fail("measured twice"))
     with pytest.raises(OptionError):
         calibrate.check_bfloat16_runs(tiny_lenet(), (8, 1, 28, 28), mx.cpu())
+
+
+def test_evaluation_precision_is_measured_apart_from_training(monkeypatch, tmp_path):
+    """Issue 28: amp='auto' evaluates in bfloat16 where a forward pass is clearly faster in it,
+    though training stays float32; the decision is cached, and follows the training otherwise."""
+    monkeypatch.setenv("GLUONCNN_CACHE_DIR", str(tmp_path))
+    monkeypatch.delenv("GLUONCNN_MEASURE", raising=False)
+    monkeypatch.delenv("GLUONCNN_QUICK", raising=False)
+    monkeypatch.setattr(runtime, "cpu_has_native_bf16", lambda: True)
+    seconds = {None: 0.010, "bfloat16": 0.006}
+    monkeypatch.setattr(calibrate, "in_child", lambda fn: (True, seconds[fn.args[3]]))
+    net, shape = tiny_lenet(), (8, 1, 28, 28)
+    dtype, why = calibrate.choose_eval_dtype(net, shape, mx.cpu(), "auto", None)
+    assert dtype == "bfloat16" and "float32 10.0 ms, bfloat16 6.0 ms -> bfloat16" in why
+    seconds["bfloat16"] = 0.0098  # 2% faster: not worth it, but cached: the first answer stays
+    assert calibrate.choose_eval_dtype(net, shape, mx.cpu(), "auto", None)[0] == "bfloat16"
+    assert calibrate.choose_eval_dtype(net, shape, mx.cpu(), "auto", None,
+                                       use_cache=False)[0] is None
+    assert calibrate.choose_eval_dtype(net, shape, mx.cpu(), "auto", "bfloat16") == \
+        ("bfloat16", "as the training")
+    assert calibrate.choose_eval_dtype(net, shape, mx.cpu(), "off", None)[0] is None
+    monkeypatch.setattr(runtime, "cpu_has_native_bf16", lambda: False)
+    assert calibrate.choose_eval_dtype(net, shape, mx.cpu(), "auto", None,
+                                       use_cache=False)[0] is None
+
+
+@pytest.mark.skipif(not precision.cpu_can_emulate_bf16(), reason="no bfloat16 on this CPU")
+def test_a_bfloat16_evaluation_copy_agrees_and_a_disagreeing_one_is_dropped(monkeypatch):
+    from gluoncnn.train import engine
+    net = tiny_lenet()
+    net.initialize(mx.init.Xavier())
+    net.hybridize()
+    X = mx.nd.random.uniform(shape=(16, 1, 28, 28))
+    net(X)
+    low = precision.LowPrecisionEvaluation(net, mx.cpu())
+    assert low.block()(X).shape == (16, 10) and low.agreement(X) >= 0.9
+
+    class State:
+        pass
+    state = State()
+    state.net, state.ctxs, state.low_precision_eval = net, [mx.cpu()], low
+    state.history = gluoncnn.train.History(meta={})
+    monkeypatch.setattr(low, "agreement", lambda X: 0.5)
+    assert engine.evaluated_net(state, [(X, mx.nd.zeros(16))]) is net
+    assert state.low_precision_eval is None
+    assert "agreed with it on 50.0% of a test batch" in state.history.meta["eval_precision"]

@@ -110,3 +110,33 @@ def init_amp_trainer(trainer, dtype: str | None) -> None:
 def loss_scaler(trainer, dtype: str | None):
     """The trainer's AMP loss scaler (float16), else None."""
     return getattr(trainer, "_amp_loss_scaler", None) if dtype == "float16" else None
+
+
+class LowPrecisionEvaluation:
+    """Evaluating a net that trains in float32 through a ``dtype`` (bfloat16) copy of its graph:
+    ``amp.convert_hybrid_block`` of the hybridized net, rebuilt before each evaluation (its
+    parameters are copies of the net's at that moment), without ``amp.init`` (which would patch
+    the training too). :func:`gluoncnn.train.calibrate.choose_eval_dtype` decides when it is
+    faster; :meth:`agrees` checks that its predictions match float32's before it is trusted."""
+
+    #: The share of one batch's predictions that must agree with float32's.
+    AGREEMENT = 0.99
+
+    def __init__(self, net, ctx: mx.Context, dtype: str = "bfloat16"):
+        self.net, self.ctx, self.dtype = net, ctx, dtype
+
+    def block(self):
+        """The net in ``dtype`` with its current weights, hybridized."""
+        from mxnet.contrib import amp
+        with warnings.catch_warnings():  # SymbolBlock cannot type its input before one arrives
+            warnings.simplefilter("ignore", UserWarning)
+            block = amp.convert_hybrid_block(self.net, target_dtype=self.dtype, ctx=self.ctx)
+        block.hybridize(static_alloc=True, static_shape=True)
+        return block
+
+    def agreement(self, X) -> float:
+        """The share of the images ``X`` both precisions give the same class."""
+        with mx.autograd.predict_mode():
+            ours = self.block()(X).astype("float32").argmax(axis=1)
+            theirs = self.net(X).astype("float32").argmax(axis=1)
+        return float((ours == theirs).mean().asscalar())
