@@ -268,7 +268,7 @@ def test_a_chapters_config_is_a_command_line_of_the_same_run():
     args = cli.build_parser().parse_args(["train", *argv])
     assert cli.train_config(args, argv) == config
     assert dict(args.model_options) == {"aux_logits": False, "lrn": False, "dropout": 0.0}
-    assert (config.epochs, config.budget) == (3, 600)  # the d2l loop's epochs, fit's budget
+    assert (config.epochs, config.budget) == (None, 600)
 
 
 def test_record_with_the_chapter_states_each_target_reached_or_missed(capsys, monkeypatch):
@@ -315,9 +315,10 @@ def test_short_settings_names_the_width_and_the_variants():
     from gluoncnn.course import report
     text = report.short_settings(course.settings("05-googlenet", "cpu"))
     assert text == ("googlenet, aux_logits=False, lrn=False, dropout=0.0 (28x28, all 60,000 "
-                    "images, 3 epochs); googlenet, aux_logits=True, lrn=True, width=0.5 (72x72, "
-                    "all 60,000 images, 10 min budget); googlenet, aux_logits=False, lrn=True, "
-                    "width=0.5 (72x72, all 60,000 images, 10 min budget); adam lr 0.001")
+                    "images, 10 min budget); googlenet, aux_logits=True, lrn=True, width=0.5 "
+                    "(72x72, all 60,000 images, 10 min budget); googlenet, aux_logits=False, "
+                    "lrn=True, width=0.5 (72x72, all 60,000 images, 10 min budget); adam lr "
+                    "0.001")
     assert report.short_settings(course.settings("03-vgg", "cpu")).startswith(
         "vgg11 small-image form, width=0.25 (28x28, all 60,000 images, 8 min budget)")
 
