@@ -7,8 +7,9 @@ it trains on a CPU, :func:`fit <gluoncnn.train.fit>` measures: a few forward and
 of the net's own graph, at its own batch shape, for each thread count of
 :func:`gluoncnn.runtime.thread_candidates` and, with ``amp='auto'`` on a processor with native
 bfloat16, in float32 and in bfloat16. The fastest wins (bfloat16 only when it is at least
-:data:`BF16_MARGIN` faster, since it costs a little accuracy; fewer threads when within
-:data:`TIE`, since the Python thread feeding the engine needs a core too).
+:data:`TRAIN_BF16_MARGIN` faster, since it costs a little accuracy and holds for the whole
+process; fewer threads when within :data:`TIE`, since the Python thread feeding the engine needs
+a core too).
 
 The passes run on a copy of the graph bound to its own arrays (constant weights: the speed of a
 convolution does not depend on them), so the net's parameters and the random streams are not
@@ -42,7 +43,11 @@ from .. import runtime
 from ..utils import first_line
 from .precision import AmpArg, choose_amp_dtype, initialised_dtype
 
-#: bfloat16 must train at least this much faster than float32 to be chosen.
+#: bfloat16 must train at least this much faster than float32 to be chosen: it costs a little
+#: accuracy, and ``amp.init`` patches the whole process for good, so every later net of the
+#: process trains in it too (in chapter 06, LeNet's 8% gain made BN-LeNet train 3x slower).
+TRAIN_BF16_MARGIN = 0.15
+#: bfloat16 must evaluate at least this much faster (a converted copy: nothing else pays).
 BF16_MARGIN = 0.05
 #: Thread counts within this fraction of the fastest count as equally fast (fewer wins).
 TIE = 0.03
@@ -278,7 +283,7 @@ def decide(candidates: Sequence[Candidate], timings: dict[Candidate, float],
     low = next((best(d) for d in ("bfloat16", "float16") if best(d) is not None), None)
     pick = float32 or low
     if float32 is not None and low is not None:
-        pick = low if timings[low] < timings[float32] * (1 - BF16_MARGIN) else float32
+        pick = low if timings[low] < timings[float32] * (1 - TRAIN_BF16_MARGIN) else float32
     shown = ", ".join(f"{c.label} {timings[c] * 1e3:.1f} ms" for c in candidates
                       if c in timings)
     shown += "".join(f"; {c.label} failed ({why})" for c, why in failures.items())
