@@ -276,3 +276,16 @@ def test_a_bfloat16_evaluation_copy_agrees_and_a_disagreeing_one_is_dropped(monk
     assert engine.evaluated_net(state, [(X, mx.nd.zeros(16))]) is net
     assert state.low_precision_eval is None
     assert "agreed with it on 50.0% of a test batch" in state.history.meta["eval_precision"]
+
+
+def test_a_net_with_training_only_parameters_evaluates_in_float32(monkeypatch, tmp_path):
+    """GoogLeNet's auxiliary heads are not in its inference graph: amp.convert_hybrid_block
+    cannot copy such a net (it asserts), so it is evaluated in float32."""
+    monkeypatch.setenv("GLUONCNN_CACHE_DIR", str(tmp_path))
+    monkeypatch.delenv("GLUONCNN_MEASURE", raising=False)
+    monkeypatch.delenv("GLUONCNN_QUICK", raising=False)
+    monkeypatch.setattr(runtime, "cpu_has_native_bf16", lambda: True)
+    monkeypatch.setattr(calibrate, "in_child", lambda fn: pytest.fail("nothing to measure"))
+    net = gluoncnn.get_model("googlenet", classes=10, in_channels=1, width=0.25, aux_logits=True)
+    assert calibrate.choose_eval_dtype(net, (4, 1, 72, 72), mx.cpu(), "auto", None) == \
+        (None, "float32: some parameters are used in training only")

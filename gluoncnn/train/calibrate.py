@@ -221,6 +221,10 @@ def choose_eval_dtype(net, batch_shape: tuple[int, ...], ctx: mx.Context, amp: A
         symbol = inference_symbol(net)
         if len(symbol.list_outputs()) != 1:
             return None, "float32: the net has several outputs"
+        if set(net.collect_params()) - set(symbol.list_arguments()) \
+                - set(symbol.list_auxiliary_states()):
+            # e.g. GoogLeNet's auxiliary heads: amp.convert_hybrid_block cannot copy the net
+            return None, "float32: some parameters are used in training only"
         key = "eval:" + cache_key(net, batch_shape, 1, [])
     except Exception as error:  # an imperative-only net
         return None, f"float32: the graph cannot be built from symbols ({first_line(error)})"

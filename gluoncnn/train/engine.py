@@ -16,6 +16,7 @@ from mxnet import nd
 from ..config import FIT_OPTIONS, TrainConfig, budget_lifts_epochs, check_names
 from ..config import fields as config_fields
 from ..errors import InputError, OptionError
+from ..utils import first_line
 from .budget import Budget, format_duration
 from .calibrate import choose_eval_dtype, choose_speed, per_device_shape
 from .callbacks import (
@@ -458,16 +459,19 @@ def evaluated_net(state: TrainingState, test_iter):
     low = state.low_precision_eval
     if low is None:
         return state.net
-    if not getattr(low, "checked", False):
-        X, _ = first_batch(test_iter)
-        agreement = low.agreement(X.as_in_context(state.ctxs[0]))
-        low.checked = True
-        if agreement < low.AGREEMENT:
-            state.low_precision_eval = None
-            state.history.meta["eval_precision"] = (f"float32 (bfloat16 agreed with it on "
-                                                    f"{agreement:.1%} of a test batch)")
-            return state.net
-    return low.block()
+    try:
+        if not getattr(low, "checked", False):
+            X, _ = first_batch(test_iter)
+            agreement = low.agreement(X.as_in_context(state.ctxs[0]))
+            low.checked = True
+            if agreement < low.AGREEMENT:
+                raise ValueError(f"bfloat16 agreed with it on {agreement:.1%} of a test batch")
+        return low.block()
+    except Exception as error:  # a net amp cannot convert, or predictions that disagree
+        state.low_precision_eval = None
+        state.history.meta["eval_precision"] = \
+            f"float32 ({first_line(error) or type(error).__name__})"
+        return state.net
 
 
 # ------------------------------------------------------------------------------ to a budget
