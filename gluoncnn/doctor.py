@@ -361,7 +361,6 @@ def run_doctor(file: TextIO = sys.stdout, clear_cache: bool = False,
     Python environment and the home folder instead of spelling them out (:func:`short_paths`,
     for a chapter's saved output)."""
     if not paths:
-        import io
         buffer = io.StringIO()
         code = run_doctor(buffer, clear_cache)
         print(short_paths(buffer.getvalue()), end="", file=file)

@@ -164,8 +164,9 @@ def epoch_progress(progress, total, desc):
     return _NoBar()
 
 
-def _epoch_of(record):
-    """Where a record is on the epoch axis (:meth:`History.epoch_axis`)."""
+def epoch_of(record):
+    """Where a record is on an epoch axis: its epoch, or in a run to a time budget the
+    (fractional) epochs reached at that evaluation."""
     return record.get("epochs_reached", record["epoch"])
 
 
@@ -173,14 +174,14 @@ def _draw(fig, records):
     """Draw loss (left axis) and accuracies against epochs on ``fig``."""
     fig.clear()
     ax = fig.add_subplot(1, 1, 1)
-    epochs = [_epoch_of(r) for r in records]
+    epochs = [epoch_of(r) for r in records]
     lines = []
     if records:
         lines += ax.plot(epochs, [r["loss"] for r in records], "-o", color="C0", ms=3,
                          label="train loss")
         lines += ax.plot(epochs, [r["train_acc"] for r in records], "--s", color="C1", ms=3,
                          label="train acc")
-        test = [(_epoch_of(r), r.get("test_acc")) for r in records
+        test = [(epoch_of(r), r.get("test_acc")) for r in records
                 if r.get("test_acc") is not None]
         if test:
             lines += ax.plot([e for e, _ in test], [a for _, a in test], "-.^", color="C2", ms=3,

@@ -203,7 +203,6 @@ class Settings:
             lines.append(f"why:       {self.note}")
         return "\n".join(lines)
 
-
     def _length(self):
         if self.budget is None:
             return _plural(self.epochs, 'epoch')

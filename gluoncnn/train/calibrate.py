@@ -187,12 +187,10 @@ def check_bfloat16_runs(net, batch_shape: tuple[int, ...], ctx: mx.Context,
         key = "bfloat16-runs:" + cache_key(net, batch_shape, 1, [])
     except Exception:  # an imperative-only net: fit's own path will tell
         return
-    known = runtime.read_speed_cache().get(key) if use_cache else None
-    if known is None:
+    def attempt():
         ok, why = in_child(lambda: _timed(_bind(net, batch_shape, ctx, "bfloat16"), 1))
-        known = {"runs": ok, "why": None if ok else why}
-        if use_cache:
-            runtime.write_speed_cache(key, known)
+        return {"runs": ok, "why": None if ok else why}
+    known = cached(key, attempt, use_cache)
     if not known["runs"]:
         from ..errors import OptionError
         amx = " (its AMX kernels: GLUONCNN_AMX=0 before Python starts turns them off)" \
@@ -228,8 +226,7 @@ def choose_eval_dtype(net, batch_shape: tuple[int, ...], ctx: mx.Context, amp: A
         key = "eval:" + cache_key(net, batch_shape, 1, [])
     except Exception as error:  # an imperative-only net
         return None, f"float32: the graph cannot be built from symbols ({first_line(error)})"
-    known = runtime.read_speed_cache().get(key) if use_cache else None
-    if known is None:
+    def measure():
         timings = {}
         for dtype in (None, "bfloat16"):
             ok, result = in_child(functools.partial(_inference_seconds, symbol, batch_shape, ctx,
@@ -239,12 +236,21 @@ def choose_eval_dtype(net, batch_shape: tuple[int, ...], ctx: mx.Context, amp: A
         dtype = "bfloat16" if fast and slow and fast < slow * (1 - BF16_MARGIN) else None
         shown = ", ".join(f"{k} {v * 1e3:.1f} ms" if v else f"{k} failed"
                           for k, v in timings.items())
-        known = {"dtype": dtype, "reason": f"measured (batch {batch_shape[0]}, forward): "
-                                           f"{shown} -> {dtype or 'float32'}",
-                 "net": type(net).__name__, "batch": list(batch_shape)}
+        return {"dtype": dtype, "reason": f"measured (batch {batch_shape[0]}, forward): "
+                                          f"{shown} -> {dtype or 'float32'}",
+                "net": type(net).__name__, "batch": list(batch_shape)}
+    known = cached(key, measure, use_cache)
+    return known["dtype"], known["reason"]
+
+
+def cached(key: str, compute: Callable[[], dict], use_cache: bool = True) -> dict:
+    """The speed cache's entry under ``key``, or ``compute()``'s, then kept there."""
+    known = runtime.read_speed_cache().get(key) if use_cache else None
+    if known is None:
+        known = compute()
         if use_cache:
             runtime.write_speed_cache(key, known)
-    return known["dtype"], known["reason"]
+    return known
 
 
 def inference_symbol(net) -> mx.sym.Symbol:
@@ -254,21 +260,9 @@ def inference_symbol(net) -> mx.sym.Symbol:
 
 
 def _inference_seconds(symbol, batch_shape, ctx, dtype) -> float:
-    if dtype is not None:
-        from mxnet.contrib import amp
-        symbol = amp.convert_symbol(symbol, target_dtype=dtype, data_names=["data"])
-    executor = symbol.simple_bind(ctx=ctx, grad_req="null", data=batch_shape)
-    for array in executor.arg_arrays + executor.aux_arrays:
-        array[:] = 0.01
-    best = float("inf")
-    for rounds in (1, 3, 3):  # a warm-up pass, then the fastest of two samples
-        mx.nd.waitall()
-        start = time.perf_counter()
-        for _ in range(rounds):
-            executor.forward(is_train=False)
-        mx.nd.waitall()
-        best = min(best, (time.perf_counter() - start) / rounds) if rounds > 1 else best
-    return best
+    executor = _bind_symbol(symbol, batch_shape, ctx, dtype, train=False)
+    _timed(executor, 1, train=False)  # oneDNN creates its kernels
+    return min(_timed(executor, 3, train=False) / 3 for _ in range(ROUNDS))
 
 
 def decide(candidates: Sequence[Candidate], timings: dict[Candidate, float],
@@ -418,12 +412,13 @@ def _use_threads(count: int, ctx: mx.Context) -> None:
                           (ctx.device_id,))
 
 
-def _timed(executor, passes: int) -> float:
+def _timed(executor, passes: int, train: bool = True) -> float:
     mx.nd.waitall()
     start = time.perf_counter()
     for _ in range(passes):
-        executor.forward(is_train=True)
-        executor.backward()
+        executor.forward(is_train=train)
+        if train:
+            executor.backward()
     mx.nd.waitall()
     return time.perf_counter() - start
 
@@ -439,11 +434,14 @@ def training_symbol(net) -> mx.sym.Symbol:
 
 
 def _bind(net, batch_shape, ctx, dtype):
-    symbol = training_symbol(net)
+    return _bind_symbol(training_symbol(net), batch_shape, ctx, dtype, train=True)
+
+
+def _bind_symbol(symbol, batch_shape, ctx, dtype, train):
     if dtype is not None:
         from mxnet.contrib import amp
         symbol = amp.convert_symbol(symbol, target_dtype=dtype, data_names=["data"])
-    grad_req = {name: ("null" if name == "data" else "write")
+    grad_req = {name: ("null" if name == "data" or not train else "write")
                 for name in symbol.list_arguments()}
     executor = symbol.simple_bind(ctx=ctx, grad_req=grad_req, data=batch_shape)
     for array in executor.arg_arrays + executor.aux_arrays:

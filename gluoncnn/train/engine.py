@@ -460,7 +460,7 @@ def evaluated_net(state: TrainingState, test_iter):
     if low is None:
         return state.net
     try:
-        if not getattr(low, "checked", False):
+        if not low.checked:
             X, _ = first_batch(test_iter)
             agreement = low.agreement(X.as_in_context(state.ctxs[0]))
             low.checked = True

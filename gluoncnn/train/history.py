@@ -64,9 +64,8 @@ class History:
         return [r.get(key) for r in self.records]
 
     def epoch_axis(self) -> list[float]:
-        """Where each record is on an epoch axis, for plots: its epoch, or in a run to a time
-        budget the (fractional) epochs reached at that evaluation."""
-        return [r.get("epochs_reached", r["epoch"]) for r in self.records]
+        """Where each record is on an epoch axis, for plots (:func:`gluoncnn.progress.epoch_of`)."""
+        return [_progress.epoch_of(r) for r in self.records]
 
     def best(self, key: str = "test_acc") -> dict[str, Any]:
         """The record with the highest ``key`` (lowest for keys containing 'loss'/'time')."""

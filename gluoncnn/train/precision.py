@@ -124,6 +124,7 @@ class LowPrecisionEvaluation:
 
     def __init__(self, net, ctx: mx.Context, dtype: str = "bfloat16"):
         self.net, self.ctx, self.dtype = net, ctx, dtype
+        self.checked = False  # whether :meth:`agreement` was checked on a test batch
 
     def block(self):
         """The net in ``dtype`` with its current weights, hybridized."""
